@@ -1,0 +1,824 @@
+"""People, schools, placements and the case with its state machine.
+
+The case's transitions change database fields only; services (cases/services.py and the
+services of the other apps) lock the row, check the permission, run the transition, save and
+queue side effects for after the commit. Guards that need the records of other apps read them
+through reverse relations, so this module imports none of the other apps.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+
+import django_fsm as fsm
+from django.conf import settings
+from django.contrib.auth.models import AbstractUser
+from django.core.exceptions import PermissionDenied
+from django.db import models
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.functional import cached_property
+from django.utils.translation import gettext_lazy as _
+
+# --------------------------------------------------------------------------------------------
+# Roles
+# --------------------------------------------------------------------------------------------
+
+
+class Role(models.TextChoices):
+    STUDENT = "student", _("student")
+    MENTOR = "mentor", _("mentor")
+    SCHOOL_TRAINER = "school_trainer", _("school trainer")
+    COORDINATING_TRAINER = "coordinating_trainer", _("coordinating school trainer")
+    STUDY_COACH = "study_coach", _("study coach")
+    OFFICE = "office", _("internship office")
+    ISOP_OWNER = "isop_owner", _("ISOP process owner")
+
+
+# Global roles are Django groups with these names.
+GLOBAL_ROLES = (Role.OFFICE, Role.ISOP_OWNER)
+# Roles a person holds on a placement, with the placement field that holds them.
+PLACEMENT_ROLE_FIELDS = {
+    Role.STUDENT: "student",
+    Role.MENTOR: "mentor",
+    Role.SCHOOL_TRAINER: "school_trainer",
+    Role.COORDINATING_TRAINER: "coordinating_trainer",
+    Role.STUDY_COACH: "study_coach",
+}
+
+
+class User(AbstractUser):
+    """A person. What they may do on a case follows from their place on its placement."""
+
+    class Language(models.TextChoices):
+        DUTCH = "nl", _("Dutch")
+        ENGLISH = "en", _("English")
+
+    student_number = models.CharField(_("student number"), max_length=20, blank=True)
+    language = models.CharField(
+        _("language"), max_length=5, choices=Language.choices, default=Language.DUTCH
+    )
+
+    class Meta:
+        verbose_name = _("user")
+        verbose_name_plural = _("users")
+        ordering = ["last_name", "first_name", "username"]
+
+    def __str__(self) -> str:
+        return self.get_full_name() or self.username
+
+    @cached_property
+    def global_roles(self) -> frozenset[str]:
+        if not self.is_authenticated or not self.pk:
+            return frozenset()
+        names = set(self.groups.filter(name__in=GLOBAL_ROLES).values_list("name", flat=True))
+        return frozenset(names)
+
+    @property
+    def is_office(self) -> bool:
+        return Role.OFFICE in self.global_roles
+
+    @property
+    def is_isop_owner(self) -> bool:
+        return Role.ISOP_OWNER in self.global_roles
+
+
+# --------------------------------------------------------------------------------------------
+# Schools and placements
+# --------------------------------------------------------------------------------------------
+
+
+class Partnership(models.Model):
+    """The partnership (opleidingsschool-samenwerkingsverband) of institute and schools."""
+
+    name = models.CharField(_("name"), max_length=200, unique=True)
+
+    class Meta:
+        verbose_name = _("partnership")
+        verbose_name_plural = _("partnerships")
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Board(models.Model):
+    """A school board (bestuur); a coordinating trainer works across its schools."""
+
+    name = models.CharField(_("name"), max_length=200, unique=True)
+    partnership = models.ForeignKey(
+        Partnership,
+        verbose_name=_("partnership"),
+        on_delete=models.PROTECT,
+        related_name="boards",
+    )
+
+    class Meta:
+        verbose_name = _("board")
+        verbose_name_plural = _("boards")
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class TrainingSchool(models.Model):
+    class Region(models.TextChoices):
+        NORTH = "noord", _("north")
+        MIDDLE = "midden", _("middle")
+        SOUTH = "zuid", _("south")
+
+    name = models.CharField(_("name"), max_length=200)
+    board = models.ForeignKey(
+        Board, verbose_name=_("board"), on_delete=models.PROTECT, related_name="schools"
+    )
+    city = models.CharField(_("city"), max_length=100, blank=True)
+    region = models.CharField(
+        _("school holiday region"), max_length=10, choices=Region.choices, default=Region.MIDDLE
+    )
+    coordinating_trainer = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("coordinating school trainer"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="coordinated_schools",
+    )
+
+    class Meta:
+        verbose_name = _("training school")
+        verbose_name_plural = _("training schools")
+        ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(fields=["board", "name"], name="school_unique_name_per_board")
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Placement(models.Model):
+    """A student at a training school for a period, with the people around them."""
+
+    class Status(models.TextChoices):
+        ACTIVE = "active", _("active")
+        PAUSED = "paused", _("paused")
+        ENDED = "ended", _("ended")
+        TRANSFERRED = "transferred", _("transferred")
+
+    student = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("student"),
+        on_delete=models.PROTECT,
+        related_name="placements_as_student",
+    )
+    school = models.ForeignKey(
+        TrainingSchool,
+        verbose_name=_("training school"),
+        on_delete=models.PROTECT,
+        related_name="placements",
+    )
+    mentor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("mentor"),
+        on_delete=models.PROTECT,
+        related_name="placements_as_mentor",
+    )
+    school_trainer = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("school trainer"),
+        on_delete=models.PROTECT,
+        related_name="placements_as_school_trainer",
+    )
+    study_coach = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("study coach"),
+        on_delete=models.PROTECT,
+        related_name="placements_as_study_coach",
+    )
+    coordinating_trainer = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("coordinating school trainer"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="placements_as_coordinating_trainer",
+    )
+    start_date = models.DateField(_("start date"))
+    end_date = models.DateField(_("end date"), null=True, blank=True)
+    status = models.CharField(
+        _("status"), max_length=20, choices=Status.choices, default=Status.ACTIVE
+    )
+
+    class Meta:
+        verbose_name = _("placement")
+        verbose_name_plural = _("placements")
+        ordering = ["-start_date"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(end_date__isnull=True)
+                | models.Q(end_date__gte=models.F("start_date")),
+                name="placement_end_after_start",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.student} @ {self.school} ({self.start_date:%Y-%m-%d})"
+
+    def roles_of(self, user) -> set[str]:
+        return {
+            role
+            for role, field in PLACEMENT_ROLE_FIELDS.items()
+            if user.pk is not None and getattr(self, f"{field}_id") == user.pk
+        }
+
+    def person(self, role: str):
+        field = PLACEMENT_ROLE_FIELDS.get(role)
+        return getattr(self, field) if field else None
+
+
+# --------------------------------------------------------------------------------------------
+# The case and its state machine
+# --------------------------------------------------------------------------------------------
+
+
+class State(models.TextChoices):
+    SIGNALLED = "signalled", _("signalled")
+    CONVERSATION_PLANNED = "conversation_planned", _("conversation planned")
+    IMPROVING = "improving", _("improvement actions running")
+    CHANGE_REQUESTED = "change_requested", _("change of placement requested")
+    OFFICE_INFORMED = "office_informed", _("internship office informed")
+    CHANGE_CONVERSATION_PLANNED = (
+        "change_conversation_planned",
+        _("all-party conversation planned"),
+    )
+    OUTCOME_PENDING = "outcome_pending", _("awaiting outcome")
+    ISOP_ADVICE = "isop_advice", _("awaiting ISOP advice")
+    TRANSFER_REQUESTED = "transfer_requested", _("awaiting new placement or stop")
+    HANDOVER = "handover", _("warm handover between study coaches")
+    STOPPED = "stopped", _("internship stopped temporarily")
+    CLOSED_RESOLVED = "closed_resolved", _("closed: resolved")
+    CLOSED_TRANSFERRED = "closed_transferred", _("closed: transferred")
+    CLOSED_STOPPED = "closed_stopped", _("closed: stopped")
+    CLOSED_WITHDRAWN = "closed_withdrawn", _("closed: withdrawn")
+
+
+CLOSED_STATES = (
+    State.CLOSED_RESOLVED,
+    State.CLOSED_TRANSFERRED,
+    State.CLOSED_STOPPED,
+    State.CLOSED_WITHDRAWN,
+)
+OPEN_STATES = tuple(s for s in State if s not in CLOSED_STATES)
+
+
+class Category(models.TextChoices):
+    WELLBEING = "wellbeing", _("personal wellbeing")
+    ATMOSPHERE = "atmosphere", _("atmosphere at the training school")
+    MENTOR_RELATIONSHIP = "mentor_relationship", _("relationship with the mentor")
+    CLASSROOM = "classroom", _("functioning in the classroom")
+    OTHER = "other", _("other")
+
+
+class Outcome(models.TextChoices):
+    """The outcome of the change conversation, as the school trainer reports it."""
+
+    AGREE_TRANSFER = "agree_transfer", _("everyone agrees to transfer")
+    AGREE_STOP = "agree_stop", _("everyone agrees to stop")
+    CONTINUE = "continue", _("continue at this placement")
+    OPINIONS_DIFFER = "opinions_differ", _("opinions differ")
+
+
+class AdviceDecision(models.TextChoices):
+    TRANSFER = "transfer", _("change placement or stop")
+    CONTINUE = "continue", _("continue at this placement")
+
+
+OUTCOME_TARGET = {
+    Outcome.AGREE_TRANSFER: State.TRANSFER_REQUESTED,
+    Outcome.AGREE_STOP: State.TRANSFER_REQUESTED,
+    Outcome.CONTINUE: State.IMPROVING,
+    Outcome.OPINIONS_DIFFER: State.ISOP_ADVICE,
+}
+ADVICE_TARGET = {
+    AdviceDecision.TRANSFER: State.TRANSFER_REQUESTED,
+    AdviceDecision.CONTINUE: State.IMPROVING,
+}
+
+
+class GuardFailed(Exception):
+    """A transition's precondition is not met; the message says which, in the user's language."""
+
+    def __init__(self, message):
+        super().__init__(message)
+        self.message = message
+
+
+class NotPermitted(PermissionDenied):
+    """The user's role on the case does not allow this transition."""
+
+    def __init__(self, message):
+        super().__init__(message)
+        self.message = message
+
+
+def guard(message) -> Callable[[Callable], Callable]:
+    """Attach a translated refusal message to a transition condition."""
+
+    def decorate(func: Callable) -> Callable:
+        func.message = message
+        return func
+
+    return decorate
+
+
+def roles_may(*roles: str) -> Callable:
+    def permission(case: Case, user) -> bool:
+        return bool(case.roles_of(user) & set(roles))
+
+    permission.roles = roles
+    return permission
+
+
+# Guards. They read records of the other apps through reverse relations
+# (conversations, actions, change_requests, wrap_ups, transfers, handovers).
+
+PROBLEM = "problem"
+CHANGE = "change"
+FIVE_ANSWERS = ("problem", "what_was_done", "when_it_goes_well", "student_needs", "school_offers")
+
+
+def _latest_conversation(case: Case, kind: str):
+    return (
+        case.conversations.filter(kind=kind)
+        .exclude(status="cancelled")
+        .order_by("-created_at", "-pk")
+        .first()
+    )
+
+
+@guard(_("Plan the conversation first: a date, a place and the invited people."))
+def has_planned_problem_conversation(case: Case) -> bool:
+    conv = _latest_conversation(case, PROBLEM)
+    return conv is not None and conv.status == "planned"
+
+
+@guard(_("Record for every invited person whether they attended."))
+def problem_attendance_complete(case: Case) -> bool:
+    conv = _latest_conversation(case, PROBLEM)
+    return conv is not None and not conv.invitations.filter(attended__isnull=True).exists()
+
+
+@guard(_("Agree at least one improvement action."))
+def has_improvement_action(case: Case) -> bool:
+    return case.actions.exists()
+
+
+@guard(_("Evaluate every improvement action before closing the case as resolved."))
+def all_actions_evaluated(case: Case) -> bool:
+    return case.actions.exists() and not case.actions.filter(evaluation="").exists()
+
+
+@guard(_("Describe the change request (kind and reason) first."))
+def has_open_change_request(case: Case) -> bool:
+    return case.change_requests.filter(office_informed_at__isnull=True).exists()
+
+
+@guard(_("Record when and how the internship office was contacted."))
+def office_contact_recorded(case: Case) -> bool:
+    latest = case.change_requests.order_by("-created_at", "-pk").first()
+    return latest is not None and latest.office_informed_at is not None
+
+
+@guard(_("Plan the all-party conversation first, with the student, school trainer and coach."))
+def has_planned_change_conversation(case: Case) -> bool:
+    conv = _latest_conversation(case, CHANGE)
+    return conv is not None and conv.status == "planned"
+
+
+def _required_invited(conv) -> bool:
+    invited = set(conv.invitations.values_list("role", flat=True))
+    return {Role.STUDENT, Role.SCHOOL_TRAINER, Role.STUDY_COACH} <= invited
+
+
+@guard(_("The student, the school trainer and the study coach must all be invited."))
+def change_conversation_has_required_people(case: Case) -> bool:
+    conv = _latest_conversation(case, CHANGE)
+    return conv is not None and _required_invited(conv)
+
+
+@guard(_("Record for every invited person whether they attended."))
+def change_attendance_complete(case: Case) -> bool:
+    conv = _latest_conversation(case, CHANGE)
+    return conv is not None and not conv.invitations.filter(attended__isnull=True).exists()
+
+
+@guard(
+    _(
+        "Record all five answers: the problem, what has been done, when it goes well, "
+        "what the student needs and what the school can offer."
+    )
+)
+def five_answers_recorded(case: Case) -> bool:
+    conv = _latest_conversation(case, CHANGE)
+    return conv is not None and all((getattr(conv, f) or "").strip() for f in FIVE_ANSWERS)
+
+
+@guard(_("Record the wrap-up with the class (last day, saying goodbye) first."))
+def wrap_up_recorded(case: Case) -> bool:
+    return case.wrap_ups.exists()
+
+
+@guard(_("Record the new placement first."))
+def new_placement_recorded(case: Case) -> bool:
+    return case.transfers.filter(applied_at__isnull=True).exists()
+
+
+@guard(_("Record the stop first (temporary or definitive)."))
+def stop_recorded(case: Case) -> bool:
+    return case.stops.filter(resumed_at__isnull=True).exists()
+
+
+@guard(_("The new study coach must be known and the contact with them recorded."))
+def handover_contact_recorded(case: Case) -> bool:
+    handover = case.open_handover
+    return (
+        handover is not None
+        and handover.new_coach_id is not None
+        and handover.contact_made_on is not None
+    )
+
+
+def is_old_coach(case: Case, user) -> bool:
+    handover = case.open_handover
+    return handover is not None and user.pk is not None and handover.old_coach_id == user.pk
+
+
+is_old_coach.roles = ("old_study_coach",)
+
+
+class CaseQuerySet(models.QuerySet):
+    def open(self):
+        return self.filter(state__in=OPEN_STATES)
+
+    def related_to(self, user):
+        """Cases the user is related to: their role on the placement, or old coach in handover."""
+        if not user.is_authenticated:
+            return self.none()
+        if user.is_office:
+            return self
+        q = models.Q()
+        for field in PLACEMENT_ROLE_FIELDS.values():
+            q |= models.Q(**{f"placement__{field}": user})
+        if user.is_isop_owner:
+            q |= models.Q(isop_requests__isnull=False)
+        q |= models.Q(state=State.HANDOVER, handovers__old_coach=user, handovers__confirmed_at=None)
+        return self.filter(q).distinct()
+
+
+class Case(fsm.ConcurrentTransitionMixin, models.Model):
+    """One problem situation on one placement (a probleemsituatie / dossier)."""
+
+    placement = models.ForeignKey(
+        Placement, verbose_name=_("placement"), on_delete=models.PROTECT, related_name="cases"
+    )
+    state = fsm.FSMField(
+        _("state"),
+        max_length=40,
+        choices=State.choices,
+        default=State.SIGNALLED,
+        protected=True,
+        db_index=True,
+    )
+    description = models.TextField(_("description"))
+    signalled_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("signalled by"),
+        on_delete=models.PROTECT,
+        related_name="signalled_cases",
+    )
+    signalled_at = models.DateTimeField(_("signalled at"), default=timezone.now, db_index=True)
+    state_changed_at = models.DateTimeField(_("state changed at"), default=timezone.now)
+    closed_at = models.DateTimeField(_("closed at"), null=True, blank=True)
+    version = models.PositiveIntegerField(default=1, editable=False)
+
+    objects = CaseQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("case")
+        verbose_name_plural = _("cases")
+        ordering = ["-signalled_at"]
+        indexes = [models.Index(fields=["state", "state_changed_at"], name="case_state_since")]
+
+    def __str__(self) -> str:
+        return _("Case %(number)s") % {"number": self.number}
+
+    @property
+    def number(self) -> str:
+        return f"SB-{self.pk:05d}" if self.pk else "SB-new"
+
+    def get_absolute_url(self) -> str:
+        return reverse("cases:detail", args=[self.pk])
+
+    @property
+    def is_open(self) -> bool:
+        return self.state in OPEN_STATES
+
+    @property
+    def student(self):
+        return self.placement.student
+
+    @cached_property
+    def open_handover(self):
+        return self.handovers.filter(confirmed_at__isnull=True).order_by("-pk").first()
+
+    def roles_of(self, user) -> set[str]:
+        if not getattr(user, "is_authenticated", False):
+            return set()
+        roles = set(self.placement.roles_of(user)) | set(user.global_roles)
+        if self.state == State.HANDOVER and is_old_coach(self, user):
+            roles.add("old_study_coach")
+        # "signaller" is a pseudo-role: whoever signalled the case may withdraw it.
+        if self.signalled_by_id == user.pk:
+            roles.add("signaller")
+        return roles
+
+    def people(self, roles: Iterable[str]) -> list:
+        """The people on this case's placement holding any of the given placement roles."""
+        found = []
+        for role in roles:
+            person = self.placement.person(role)
+            if person is not None and person not in found:
+                found.append(person)
+        return found
+
+    # --- the machine -----------------------------------------------------------------------
+    # Every transition takes the actor as `by` (the timeline receiver reads it) and an
+    # optional `note`. Permission is checked by services through has_transition_perm.
+
+    @fsm.transition(
+        field=state,
+        source=State.SIGNALLED,
+        target=State.CONVERSATION_PLANNED,
+        conditions=[has_planned_problem_conversation],
+        permission=roles_may(Role.SCHOOL_TRAINER, Role.STUDY_COACH, Role.MENTOR, Role.OFFICE),
+        custom={"label": _("Plan the conversation"), "url": "conversations:plan"},
+    )
+    def plan_conversation(self, *, by, note: str = "") -> None:
+        pass
+
+    @fsm.transition(
+        field=state,
+        source=State.CONVERSATION_PLANNED,
+        target=State.IMPROVING,
+        conditions=[problem_attendance_complete, has_improvement_action],
+        permission=roles_may(Role.SCHOOL_TRAINER, Role.STUDY_COACH, Role.MENTOR, Role.OFFICE),
+        custom={"label": _("Record the conversation as held"), "url": "conversations:record"},
+    )
+    def record_conversation(self, *, by, note: str = "") -> None:
+        pass
+
+    @fsm.transition(
+        field=state,
+        source=State.IMPROVING,
+        target=State.CLOSED_RESOLVED,
+        conditions=[all_actions_evaluated],
+        permission=roles_may(Role.SCHOOL_TRAINER, Role.STUDY_COACH, Role.OFFICE),
+        custom={"label": _("Close as resolved"), "url": "cases:resolve"},
+    )
+    def resolve(self, *, by, note: str = "") -> None:
+        self.closed_at = timezone.now()
+
+    @fsm.transition(
+        field=state,
+        source=State.IMPROVING,
+        target=State.CHANGE_REQUESTED,
+        conditions=[has_open_change_request],
+        permission=roles_may(Role.STUDENT, Role.SCHOOL_TRAINER, Role.STUDY_COACH),
+        custom={"label": _("Request a change of placement or a stop"), "url": "transfers:request"},
+    )
+    def request_change(self, *, by, note: str = "") -> None:
+        pass
+
+    @fsm.transition(
+        field=state,
+        source=State.CHANGE_REQUESTED,
+        target=State.OFFICE_INFORMED,
+        conditions=[office_contact_recorded],
+        permission=roles_may(Role.SCHOOL_TRAINER, Role.OFFICE),
+        custom={"label": _("Record contact with the internship office"), "url": "transfers:inform"},
+    )
+    def inform_office(self, *, by, note: str = "", on_behalf_of=None) -> None:
+        pass
+
+    @fsm.transition(
+        field=state,
+        source=State.OFFICE_INFORMED,
+        target=State.CHANGE_CONVERSATION_PLANNED,
+        conditions=[has_planned_change_conversation, change_conversation_has_required_people],
+        permission=roles_may(Role.SCHOOL_TRAINER, Role.STUDY_COACH, Role.OFFICE),
+        custom={"label": _("Plan the all-party conversation"), "url": "conversations:plan"},
+    )
+    def plan_change_conversation(self, *, by, note: str = "") -> None:
+        pass
+
+    @fsm.transition(
+        field=state,
+        source=State.CHANGE_CONVERSATION_PLANNED,
+        target=State.OUTCOME_PENDING,
+        conditions=[
+            change_conversation_has_required_people,
+            change_attendance_complete,
+            five_answers_recorded,
+        ],
+        permission=roles_may(Role.SCHOOL_TRAINER, Role.STUDY_COACH, Role.OFFICE),
+        custom={"label": _("Record the all-party conversation"), "url": "conversations:record"},
+    )
+    def record_change_conversation(self, *, by, note: str = "") -> None:
+        pass
+
+    @fsm.transition(
+        field=state,
+        source=State.OUTCOME_PENDING,
+        target=fsm.RETURN_VALUE(*set(OUTCOME_TARGET.values())),
+        permission=roles_may(Role.SCHOOL_TRAINER, Role.OFFICE),
+        custom={"label": _("Report the outcome to the office"), "url": "transfers:outcome"},
+    )
+    def report_outcome(self, *, by, outcome: str, note: str = "", on_behalf_of=None) -> str:
+        if outcome not in OUTCOME_TARGET:
+            raise GuardFailed(_("Choose one of the outcomes."))
+        return OUTCOME_TARGET[outcome]
+
+    @fsm.transition(
+        field=state,
+        source=State.ISOP_ADVICE,
+        target=fsm.RETURN_VALUE(*set(ADVICE_TARGET.values())),
+        permission=roles_may(Role.ISOP_OWNER),
+        custom={"label": _("Give advice"), "url": "transfers:advice"},
+    )
+    def give_advice(self, *, by, decision: str, note: str = "") -> str:
+        if decision not in ADVICE_TARGET:
+            raise GuardFailed(_("Choose what the advice recommends."))
+        return ADVICE_TARGET[decision]
+
+    @fsm.transition(
+        field=state,
+        source=State.TRANSFER_REQUESTED,
+        target=fsm.RETURN_VALUE(State.HANDOVER, State.CLOSED_TRANSFERRED),
+        conditions=[wrap_up_recorded, new_placement_recorded],
+        permission=roles_may(Role.OFFICE),
+        custom={"label": _("Place the student at a new placement"), "url": "transfers:place"},
+    )
+    def place_student(self, *, by, new_placement: Placement, note: str = "") -> str:
+        coach_changes = new_placement.study_coach_id != self.placement.study_coach_id
+        self.placement = new_placement
+        if coach_changes:
+            return State.HANDOVER
+        self.closed_at = timezone.now()
+        return State.CLOSED_TRANSFERRED
+
+    @fsm.transition(
+        field=state,
+        source=State.TRANSFER_REQUESTED,
+        target=fsm.RETURN_VALUE(State.STOPPED, State.CLOSED_STOPPED),
+        conditions=[wrap_up_recorded, stop_recorded],
+        permission=roles_may(Role.OFFICE),
+        custom={"label": _("Record a (temporary) stop"), "url": "transfers:stop"},
+    )
+    def stop_internship(self, *, by, temporary: bool, note: str = "") -> str:
+        if temporary:
+            return State.STOPPED
+        self.closed_at = timezone.now()
+        return State.CLOSED_STOPPED
+
+    @fsm.transition(
+        field=state,
+        source=State.HANDOVER,
+        target=State.CLOSED_TRANSFERRED,
+        conditions=[handover_contact_recorded],
+        permission=is_old_coach,
+        custom={"label": _("Record the warm handover"), "url": "transfers:handover"},
+    )
+    def confirm_handover(self, *, by, note: str = "") -> None:
+        self.closed_at = timezone.now()
+
+    @fsm.transition(
+        field=state,
+        source=State.STOPPED,
+        target=State.CLOSED_STOPPED,
+        permission=roles_may(Role.OFFICE),
+        custom={"label": _("Resume the internship"), "url": "transfers:resume"},
+    )
+    def resume(self, *, by, placement: Placement | None = None, note: str = "") -> None:
+        if placement is not None:
+            self.placement = placement
+        self.closed_at = timezone.now()
+
+    @fsm.transition(
+        field=state,
+        source=list(OPEN_STATES),
+        target=State.CLOSED_WITHDRAWN,
+        permission=roles_may(Role.SCHOOL_TRAINER, Role.STUDY_COACH, Role.OFFICE, "signaller"),
+        custom={"label": _("Withdraw the case"), "url": "cases:withdraw"},
+    )
+    def withdraw(self, *, by, note: str = "") -> None:
+        if not note.strip():
+            raise GuardFailed(_("Give a reason for withdrawing the case."))
+        self.closed_at = timezone.now()
+
+
+class CaseCategory(models.Model):
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="categories")
+    category = models.CharField(_("category"), max_length=30, choices=Category.choices)
+
+    class Meta:
+        verbose_name = _("case category")
+        verbose_name_plural = _("case categories")
+        constraints = [
+            models.UniqueConstraint(fields=["case", "category"], name="case_category_unique")
+        ]
+        indexes = [models.Index(fields=["category"], name="case_category_idx")]
+
+    def __str__(self) -> str:
+        return self.get_category_display()
+
+
+class CaseEvent(models.Model):
+    """The case's timeline: every transition and every record, with actor and time. Append-only."""
+
+    class Kind(models.TextChoices):
+        TRANSITION = "transition", _("step")
+        RECORD = "record", _("record")
+
+    case = models.ForeignKey(Case, on_delete=models.PROTECT, related_name="events")
+    at = models.DateTimeField(_("time"), default=timezone.now)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("by"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    on_behalf_of = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("on behalf of"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    name = models.CharField(_("what"), max_length=60)
+    from_state = models.CharField(_("from"), max_length=40, blank=True, choices=State.choices)
+    to_state = models.CharField(_("to"), max_length=40, blank=True, choices=State.choices)
+    note = models.TextField(_("note"), blank=True)
+
+    class Meta:
+        verbose_name = _("timeline event")
+        verbose_name_plural = _("timeline events")
+        ordering = ["at", "pk"]
+        indexes = [models.Index(fields=["case", "at"], name="case_event_case_at")]
+
+    def __str__(self) -> str:
+        return f"{self.case_id} {self.name} {self.at:%Y-%m-%d %H:%M}"
+
+    def save(self, *args, **kwargs) -> None:
+        if self.pk is not None and not self._state.adding:
+            raise PermissionDenied("Timeline events are append-only.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise PermissionDenied("Timeline events are append-only.")
+
+    @property
+    def label(self) -> str:
+        return EVENT_LABELS.get(self.name, self.name)
+
+
+def transition_names() -> list[str]:
+    return sorted({t.name for t in Case._meta.get_field("state").get_all_transitions(Case)})
+
+
+def transition_meta(name: str):
+    """The fsm Transition objects (one per source state) for a method name."""
+    return getattr(Case, name)._django_fsm
+
+
+EVENT_LABELS: dict[str, str] = {
+    "signal": _("Problem signalled"),
+    "plan_conversation": _("Conversation planned"),
+    "record_conversation": _("Conversation recorded as held"),
+    "resolve": _("Closed as resolved"),
+    "request_change": _("Change of placement requested"),
+    "inform_office": _("Internship office informed"),
+    "plan_change_conversation": _("All-party conversation planned"),
+    "record_change_conversation": _("All-party conversation recorded"),
+    "report_outcome": _("Outcome reported"),
+    "give_advice": _("ISOP advice given"),
+    "place_student": _("Student placed at a new placement"),
+    "stop_internship": _("Internship stopped"),
+    "confirm_handover": _("Warm handover recorded"),
+    "resume": _("Internship resumed"),
+    "withdraw": _("Case withdrawn"),
+}

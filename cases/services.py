@@ -1,0 +1,250 @@
+"""Business rules of the case: signalling, running transitions with clear refusals, the timeline.
+
+Every state change goes through `run_transition` on a row locked with `lock_case`, so a refusal
+always has a translated reason and two people acting at once cannot both win.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from notifications.services import notify
+
+from .models import (
+    GLOBAL_ROLES,
+    Case,
+    CaseCategory,
+    CaseEvent,
+    GuardFailed,
+    NotPermitted,
+    Placement,
+    Role,
+    State,
+    transition_meta,
+    transition_names,
+)
+
+ROLE_LABELS = {
+    **{role.value: role.label for role in Role},
+    "signaller": gettext_lazy("person who signalled the case"),
+    "old_study_coach": gettext_lazy("previous study coach"),
+}
+
+# Whom each step notifies (besides the actor). Placement roles and global roles.
+TRANSITION_RECIPIENTS: dict[str, tuple[str, ...]] = {
+    "signal": (Role.STUDENT, Role.MENTOR, Role.SCHOOL_TRAINER, Role.STUDY_COACH),
+    "plan_conversation": (Role.STUDENT, Role.MENTOR, Role.SCHOOL_TRAINER, Role.STUDY_COACH),
+    "record_conversation": (Role.STUDENT, Role.MENTOR, Role.SCHOOL_TRAINER, Role.STUDY_COACH),
+    "resolve": (Role.STUDENT, Role.MENTOR, Role.SCHOOL_TRAINER, Role.STUDY_COACH),
+    "request_change": (Role.STUDENT, Role.MENTOR, Role.SCHOOL_TRAINER, Role.STUDY_COACH),
+    "inform_office": (Role.OFFICE,),
+    "plan_change_conversation": (
+        Role.STUDENT,
+        Role.SCHOOL_TRAINER,
+        Role.STUDY_COACH,
+        Role.COORDINATING_TRAINER,
+    ),
+    "record_change_conversation": (Role.STUDENT, Role.SCHOOL_TRAINER, Role.STUDY_COACH),
+    "report_outcome": (Role.OFFICE, Role.STUDENT, Role.STUDY_COACH),
+    "give_advice": (Role.OFFICE, Role.STUDENT, Role.SCHOOL_TRAINER, Role.STUDY_COACH),
+    "place_student": (Role.STUDENT, Role.SCHOOL_TRAINER, Role.STUDY_COACH),
+    "stop_internship": (Role.STUDENT, Role.MENTOR, Role.SCHOOL_TRAINER, Role.STUDY_COACH),
+    "confirm_handover": (Role.OFFICE, Role.STUDENT, Role.STUDY_COACH),
+    "resume": (Role.STUDENT, Role.SCHOOL_TRAINER, Role.STUDY_COACH),
+    "withdraw": (Role.STUDENT, Role.MENTOR, Role.SCHOOL_TRAINER, Role.STUDY_COACH),
+}
+
+
+class CaseChangedMeanwhile(Exception):
+    """Someone else changed the case after this user loaded it."""
+
+    def __init__(self) -> None:
+        self.message = _("This case was changed by someone else in the meantime. Reload the page.")
+        super().__init__(self.message)
+
+
+def lock_case(case_id: int, *, seen_version: int | None = None) -> Case:
+    """Lock the case row for the rest of the transaction; refuse if it changed since it was seen."""
+    case = (
+        Case.objects.select_for_update(of=("self",))
+        .select_related("placement")
+        .get(pk=case_id)
+    )
+    if seen_version is not None and case.version != seen_version:
+        raise CaseChangedMeanwhile()
+    return case
+
+
+def _join_roles(roles: Iterable[str]) -> str:
+    labels = [str(ROLE_LABELS.get(r, r)) for r in roles]
+    if len(labels) <= 1:
+        return "".join(labels)
+    return _("%(first)s or %(last)s") % {"first": ", ".join(labels[:-1]), "last": labels[-1]}
+
+
+def check_permitted(case: Case, name: str, user) -> None:
+    """Refuse (translated) when `name` is impossible in this state or not this user's to take.
+
+    Services that write records before running the transition call this first, so nobody
+    without the right writes records, and the guards are checked after the records exist.
+    """
+    meta = transition_meta(name)
+    if not meta.has_transition(case.state):
+        raise GuardFailed(
+            _("“%(action)s” is not possible while the case is “%(state)s”.")
+            % {"action": _label(name), "state": case.get_state_display()}
+        )
+    transition = meta.get_transition(case.state)
+    if not transition.has_perm(case, user):
+        roles = getattr(transition.permission, "roles", ())
+        raise NotPermitted(
+            _("Only the %(roles)s may do this: “%(action)s”.")
+            % {"roles": _join_roles(roles), "action": _label(name)}
+        )
+
+
+def check_transition(case: Case, name: str, user) -> None:
+    """Raise GuardFailed or NotPermitted with a translated reason when `name` is refused."""
+    check_permitted(case, name, user)
+    for condition in transition_meta(name).get_transition(case.state).conditions:
+        if not condition(case):
+            raise GuardFailed(condition.message)
+
+
+def _label(name: str) -> str:
+    meta = transition_meta(name)
+    any_transition = next(iter(meta.transitions.values()))
+    return str(any_transition.custom.get("label", name))
+
+
+@dataclass(frozen=True)
+class AvailableStep:
+    name: str
+    label: str
+    url_name: str
+    blocked_reason: str | None  # the guard that still fails, shown next to the button
+
+
+def available_steps(case: Case, user) -> list[AvailableStep]:
+    """The steps this user may take on the case now (including ones still blocked by a guard)."""
+    steps = []
+    for name in transition_names():
+        meta = transition_meta(name)
+        if not meta.has_transition(case.state):
+            continue
+        transition = meta.get_transition(case.state)
+        if not transition.has_perm(case, user):
+            continue
+        failing = next((c for c in transition.conditions if not c(case)), None)
+        steps.append(
+            AvailableStep(
+                name=name,
+                label=str(transition.custom.get("label", name)),
+                url_name=transition.custom["url"],
+                blocked_reason=str(failing.message) if failing else None,
+            )
+        )
+    return steps
+
+
+def run_transition(case: Case, name: str, *, by, **kwargs) -> Case:
+    """Run one transition on a locked case, write the timeline and queue the notifications."""
+    check_transition(case, name, by)
+    from_state = case.state
+    getattr(case, name)(by=by, **kwargs)
+    case.version += 1
+    case.state_changed_at = timezone.now()
+    case.save()
+    notify_roles(case, event=name, actor=by, roles=TRANSITION_RECIPIENTS.get(name, ()))
+    if from_state != case.state:
+        case.__dict__.pop("open_handover", None)
+    return case
+
+
+def recipients_for(case: Case, roles: Iterable[str]) -> list:
+    from .models import User
+
+    roles = tuple(roles)
+    people = case.people([r for r in roles if r not in GLOBAL_ROLES])
+    global_roles = [r for r in roles if r in GLOBAL_ROLES]
+    if global_roles:
+        for person in User.objects.filter(groups__name__in=global_roles, is_active=True):
+            if person not in people:
+                people.append(person)
+    return people
+
+
+def notify_roles(case: Case, *, event: str, actor, roles: Iterable[str], extra=()) -> None:
+    recipients = [p for p in [*recipients_for(case, roles), *extra] if p != actor]
+    notify(case, event=event, actor=actor, recipients=recipients)
+
+
+def case_log(case: Case, *, by, name: str, note: str = "", on_behalf_of=None) -> CaseEvent:
+    """Write a record event (not a transition) on the case's timeline."""
+    return CaseEvent.objects.create(
+        case=case,
+        actor=by,
+        on_behalf_of=on_behalf_of,
+        kind=CaseEvent.Kind.RECORD,
+        name=name,
+        note=note,
+    )
+
+
+@transaction.atomic
+def case_signal(
+    *, placement: Placement, by, categories: Iterable[str], description: str
+) -> Case:
+    """Open a case on a placement. Anyone on the placement, or the office, may signal."""
+    if not (placement.roles_of(by) & {
+        Role.STUDENT, Role.MENTOR, Role.SCHOOL_TRAINER, Role.STUDY_COACH,
+        Role.COORDINATING_TRAINER,
+    }) and not by.is_office:
+        raise NotPermitted(_("You can only signal a problem on a placement you are part of."))
+    categories = list(dict.fromkeys(categories))
+    if not categories:
+        raise GuardFailed(_("Choose at least one category."))
+    if not description.strip():
+        raise GuardFailed(_("Describe the problem."))
+    case = Case.objects.create(placement=placement, description=description, signalled_by=by)
+    CaseCategory.objects.bulk_create(CaseCategory(case=case, category=c) for c in categories)
+    CaseEvent.objects.create(
+        case=case, actor=by, kind=CaseEvent.Kind.TRANSITION, name="signal",
+        to_state=State.SIGNALLED,
+    )
+    notify_roles(case, event="signal", actor=by, roles=TRANSITION_RECIPIENTS["signal"])
+    return case
+
+
+@transaction.atomic
+def case_resolve(*, case_id: int, by, note: str = "", seen_version: int | None = None) -> Case:
+    case = lock_case(case_id, seen_version=seen_version)
+    return run_transition(case, "resolve", by=by, note=note)
+
+
+@transaction.atomic
+def case_withdraw(*, case_id: int, by, reason: str, seen_version: int | None = None) -> Case:
+    case = lock_case(case_id, seen_version=seen_version)
+    return run_transition(case, "withdraw", by=by, note=reason)
+
+
+__all__ = [
+    "AvailableStep",
+    "CaseChangedMeanwhile",
+    "available_steps",
+    "case_log",
+    "case_resolve",
+    "case_signal",
+    "case_withdraw",
+    "check_permitted",
+    "check_transition",
+    "lock_case",
+    "notify_roles",
+    "run_transition",
+]

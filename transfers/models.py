@@ -1,0 +1,218 @@
+"""Records of the change path: the change request, contact with the office, the outcome of the
+all-party conversation with each participant's position, ISOP advice, the transfer to a new
+placement, the stop, the warm handover between study coaches and the wrap-up with the class."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from cases.models import AdviceDecision, Case, Outcome, Placement, Role
+
+
+class ChangeRequest(models.Model):
+    class Kind(models.TextChoices):
+        TRANSFER = "transfer", _("change of placement")
+        STOP_TEMPORARY = "stop_temporary", _("temporary stop")
+        STOP = "stop", _("stop")
+
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="change_requests")
+    kind = models.CharField(_("kind"), max_length=20, choices=Kind.choices)
+    reason = models.TextField(_("reason"))
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("requested by"), on_delete=models.PROTECT,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(_("requested at"), default=timezone.now)
+    made_known_to = models.ManyToManyField(
+        settings.AUTH_USER_MODEL, verbose_name=_("made known to"), blank=True, related_name="+"
+    )
+    office_informed_at = models.DateTimeField(_("office contacted at"), null=True, blank=True)
+    office_informed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("office contacted by"),
+        on_delete=models.PROTECT, null=True, blank=True, related_name="+",
+    )
+    office_contact_note = models.TextField(_("how the office was contacted"), blank=True)
+    recorded_by_office = models.BooleanField(
+        _("recorded by the office on behalf of the school trainer"), default=False
+    )
+
+    class Meta:
+        verbose_name = _("change request")
+        verbose_name_plural = _("change requests")
+        ordering = ["created_at", "pk"]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} ({self.created_at:%Y-%m-%d})"
+
+
+class OutcomeReport(models.Model):
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="outcome_reports")
+    outcome = models.CharField(_("outcome"), max_length=20, choices=Outcome.choices)
+    reported_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("reported by"), on_delete=models.PROTECT,
+        related_name="+",
+    )
+    on_behalf_of_school_trainer = models.BooleanField(
+        _("reported by the office on behalf of the school trainer"), default=False
+    )
+    reported_at = models.DateTimeField(_("reported at"), default=timezone.now)
+    note = models.TextField(_("explanation"), blank=True)
+
+    class Meta:
+        verbose_name = _("outcome")
+        verbose_name_plural = _("outcomes")
+        ordering = ["reported_at", "pk"]
+
+    def __str__(self) -> str:
+        return self.get_outcome_display()
+
+
+class Position(models.Model):
+    class Stance(models.TextChoices):
+        AGREE = "agree", _("agrees")
+        DISAGREE = "disagree", _("disagrees")
+        ABSTAIN = "abstain", _("abstains")
+
+    report = models.ForeignKey(OutcomeReport, on_delete=models.CASCADE, related_name="positions")
+    person = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("person"), on_delete=models.PROTECT,
+        related_name="+",
+    )
+    role = models.CharField(_("role"), max_length=30, choices=Role.choices)
+    stance = models.CharField(_("position"), max_length=10, choices=Stance.choices)
+
+    class Meta:
+        verbose_name = _("position")
+        verbose_name_plural = _("positions")
+        constraints = [
+            models.UniqueConstraint(fields=["report", "person"], name="position_unique_person")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.person}: {self.get_stance_display()}"
+
+
+class IsopAdvice(models.Model):
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="isop_requests")
+    question = models.TextField(_("question"))
+    requested_at = models.DateTimeField(_("requested at"), default=timezone.now)
+    decision = models.CharField(_("advice"), max_length=10, choices=AdviceDecision.choices,
+                                blank=True)
+    rationale = models.TextField(_("rationale"), blank=True)
+    given_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("given by"), on_delete=models.PROTECT,
+        null=True, blank=True, related_name="+",
+    )
+    given_at = models.DateTimeField(_("given at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("ISOP advice")
+        verbose_name_plural = _("ISOP advice")
+        ordering = ["requested_at", "pk"]
+
+    def __str__(self) -> str:
+        return f"ISOP {self.case_id} {self.requested_at:%Y-%m-%d}"
+
+
+class WrapUp(models.Model):
+    """What school trainer and student agreed about ending the collaboration with the class."""
+
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="wrap_ups")
+    last_day = models.DateField(_("last day at the school"))
+    agreement = models.TextField(_("what was agreed (saying goodbye to the class)"))
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("recorded by"), on_delete=models.PROTECT,
+        related_name="+",
+    )
+    recorded_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name = _("wrap-up with the class")
+        verbose_name_plural = _("wrap-ups with the class")
+
+    def __str__(self) -> str:
+        return f"{self.case_id} {self.last_day}"
+
+
+class Transfer(models.Model):
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="transfers")
+    from_placement = models.ForeignKey(
+        Placement, on_delete=models.PROTECT, related_name="transfers_out"
+    )
+    to_placement = models.ForeignKey(
+        Placement, on_delete=models.PROTECT, related_name="transfers_in"
+    )
+    effective_date = models.DateField(_("effective date"))
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    recorded_at = models.DateTimeField(default=timezone.now)
+    applied_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("transfer")
+        verbose_name_plural = _("transfers")
+
+    def __str__(self) -> str:
+        return f"{self.from_placement} -> {self.to_placement}"
+
+    @property
+    def coach_changes(self) -> bool:
+        return self.from_placement.study_coach_id != self.to_placement.study_coach_id
+
+
+class Stop(models.Model):
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="stops")
+    temporary = models.BooleanField(_("temporary"))
+    expected_resume_date = models.DateField(_("expected resume date"), null=True, blank=True)
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    recorded_at = models.DateTimeField(default=timezone.now)
+    resumed_at = models.DateTimeField(_("resumed at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("stop")
+        verbose_name_plural = _("stops")
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(temporary=False) | models.Q(expected_resume_date__isnull=False),
+                name="stop_temporary_needs_resume_date",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.case_id} {'temporary' if self.temporary else 'definitive'}"
+
+
+class Handover(models.Model):
+    """The warm handover from the old to the new study coach."""
+
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="handovers")
+    transfer = models.OneToOneField(Transfer, on_delete=models.CASCADE, related_name="handover")
+    old_coach = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("old study coach"), on_delete=models.PROTECT,
+        related_name="handovers_given",
+    )
+    new_coach = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("new study coach"), on_delete=models.PROTECT,
+        related_name="handovers_received",
+    )
+    informed_at = models.DateTimeField(_("student and coaches informed at"), default=timezone.now)
+    contact_made_on = models.DateField(_("contact with the new coach made on"), null=True,
+                                       blank=True)
+    what_helped = models.TextField(_("what helped"), blank=True)
+    student_needs = models.TextField(_("what the student needs"), blank=True)
+    open_actions = models.TextField(_("open actions"), blank=True)
+    confirmed_at = models.DateTimeField(_("handover recorded at"), null=True, blank=True)
+    received_at = models.DateTimeField(_("receipt confirmed at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("warm handover")
+        verbose_name_plural = _("warm handovers")
+
+    def __str__(self) -> str:
+        return f"{self.old_coach} -> {self.new_coach}"
