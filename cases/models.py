@@ -821,4 +821,10 @@ EVENT_LABELS: dict[str, str] = {
     "confirm_handover": _("Warm handover recorded"),
     "resume": _("Internship resumed"),
     "withdraw": _("Case withdrawn"),
+    "action_added": _("Improvement action added"),
+    "action_evaluated": _("Improvement action evaluated"),
+    "wrap_up_recorded": _("Wrap-up with the class recorded"),
+    "isop_advice_requested": _("ISOP advice requested"),
+    "handover_started": _("New study coach: warm handover started"),
+    "handover_received": _("Handover receipt confirmed by the new coach"),
 }
