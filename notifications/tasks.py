@@ -1,4 +1,4 @@
-"""Thin tasks: they take ids and call services. Both are idempotent (claim by conditional update)."""
+"""Thin tasks: they take ids and call services; idempotent (claim by conditional update)."""
 
 from celery import shared_task
 

@@ -89,6 +89,7 @@ class CaseFactory(DjangoModelFactory):
 
     class Meta:
         model = Case
+        skip_postgeneration_save = True
 
     placement = factory.SubFactory(PlacementFactory)
     description = "De student voelt zich niet welkom in de sectie."
