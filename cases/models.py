@@ -827,4 +827,10 @@ EVENT_LABELS: dict[str, str] = {
     "isop_advice_requested": _("ISOP advice requested"),
     "handover_started": _("New study coach: warm handover started"),
     "handover_received": _("Handover receipt confirmed by the new coach"),
+    "conversation_rescheduled": _("Conversation rescheduled"),
+    "conversation_cancelled": _("Conversation cancelled"),
+    "conversation_planned_again": _("New conversation planned"),
+    "briefing_recorded": _("Absent participant briefed"),
+    "summary_read": _("Summary read by the briefed person"),
+    "student_note_submitted": _("Student note submitted"),
 }

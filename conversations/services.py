@@ -175,3 +175,204 @@ def invitations_needing_briefing(case: Case) -> Iterable[Invitation]:
     return Invitation.objects.filter(
         conversation__case=case, attended=False, briefed_at__isnull=True
     ).select_related("person", "conversation")
+
+
+# --- rescheduling and cancelling ------------------------------------------------------------
+
+PLANNER_ROLES = {
+    Conversation.Kind.PROBLEM: {Role.SCHOOL_TRAINER, Role.STUDY_COACH, Role.MENTOR, Role.OFFICE},
+    Conversation.Kind.CHANGE: {Role.SCHOOL_TRAINER, Role.STUDY_COACH, Role.OFFICE},
+}
+
+
+def _check_may_plan(case: Case, conversation: Conversation, by) -> None:
+    if conversation.planned_by_id == by.pk:
+        return
+    if not case.roles_of(by) & PLANNER_ROLES[conversation.kind]:
+        raise NotPermitted(
+            _("Only the person who planned it, the school trainer, the study coach or the office "
+              "may change this conversation.")
+        )
+
+
+def _planned_conversation_for_update(conversation_id: int, by) -> tuple[Case, Conversation]:
+    conversation = Conversation.objects.get(pk=conversation_id)
+    case = lock_case(conversation.case_id)
+    conversation = Conversation.objects.select_for_update().get(pk=conversation_id)
+    _check_may_plan(case, conversation, by)
+    if conversation.status != Conversation.Status.PLANNED:
+        raise GuardFailed(_("Only a planned conversation can be rescheduled or cancelled."))
+    return case, conversation
+
+
+def _notify_invitees(case: Case, conversation: Conversation, *, event: str, by) -> None:
+    from notifications.services import notify
+
+    people = [i.person for i in conversation.invitations.select_related("person")]
+    notify(
+        case,
+        event=event,
+        actor=by,
+        recipients=[p for p in people if p.pk != by.pk],
+        step=f"c{conversation.pk}s{conversation.ical_sequence}",
+    )
+
+
+@transaction.atomic
+def conversation_reschedule(
+    *, conversation_id: int, by, starts_at: datetime, location: str
+) -> Conversation:
+    """Move a planned conversation; the calendar invitation is updated (same UID, next SEQUENCE)."""
+    case, conversation = _planned_conversation_for_update(conversation_id, by)
+    if not location.strip():
+        raise GuardFailed(_("Give a place or an online link."))
+    old = f"{timezone.localtime(conversation.starts_at):%d-%m-%Y %H:%M}, {conversation.location}"
+    conversation.starts_at = starts_at
+    conversation.location = location.strip()
+    conversation.ical_sequence += 1
+    conversation.save()
+    case_log(case, by=by, name="conversation_rescheduled", note=_("was: %(old)s") % {"old": old})
+    _notify_invitees(case, conversation, event="conversation_rescheduled", by=by)
+    return conversation
+
+
+@transaction.atomic
+def conversation_cancel(*, conversation_id: int, by, reason: str) -> Conversation:
+    """Cancel a planned conversation (kept in the history); plan a new one afterwards."""
+    case, conversation = _planned_conversation_for_update(conversation_id, by)
+    if not reason.strip():
+        raise GuardFailed(_("Give a reason for cancelling."))
+    conversation.status = Conversation.Status.CANCELLED
+    conversation.ical_sequence += 1
+    conversation.save()
+    case_log(case, by=by, name="conversation_cancelled", note=reason.strip())
+    _notify_invitees(case, conversation, event="conversation_cancelled", by=by)
+    return conversation
+
+
+@transaction.atomic
+def conversation_plan_again(
+    *, case_id: int, by, starts_at: datetime, location: str,
+    with_coordinating_trainer: bool = False,
+) -> Conversation:
+    """After a cancellation: plan a new conversation without changing the case's state."""
+    case = lock_case(case_id)
+    kind = kind_for_state(case.state)
+    if case.state not in (State.CONVERSATION_PLANNED, State.CHANGE_CONVERSATION_PLANNED):
+        raise GuardFailed(_("Plan the conversation with the case's next step instead."))
+    if case.conversations.filter(kind=kind, status=Conversation.Status.PLANNED).exists():
+        raise GuardFailed(_("A conversation is already planned: reschedule that one."))
+    if not case.roles_of(by) & PLANNER_ROLES[kind]:
+        raise NotPermitted(_("Only the school trainer, the study coach or the office plan this."))
+    if not location.strip():
+        raise GuardFailed(_("Give a place or an online link."))
+    conversation = Conversation.objects.create(
+        case=case, kind=kind, starts_at=starts_at, location=location.strip(), planned_by=by
+    )
+    Invitation.objects.bulk_create(
+        Invitation(conversation=conversation, person=person, role=role)
+        for person, role in default_invitees(
+            case, kind, with_coordinating_trainer=with_coordinating_trainer
+        )
+    )
+    case_log(case, by=by, name="conversation_planned_again")
+    _notify_invitees(case, conversation, event="plan_conversation", by=by)
+    return conversation
+
+
+# --- briefing absent people -----------------------------------------------------------------
+
+BRIEFER_ROLES = {Role.SCHOOL_TRAINER, Role.STUDY_COACH, Role.MENTOR, Role.OFFICE}
+
+
+@transaction.atomic
+def briefing_record(*, invitation_id: int, by, note: str = "") -> Invitation:
+    """Whoever brought an absent participant up to date records it."""
+    invitation = Invitation.objects.select_related("conversation", "person").get(pk=invitation_id)
+    case = lock_case(invitation.conversation.case_id)
+    if not case.roles_of(by) & BRIEFER_ROLES and invitation.conversation.planned_by_id != by.pk:
+        raise NotPermitted(
+            _("Only the mentor, school trainer, study coach or office record a briefing.")
+        )
+    if invitation.attended is not False:
+        raise GuardFailed(_("Only people who were absent need to be briefed."))
+    if invitation.briefed_at is not None:
+        raise GuardFailed(_("This person has already been briefed."))
+    invitation.briefed_at = timezone.now()
+    invitation.briefed_by = by
+    invitation.save(update_fields=["briefed_at", "briefed_by"])
+    case_log(case, by=by, name="briefing_recorded",
+             note=f"{invitation.person}" + (f": {note.strip()}" if note.strip() else ""))
+    from notifications.services import notify
+
+    notify(case, event="briefing_recorded", actor=by, recipients=[invitation.person],
+           step=f"i{invitation.pk}")
+    return invitation
+
+
+@transaction.atomic
+def briefing_confirm_read(*, invitation_id: int, by) -> Invitation:
+    """The briefed person confirms they have read the summary."""
+    invitation = Invitation.objects.select_for_update().get(pk=invitation_id)
+    if invitation.person_id != by.pk:
+        raise NotPermitted(_("Only the invited person can confirm this."))
+    if invitation.read_summary_at is None:
+        invitation.read_summary_at = timezone.now()
+        invitation.save(update_fields=["read_summary_at"])
+        case_log(invitation.conversation.case, by=by, name="summary_read")
+    return invitation
+
+
+# --- the student's note ---------------------------------------------------------------------
+
+
+@transaction.atomic
+def note_save(
+    *,
+    conversation_id: int,
+    by,
+    text: str,
+    submit: bool = False,
+    logged_in_onstage_on: date | None = None,
+) -> StudentNote:
+    """The student writes their note of a held conversation: a draft until submitted."""
+    conversation = Conversation.objects.select_related("case__placement").get(pk=conversation_id)
+    if conversation.case.placement.student_id != by.pk:
+        raise NotPermitted(_("Only the student writes the note of a conversation."))
+    if conversation.status != Conversation.Status.HELD:
+        raise GuardFailed(_("The note is written after the conversation has been held."))
+    note, _created = StudentNote.objects.select_for_update().get_or_create(
+        conversation=conversation
+    )
+    if note.submitted_at is not None and submit:
+        raise GuardFailed(_("This note has already been submitted."))
+    if note.submitted_at is not None and text.strip() != note.text:
+        raise GuardFailed(_("A submitted note can no longer be changed."))
+    if submit and not text.strip():
+        raise GuardFailed(_("Write the note before submitting it."))
+    note.text = text.strip()
+    note.logged_in_onstage_on = logged_in_onstage_on
+    if submit:
+        note.submitted_at = timezone.now()
+    note.save()
+    if submit:
+        case_log(conversation.case, by=by, name="student_note_submitted")
+    return note
+
+
+def note_markdown(note: StudentNote) -> str:
+    """The student's note as Markdown, for their portfolio."""
+    conversation = note.conversation
+    lines = [
+        f"# {conversation.get_kind_display()} — {conversation.case.number}",
+        "",
+        f"- {_('date and time')}: {timezone.localtime(conversation.starts_at):%d-%m-%Y %H:%M}",
+        f"- {_('place or online link')}: {conversation.location}",
+        f"- {_('training school')}: {conversation.case.placement.school}",
+    ]
+    if note.submitted_at:
+        lines.append(f"- {_('submitted at')}: {timezone.localtime(note.submitted_at):%d-%m-%Y}")
+    if note.logged_in_onstage_on:
+        lines.append(f"- {_('also logged in On Stage on')}: {note.logged_in_onstage_on:%d-%m-%Y}")
+    lines += ["", note.text or "", ""]
+    return "\n".join(lines)
