@@ -142,7 +142,7 @@ class TestBriefing:
     def test_briefing_items_exist_exactly_for_the_absent(self, case):
         mentor = case.placement.mentor
         coach = case.placement.study_coach
-        conversation = record(case, plan(case), absent=(mentor.pk, coach.pk))
+        record(case, plan(case), absent=(mentor.pk, coach.pk))
         open_items = services.invitations_needing_briefing(case)
         assert {i.person_id for i in open_items} == {mentor.pk, coach.pk}
 
