@@ -513,12 +513,12 @@ class Case(fsm.ConcurrentTransitionMixin, models.Model):
     def __str__(self) -> str:
         return _("Case %(number)s") % {"number": self.number}
 
+    def get_absolute_url(self) -> str:
+        return reverse("cases:detail", args=[self.pk])
+
     @property
     def number(self) -> str:
         return f"SB-{self.pk:05d}" if self.pk else "SB-new"
-
-    def get_absolute_url(self) -> str:
-        return reverse("cases:detail", args=[self.pk])
 
     @property
     def is_open(self) -> bool:

@@ -10,7 +10,16 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from cases.models import Case, GuardFailed, NotPermitted, Role, State
+from cases.models import (
+    FIVE_ANSWERS,
+    Case,
+    GuardFailed,
+    NotPermitted,
+    Role,
+    State,
+    has_planned_change_conversation,
+    has_planned_problem_conversation,
+)
 from cases.services import case_log, check_permitted, lock_case, run_transition
 
 from .models import Conversation, ImprovementAction, Invitation, StudentNote
@@ -107,16 +116,28 @@ def conversation_record(
             % {"state": case.get_state_display()}
         )
     check_permitted(case, transition, by)
+    kind = kind_for_state(case.state)
     conversation = (
-        case.conversations.filter(status=Conversation.Status.PLANNED).order_by("-pk").first()
+        case.conversations.filter(kind=kind, status=Conversation.Status.PLANNED)
+        .order_by("-pk")
+        .first()
     )
+    if conversation is None:
+        # The planned conversation was cancelled: plan it again before recording it.
+        raise GuardFailed(
+            has_planned_problem_conversation.message
+            if kind == Conversation.Kind.PROBLEM
+            else has_planned_change_conversation.message
+        )
     for invitation in conversation.invitations.all():
         if invitation.person_id in attendance:
             invitation.attended = bool(attendance[invitation.person_id])
             invitation.save(update_fields=["attended"])
     conversation.summary = summary.strip()
+    # Only the five answers: the keys come from a form and must not reach other fields.
     for field, value in (answers or {}).items():
-        setattr(conversation, field, (value or "").strip())
+        if field in FIVE_ANSWERS:
+            setattr(conversation, field, (value or "").strip())
     conversation.status = Conversation.Status.HELD
     conversation.held_at = timezone.now()
     conversation.recorded_by = by
@@ -158,9 +179,9 @@ def action_add(*, case_id: int, by, description: str, owner_id: int, due_date: d
 def action_evaluate(*, action_id: int, by, evaluation: str, comment: str = ""):
     action = ImprovementAction.objects.select_related("case__placement").get(pk=action_id)
     case = lock_case(action.case_id)
-    if not case.roles_of(by) & {Role.SCHOOL_TRAINER, Role.STUDY_COACH, Role.OFFICE}:
-        if action.owner_id != by.pk:
-            raise NotPermitted(_("Only the owner, school trainer, study coach or office evaluate."))
+    may_evaluate = case.roles_of(by) & {Role.SCHOOL_TRAINER, Role.STUDY_COACH, Role.OFFICE}
+    if not may_evaluate and action.owner_id != by.pk:
+        raise NotPermitted(_("Only the owner, school trainer, study coach or office evaluate."))
     if evaluation not in ImprovementAction.Evaluation.values:
         raise GuardFailed(_("Choose whether the action helped."))
     action.evaluation = evaluation

@@ -155,7 +155,9 @@ def advice_give(
     advice.given_by = by
     advice.given_at = timezone.now()
     advice.save()
-    run_transition(case, "give_advice", by=by, decision=decision, note=advice.get_decision_display())
+    run_transition(
+        case, "give_advice", by=by, decision=decision, note=str(advice.get_decision_display())
+    )
     return advice
 
 
