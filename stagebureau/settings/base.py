@@ -130,7 +130,7 @@ DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", "Stagebureau <stagebureau@localho
 
 # Celery. The default broker is kombu's filesystem transport: a real broker that needs no
 # server, so the embedded set-up runs a real worker. Production and CI use Redis.
-CELERY_BROKER_URL = env("CELERY_BROKER_URL", "filesystem://")
+CELERY_BROKER_URL = env("CELERY_BROKER_URL", "filesystem://localhost/")
 _broker_dir = VAR_DIR / "broker"
 if CELERY_BROKER_URL.startswith("filesystem"):
     (_broker_dir / "processed").mkdir(parents=True, exist_ok=True)
@@ -141,6 +141,7 @@ CELERY_BROKER_TRANSPORT_OPTIONS = (
         "processed_folder": str(_broker_dir / "processed"),
         "control_folder": str(_broker_dir / "control"),
         "store_processed": False,
+        "polling_interval": 0.2,
     }
     if CELERY_BROKER_URL.startswith("filesystem")
     else {"visibility_timeout": envint("CELERY_VISIBILITY_TIMEOUT", 3600)}
