@@ -322,11 +322,16 @@ class NotPermitted(PermissionDenied):
         self.message = message
 
 
-def guard(message) -> Callable[[Callable], Callable]:
-    """Attach a translated refusal message to a transition condition."""
+def guard(message, *, filled_by_step: bool = False) -> Callable[[Callable], Callable]:
+    """Attach a translated refusal message to a transition condition.
+
+    `filled_by_step`: the step's own form records what the guard checks (the service writes
+    the record, then runs the transition), so the step is not "blocked" before it is taken.
+    """
 
     def decorate(func: Callable) -> Callable:
         func.message = message
+        func.filled_by_step = filled_by_step
         return func
 
     return decorate
@@ -357,19 +362,22 @@ def _latest_conversation(case: Case, kind: str):
     )
 
 
-@guard(_("Plan the conversation first: a date, a place and the invited people."))
+@guard(
+    _("Plan the conversation first: a date, a place and the invited people."),
+    filled_by_step=True,
+)
 def has_planned_problem_conversation(case: Case) -> bool:
     conv = _latest_conversation(case, PROBLEM)
     return conv is not None and conv.status == "planned"
 
 
-@guard(_("Record for every invited person whether they attended."))
+@guard(_("Record for every invited person whether they attended."), filled_by_step=True)
 def problem_attendance_complete(case: Case) -> bool:
     conv = _latest_conversation(case, PROBLEM)
     return conv is not None and not conv.invitations.filter(attended__isnull=True).exists()
 
 
-@guard(_("Agree at least one improvement action."))
+@guard(_("Agree at least one improvement action."), filled_by_step=True)
 def has_improvement_action(case: Case) -> bool:
     return case.actions.exists()
 
@@ -379,18 +387,21 @@ def all_actions_evaluated(case: Case) -> bool:
     return case.actions.exists() and not case.actions.filter(evaluation="").exists()
 
 
-@guard(_("Describe the change request (kind and reason) first."))
+@guard(_("Describe the change request (kind and reason) first."), filled_by_step=True)
 def has_open_change_request(case: Case) -> bool:
     return case.change_requests.filter(office_informed_at__isnull=True).exists()
 
 
-@guard(_("Record when and how the internship office was contacted."))
+@guard(_("Record when and how the internship office was contacted."), filled_by_step=True)
 def office_contact_recorded(case: Case) -> bool:
     latest = case.change_requests.order_by("-created_at", "-pk").first()
     return latest is not None and latest.office_informed_at is not None
 
 
-@guard(_("Plan the all-party conversation first, with the student, school trainer and coach."))
+@guard(
+    _("Plan the all-party conversation first, with the student, school trainer and coach."),
+    filled_by_step=True,
+)
 def has_planned_change_conversation(case: Case) -> bool:
     conv = _latest_conversation(case, CHANGE)
     return conv is not None and conv.status == "planned"
@@ -401,13 +412,16 @@ def _required_invited(conv) -> bool:
     return {Role.STUDENT, Role.SCHOOL_TRAINER, Role.STUDY_COACH} <= invited
 
 
-@guard(_("The student, the school trainer and the study coach must all be invited."))
+@guard(
+    _("The student, the school trainer and the study coach must all be invited."),
+    filled_by_step=True,
+)
 def change_conversation_has_required_people(case: Case) -> bool:
     conv = _latest_conversation(case, CHANGE)
     return conv is not None and _required_invited(conv)
 
 
-@guard(_("Record for every invited person whether they attended."))
+@guard(_("Record for every invited person whether they attended."), filled_by_step=True)
 def change_attendance_complete(case: Case) -> bool:
     conv = _latest_conversation(case, CHANGE)
     return conv is not None and not conv.invitations.filter(attended__isnull=True).exists()
@@ -417,7 +431,8 @@ def change_attendance_complete(case: Case) -> bool:
     _(
         "Record all five answers: the problem, what has been done, when it goes well, "
         "what the student needs and what the school can offer."
-    )
+    ),
+    filled_by_step=True,
 )
 def five_answers_recorded(case: Case) -> bool:
     conv = _latest_conversation(case, CHANGE)
@@ -429,17 +444,20 @@ def wrap_up_recorded(case: Case) -> bool:
     return case.wrap_ups.exists()
 
 
-@guard(_("Record the new placement first."))
+@guard(_("Record the new placement first."), filled_by_step=True)
 def new_placement_recorded(case: Case) -> bool:
     return case.transfers.filter(applied_at__isnull=True).exists()
 
 
-@guard(_("Record the stop first (temporary or definitive)."))
+@guard(_("Record the stop first (temporary or definitive)."), filled_by_step=True)
 def stop_recorded(case: Case) -> bool:
     return case.stops.filter(resumed_at__isnull=True).exists()
 
 
-@guard(_("The new study coach must be known and the contact with them recorded."))
+@guard(
+    _("The new study coach must be known and the contact with them recorded."),
+    filled_by_step=True,
+)
 def handover_contact_recorded(case: Case) -> bool:
     handover = case.open_handover
     return (

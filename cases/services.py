@@ -128,7 +128,8 @@ class AvailableStep:
     name: str
     label: str
     url_name: str
-    blocked_reason: str | None  # the guard that still fails, shown next to the button
+    # A guard that still fails and that the step's form cannot satisfy, shown by the button.
+    blocked_reason: str | None
 
 
 def available_steps(case: Case, user) -> list[AvailableStep]:
@@ -141,7 +142,16 @@ def available_steps(case: Case, user) -> list[AvailableStep]:
         transition = meta.get_transition(case.state)
         if not transition.has_perm(case, user):
             continue
-        failing = next((c for c in transition.conditions if not c(case)), None)
+        # Only what must exist before the step's form opens blocks it (e.g. the wrap-up);
+        # what the form itself records is checked when the step is taken.
+        failing = next(
+            (
+                c
+                for c in transition.conditions
+                if not getattr(c, "filled_by_step", False) and not c(case)
+            ),
+            None,
+        )
         steps.append(
             AvailableStep(
                 name=name,

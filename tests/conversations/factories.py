@@ -60,7 +60,8 @@ class ConversationFactory(DjangoModelFactory):
             person = self.case.placement.person(role)
             if person is not None:
                 Invitation.objects.get_or_create(
-                    conversation=self, person=person,
+                    conversation=self,
+                    person=person,
                     defaults={"role": role, "attended": attended},
                 )
 
