@@ -761,6 +761,16 @@ class CaseCategory(models.Model):
         return self.get_category_display()
 
 
+class CaseEventQuerySet(models.QuerySet):
+    """Append-only in bulk too: a queryset can add timeline rows, never change or remove them."""
+
+    def update(self, **kwargs):
+        raise PermissionDenied("Timeline events are append-only.")
+
+    def delete(self):
+        raise PermissionDenied("Timeline events are append-only.")
+
+
 class CaseEvent(models.Model):
     """The case's timeline: every transition and every record, with actor and time. Append-only."""
 
@@ -791,6 +801,8 @@ class CaseEvent(models.Model):
     from_state = models.CharField(_("from"), max_length=40, blank=True, choices=State.choices)
     to_state = models.CharField(_("to"), max_length=40, blank=True, choices=State.choices)
     note = models.TextField(_("note"), blank=True)
+
+    objects = CaseEventQuerySet.as_manager()
 
     class Meta:
         verbose_name = _("timeline event")
