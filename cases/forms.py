@@ -1,0 +1,95 @@
+"""Forms of the case pages. Every step form carries the case version the user saw, so that two
+people acting on one case get "changed meanwhile" instead of silently overwriting each other."""
+
+from __future__ import annotations
+
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from .models import Case, Category, Placement, User
+
+
+class DateInput(forms.DateInput):
+    input_type = "date"
+
+    def __init__(self, attrs=None):
+        super().__init__(attrs=attrs, format="%Y-%m-%d")
+
+
+class DateTimeLocalInput(forms.DateTimeInput):
+    input_type = "datetime-local"
+
+    def __init__(self, attrs=None):
+        super().__init__(attrs=attrs, format="%Y-%m-%dT%H:%M")
+
+
+class PersonChoiceField(forms.ModelChoiceField):
+    """A select of people that shows full names (and the username to tell namesakes apart)."""
+
+    def label_from_instance(self, obj: User) -> str:
+        name = obj.get_full_name()
+        return f"{name} ({obj.username})" if name else obj.username
+
+
+class StepForm(forms.Form):
+    """Base of every form that changes a case: carries the case version seen at GET."""
+
+    seen_version = forms.IntegerField(widget=forms.HiddenInput)
+
+    def __init__(self, *args, case: Case | None = None, **kwargs):
+        self.case = case
+        initial = kwargs.setdefault("initial", {})
+        if case is not None:
+            initial.setdefault("seen_version", case.version)
+        super().__init__(*args, **kwargs)
+
+
+class PlacementChoiceField(forms.ModelChoiceField):
+    def label_from_instance(self, obj: Placement) -> str:
+        return _("%(student)s at %(school)s (since %(start)s)") % {
+            "student": obj.student,
+            "school": obj.school,
+            "start": obj.start_date.strftime("%d-%m-%Y"),
+        }
+
+
+class SignalForm(forms.Form):
+    placement = PlacementChoiceField(
+        label=_("Placement"),
+        queryset=Placement.objects.none(),
+        help_text=_("The student and the school the problem is about."),
+    )
+    categories = forms.MultipleChoiceField(
+        label=_("What is it about?"),
+        choices=Category.choices,
+        widget=forms.CheckboxSelectMultiple,
+        help_text=_("Choose one or more."),
+    )
+    description = forms.CharField(
+        label=_("Describe the problem"),
+        widget=forms.Textarea(attrs={"rows": 6}),
+        help_text=_("What happens, since when, and what has been tried already."),
+    )
+
+    def __init__(self, *args, placements=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        if placements is not None:
+            self.fields["placement"].queryset = placements
+            if len(placements) == 1:
+                self.fields["placement"].initial = placements[0].pk
+
+
+class ResolveForm(StepForm):
+    note = forms.CharField(
+        label=_("Closing note"),
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 4}),
+        help_text=_("Optional: why the problem is considered solved."),
+    )
+
+
+class WithdrawForm(StepForm):
+    reason = forms.CharField(
+        label=_("Reason for withdrawing"),
+        widget=forms.Textarea(attrs={"rows": 4}),
+    )

@@ -1,0 +1,13 @@
+from django.urls import path
+
+from . import views
+
+app_name = "cases"
+
+urlpatterns = [
+    path("", views.my_cases, name="my_cases"),
+    path("new/", views.signal, name="signal"),
+    path("<int:pk>/", views.detail, name="detail"),
+    path("<int:pk>/resolve/", views.resolve, name="resolve"),
+    path("<int:pk>/withdraw/", views.withdraw, name="withdraw"),
+]

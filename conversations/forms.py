@@ -1,0 +1,140 @@
+"""Forms for planning and recording conversations and for improvement actions."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from cases.forms import DateInput, DateTimeLocalInput, PersonChoiceField, StepForm
+from cases.models import FIVE_ANSWERS, Case, Role, User
+
+from .models import Conversation, ImprovementAction
+
+YES_NO = [("yes", _("present")), ("no", _("absent"))]
+
+
+def case_people(case: Case):
+    """Everyone on the case's placement, for selects of action owners."""
+    ids = [p.pk for p in case.people(list(Role))]
+    return User.objects.filter(pk__in=ids).order_by("last_name", "first_name", "username")
+
+
+class PlanForm(StepForm):
+    starts_at = forms.DateTimeField(
+        label=_("Date and time"), widget=DateTimeLocalInput(), input_formats=["%Y-%m-%dT%H:%M"]
+    )
+    location = forms.CharField(
+        label=_("Place or online link"),
+        max_length=300,
+        help_text=_("A room at the school, or the link of the online meeting."),
+    )
+    with_coordinating_trainer = forms.BooleanField(
+        label=_("Invite the coordinating school trainer"), required=False
+    )
+
+    def __init__(self, *args, kind: str, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["starts_at"].input_formats = ["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M"]
+        coordinating = self.case.placement.coordinating_trainer if self.case else None
+        if kind != Conversation.Kind.CHANGE or coordinating is None:
+            del self.fields["with_coordinating_trainer"]
+        else:
+            self.fields["with_coordinating_trainer"].help_text = str(coordinating)
+
+
+class RecordForm(StepForm):
+    """Attendance per invited person, a summary, and for the change conversation five answers."""
+
+    summary = forms.CharField(
+        label=_("Summary"),
+        widget=forms.Textarea(attrs={"rows": 5}),
+        help_text=_("What was discussed and agreed. Absent people are briefed with it."),
+    )
+
+    def __init__(self, *args, conversation: Conversation, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.conversation = conversation
+        self.invitations = list(conversation.invitations.select_related("person").order_by("pk"))
+        for invitation in self.invitations:
+            self.fields[f"attended_{invitation.person_id}"] = forms.ChoiceField(
+                label=f"{invitation.person} ({invitation.get_role_display()})",
+                choices=YES_NO,
+                widget=forms.RadioSelect,
+            )
+        if conversation.kind == Conversation.Kind.CHANGE:
+            for name in FIVE_ANSWERS:
+                model_field = Conversation._meta.get_field(name)
+                self.fields[name] = forms.CharField(
+                    label=model_field.verbose_name, widget=forms.Textarea(attrs={"rows": 3})
+                )
+
+    def attendance_fields(self):
+        return [self[f"attended_{i.person_id}"] for i in self.invitations]
+
+    def other_fields(self):
+        return [f for f in self if not f.name.startswith("attended_") and not f.is_hidden]
+
+    def attendance(self) -> dict[int, bool]:
+        return {
+            i.person_id: self.cleaned_data[f"attended_{i.person_id}"] == "yes"
+            for i in self.invitations
+        }
+
+    def answers(self) -> dict[str, str] | None:
+        if self.conversation.kind != Conversation.Kind.CHANGE:
+            return None
+        return {name: self.cleaned_data[name] for name in FIVE_ANSWERS}
+
+
+class ActionForm(forms.Form):
+    description = forms.CharField(label=_("What"), max_length=500)
+    owner = PersonChoiceField(label=_("Who"), queryset=User.objects.none())
+    due_date = forms.DateField(label=_("Due date"), widget=DateInput())
+
+    def __init__(self, *args, case: Case, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["owner"].queryset = case_people(case)
+
+
+class BaseActionFormSet(forms.BaseFormSet):
+    def __init__(self, *args, case: Case, **kwargs):
+        self.case = case
+        super().__init__(*args, **kwargs)
+
+    def get_form_kwargs(self, index):
+        return {**super().get_form_kwargs(index), "case": self.case}
+
+
+ActionFormSet = forms.formset_factory(
+    ActionForm,
+    formset=BaseActionFormSet,
+    extra=2,
+    min_num=1,
+    validate_min=True,
+    max_num=20,
+    validate_max=True,
+)
+
+
+class AddActionForm(StepForm):
+    description = forms.CharField(label=_("What"), max_length=500)
+    owner = PersonChoiceField(label=_("Who is responsible"), queryset=User.objects.none())
+    due_date = forms.DateField(label=_("Due date"), widget=DateInput())
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["owner"].queryset = case_people(self.case)
+        self.fields["due_date"].initial = dt.date.today() + dt.timedelta(days=14)
+
+
+class EvaluateActionForm(StepForm):
+    evaluation = forms.ChoiceField(
+        label=_("Did it help?"),
+        choices=ImprovementAction.Evaluation.choices,
+        widget=forms.RadioSelect,
+    )
+    comment = forms.CharField(
+        label=_("Comment"), required=False, widget=forms.Textarea(attrs={"rows": 3})
+    )

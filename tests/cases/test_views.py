@@ -1,0 +1,383 @@
+"""The case pages: login, my cases, signalling, the case page, resolve and withdraw."""
+
+from __future__ import annotations
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+from django.utils import translation
+from django.utils.html import escape
+
+from cases.models import Case, Category, State, all_actions_evaluated
+from cases.services import CaseChangedMeanwhile
+from tests.cases.factories import CaseFactory, PlacementFactory, UserFactory
+from tests.conversations.factories import ConversationFactory, ImprovementActionFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def dutch(message) -> str:
+    """A message as the (Dutch) page shows it, HTML-escaped."""
+    with translation.override("nl"):
+        return escape(str(message))
+
+
+def changed_meanwhile() -> str:
+    with translation.override("nl"):
+        return escape(CaseChangedMeanwhile().message)
+
+
+def count_queries(client, url: str) -> int:
+    with CaptureQueriesContext(connection) as ctx:
+        response = client.get(url)
+    assert response.status_code == 200
+    return len(ctx)
+
+
+# --- login, home ---------------------------------------------------------------------------
+
+
+class TestLogin:
+    def test_it_serves_a_dutch_login_page(self, client):
+        response = client.get(reverse("login"))
+        assert response.status_code == 200
+        assert b'<html lang="nl">' in response.content
+        assert b'name="username"' in response.content
+
+    def test_it_logs_in_and_lands_on_my_cases(self, client):
+        UserFactory(username="anna")
+        response = client.post(reverse("login"), {"username": "anna", "password": "password"})
+        assert response.status_code == 302
+        assert response.url == reverse("cases:my_cases")
+
+    def test_it_logs_out_with_post(self, client):
+        client.force_login(UserFactory())
+        response = client.post(reverse("logout"))
+        assert response.status_code == 302
+        assert client.get(reverse("cases:my_cases")).status_code == 302
+
+    def test_home_redirects_to_my_cases(self, client):
+        client.force_login(UserFactory())
+        response = client.get("/")
+        assert response.status_code == 302
+        assert response.url == reverse("cases:my_cases")
+
+    def test_the_language_switcher_switches_to_english(self, client):
+        client.force_login(UserFactory())
+        response = client.post("/i18n/setlang/", {"language": "en", "next": "/cases/"})
+        assert response.status_code == 302
+        page = client.get(reverse("cases:my_cases"))
+        assert b'<html lang="en">' in page.content
+        assert b"My cases" in page.content
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/",
+        "/cases/",
+        "/cases/new/",
+        "/cases/1/",
+        "/cases/1/resolve/",
+        "/cases/1/withdraw/",
+        "/inbox/",
+    ],
+)
+def test_it_sends_anonymous_visitors_to_login(client, url):
+    response = client.get(url)
+    assert response.status_code == 302
+    assert response.url.startswith(reverse("login"))
+
+
+# --- my cases ------------------------------------------------------------------------------
+
+
+class TestMyCases:
+    def test_it_lists_exactly_the_cases_the_user_is_related_to(self, client):
+        mine = CaseFactory()
+        other = CaseFactory()
+        client.force_login(mine.placement.student)
+        response = client.get(reverse("cases:my_cases"))
+        assert response.status_code == 200
+        assert list(response.context["cases"]) == [mine]
+        assert str(mine.placement.student).encode() in response.content
+        assert other.number.encode() not in response.content
+
+    def test_the_mentor_sees_the_case_of_their_student(self, client):
+        case = CaseFactory()
+        client.force_login(case.placement.mentor)
+        assert list(client.get(reverse("cases:my_cases")).context["cases"]) == [case]
+
+    def test_the_office_sees_all_cases(self, client):
+        cases = [CaseFactory(), CaseFactory()]
+        client.force_login(UserFactory(office=True))
+        listed = client.get(reverse("cases:my_cases")).context["cases"]
+        assert set(listed) == set(cases)
+
+    def test_closed_cases_only_on_request(self, client):
+        closed = CaseFactory(closed_resolved=True)
+        client.force_login(closed.placement.student)
+        assert list(client.get(reverse("cases:my_cases")).context["cases"]) == []
+        assert list(client.get("/cases/?show=all").context["cases"]) == [closed]
+
+    def test_it_shows_state_school_and_categories(self, client):
+        case = CaseFactory(categories=[Category.CLASSROOM, Category.WELLBEING])
+        client.force_login(case.placement.student)
+        content = client.get(reverse("cases:my_cases")).content.decode()
+        assert f"state-{case.state}" in content
+        assert escape(str(case.placement.school)) in content
+        with translation.override("nl"):
+            assert escape(str(Category.CLASSROOM.label)) in content
+
+    def test_it_needs_the_same_number_of_queries_for_1_and_5_cases(
+        self, client, django_assert_num_queries
+    ):
+        office = UserFactory(office=True)
+        CaseFactory()
+        client.force_login(office)
+        one = count_queries(client, reverse("cases:my_cases"))
+        for _ in range(4):
+            CaseFactory(categories=[Category.OTHER, Category.CLASSROOM])
+        with django_assert_num_queries(one):
+            response = client.get(reverse("cases:my_cases"))
+        assert len(response.context["cases"]) == 5
+
+
+# --- signalling ----------------------------------------------------------------------------
+
+
+class TestSignal:
+    def test_the_student_chooses_among_their_active_placements(self, client):
+        placement = PlacementFactory()
+        PlacementFactory(student=placement.student, status="ended")
+        PlacementFactory()
+        client.force_login(placement.student)
+        response = client.get(reverse("cases:signal"))
+        assert response.status_code == 200
+        assert list(response.context["form"].fields["placement"].queryset) == [placement]
+
+    def test_staff_choose_among_placements_where_they_hold_a_role(self, client):
+        as_mentor = PlacementFactory()
+        as_coach = PlacementFactory(study_coach=as_mentor.mentor)
+        PlacementFactory()
+        client.force_login(as_mentor.mentor)
+        queryset = client.get(reverse("cases:signal")).context["form"].fields["placement"].queryset
+        assert set(queryset) == {as_mentor, as_coach}
+
+    def test_the_office_chooses_among_all_active_placements(self, client):
+        placements = {PlacementFactory(), PlacementFactory()}
+        PlacementFactory(status="ended")
+        client.force_login(UserFactory(office=True))
+        queryset = client.get(reverse("cases:signal")).context["form"].fields["placement"].queryset
+        assert set(queryset) == placements
+
+    def test_it_signals_and_shows_the_case(self, client):
+        placement = PlacementFactory()
+        client.force_login(placement.student)
+        response = client.post(
+            reverse("cases:signal"),
+            {
+                "placement": placement.pk,
+                "categories": [Category.MENTOR_RELATIONSHIP, Category.WELLBEING],
+                "description": "Mijn mentor geeft geen feedback.",
+            },
+        )
+        case = Case.objects.get()
+        assert response.status_code == 302
+        assert response.url == reverse("cases:detail", args=[case.pk])
+        assert case.state == State.SIGNALLED
+        assert case.signalled_by == placement.student
+        assert set(case.categories.values_list("category", flat=True)) == {
+            Category.MENTOR_RELATIONSHIP,
+            Category.WELLBEING,
+        }
+        page = client.get(response.url)
+        assert b"Mijn mentor geeft geen feedback." in page.content
+        assert case.number.encode() in client.get(reverse("cases:my_cases")).content
+
+    def test_it_keeps_the_text_when_a_category_is_missing(self, client):
+        placement = PlacementFactory()
+        client.force_login(placement.student)
+        response = client.post(
+            reverse("cases:signal"),
+            {"placement": placement.pk, "description": "Ik voel me niet welkom."},
+        )
+        assert response.status_code == 200
+        assert b"Ik voel me niet welkom." in response.content
+        assert not Case.objects.exists()
+
+    def test_it_refuses_a_placement_the_user_is_not_part_of(self, client):
+        placement = PlacementFactory()
+        client.force_login(UserFactory())
+        response = client.post(
+            reverse("cases:signal"),
+            {"placement": placement.pk, "categories": [Category.OTHER], "description": "x"},
+        )
+        assert response.status_code == 200
+        assert not Case.objects.exists()
+
+
+# --- the case page -------------------------------------------------------------------------
+
+
+class TestDetail:
+    def test_unrelated_users_get_404(self, client):
+        case = CaseFactory()
+        client.force_login(UserFactory())
+        assert client.get(reverse("cases:detail", args=[case.pk])).status_code == 404
+
+    def test_it_shows_state_people_description_timeline_and_steps(self, client):
+        placement = PlacementFactory()
+        client.force_login(placement.student)
+        client.post(
+            reverse("cases:signal"),
+            {"placement": placement.pk, "categories": [Category.OTHER], "description": "Hulp!"},
+        )
+        case = Case.objects.get()
+        client.force_login(placement.school_trainer)
+        response = client.get(reverse("cases:detail", args=[case.pk]))
+        content = response.content.decode()
+        assert response.status_code == 200
+        assert "Hulp!" in content
+        for person in (placement.student, placement.mentor, placement.study_coach):
+            assert escape(str(person)) in content
+        assert [e.name for e in response.context["events"]] == ["signal"]
+        step_names = [s.name for s in response.context["steps"]]
+        assert step_names == ["plan_conversation"]
+        assert reverse("conversations:plan", args=[case.pk]) in content
+        assert reverse("cases:withdraw", args=[case.pk]) in content
+
+    def test_a_blocked_step_shows_its_reason(self, client):
+        case = CaseFactory(improving=True)
+        ImprovementActionFactory(case=case)
+        client.force_login(case.placement.school_trainer)
+        response = client.get(reverse("cases:detail", args=[case.pk]))
+        resolve = next(s for s in response.context["steps"] if s.name == "resolve")
+        assert resolve.blocked_reason
+        assert dutch(all_actions_evaluated.message) in response.content.decode()
+
+    def test_it_needs_the_same_number_of_queries_for_1_and_5_actions(
+        self, client, django_assert_num_queries
+    ):
+        case = CaseFactory(improving=True)
+        conversation = ConversationFactory(case=case, held=True, invite=True)
+        ImprovementActionFactory(case=case, conversation=conversation)
+        client.force_login(case.placement.school_trainer)
+        url = reverse("cases:detail", args=[case.pk])
+        one = count_queries(client, url)
+        for _ in range(4):
+            ImprovementActionFactory(case=case, conversation=conversation, evaluated=True)
+        ConversationFactory(case=case, held=True, invite=True, change=True, answered=True)
+        with django_assert_num_queries(one):
+            response = client.get(url)
+        assert len(response.context["actions"]) == 5
+
+
+# --- resolve and withdraw ------------------------------------------------------------------
+
+
+def step_data(case: Case, **data) -> dict:
+    return {"seen_version": case.version, **data}
+
+
+class TestResolve:
+    def url(self, case):
+        return reverse("cases:resolve", args=[case.pk])
+
+    def test_unrelated_users_get_404(self, client):
+        case = CaseFactory(improving=True)
+        client.force_login(UserFactory())
+        assert client.get(self.url(case)).status_code == 404
+        assert client.post(self.url(case), step_data(case)).status_code == 404
+
+    def test_the_mentor_may_not_resolve(self, client):
+        case = CaseFactory(improving=True)
+        ImprovementActionFactory(case=case, evaluated=True)
+        client.force_login(case.placement.mentor)
+        assert client.get(self.url(case)).status_code == 403
+        response = client.post(self.url(case), step_data(case, note="Opgelost"))
+        assert response.status_code == 403
+        case.refresh_from_db()
+        assert case.state == State.IMPROVING
+
+    def test_it_resolves(self, client):
+        case = CaseFactory(improving=True)
+        ImprovementActionFactory(case=case, evaluated=True)
+        client.force_login(case.placement.school_trainer)
+        assert client.get(self.url(case)).status_code == 200
+        response = client.post(self.url(case), step_data(case, note="Het gaat goed."))
+        assert response.status_code == 302
+        assert response.url == reverse("cases:detail", args=[case.pk])
+        case.refresh_from_db()
+        assert case.state == State.CLOSED_RESOLVED
+        assert case.events.last().note == "Het gaat goed."
+
+    def test_a_guard_failure_keeps_the_text(self, client):
+        case = CaseFactory(improving=True)
+        ImprovementActionFactory(case=case)
+        client.force_login(case.placement.school_trainer)
+        response = client.post(self.url(case), step_data(case, note="Mijn slotnotitie"))
+        assert response.status_code == 200
+        content = response.content.decode()
+        assert dutch(all_actions_evaluated.message) in content
+        assert "Mijn slotnotitie" in content
+        case.refresh_from_db()
+        assert case.state == State.IMPROVING
+
+    def test_a_stale_version_says_changed_meanwhile(self, client):
+        case = CaseFactory(improving=True)
+        ImprovementActionFactory(case=case, evaluated=True)
+        client.force_login(case.placement.school_trainer)
+        response = client.post(
+            self.url(case), {"seen_version": case.version - 1 or 99, "note": "Te laat"}
+        )
+        assert response.status_code == 409
+        assert changed_meanwhile() in response.content.decode()
+        assert "Te laat" in response.content.decode()
+        # The form now carries the current version: a deliberate second submit goes through.
+        assert response.context["form"]["seen_version"].value() == str(case.version)
+        case.refresh_from_db()
+        assert case.state == State.IMPROVING
+
+    def test_in_the_wrong_state_get_goes_back_to_the_case(self, client):
+        case = CaseFactory()
+        client.force_login(case.placement.school_trainer)
+        response = client.get(self.url(case))
+        assert response.status_code == 302
+        assert response.url == reverse("cases:detail", args=[case.pk])
+
+
+class TestWithdraw:
+    def url(self, case):
+        return reverse("cases:withdraw", args=[case.pk])
+
+    def test_the_signaller_withdraws_with_a_reason(self, client):
+        case = CaseFactory()
+        client.force_login(case.placement.student)
+        response = client.post(self.url(case), step_data(case, reason="Per ongeluk gemeld."))
+        assert response.status_code == 302
+        case.refresh_from_db()
+        assert case.state == State.CLOSED_WITHDRAWN
+        assert case.events.last().note == "Per ongeluk gemeld."
+
+    def test_a_reason_is_required(self, client):
+        case = CaseFactory()
+        client.force_login(case.placement.student)
+        response = client.post(self.url(case), step_data(case, reason=""))
+        assert response.status_code == 200
+        case.refresh_from_db()
+        assert case.state == State.SIGNALLED
+
+    def test_the_mentor_who_did_not_signal_may_not_withdraw(self, client):
+        case = CaseFactory()
+        client.force_login(case.placement.mentor)
+        response = client.post(self.url(case), step_data(case, reason="Niet nodig"))
+        assert response.status_code == 403
+        case.refresh_from_db()
+        assert case.state == State.SIGNALLED
+
+    def test_unrelated_users_get_404(self, client):
+        case = CaseFactory()
+        client.force_login(UserFactory())
+        assert client.post(self.url(case), step_data(case, reason="x")).status_code == 404

@@ -1,0 +1,164 @@
+"""Forms of the change path: request, office contact, outcome, advice, placement, stop,
+resume, warm handover and the wrap-up with the class."""
+
+from __future__ import annotations
+
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from cases.forms import DateInput, PersonChoiceField, StepForm
+from cases.models import AdviceDecision, Outcome, TrainingSchool, User
+from cases.selectors import active_users
+
+from .models import ChangeRequest, Position
+
+
+class RequestForm(StepForm):
+    kind = forms.ChoiceField(
+        label=_("What is requested?"), choices=ChangeRequest.Kind.choices, widget=forms.RadioSelect
+    )
+    reason = forms.CharField(
+        label=_("Reason"),
+        widget=forms.Textarea(attrs={"rows": 5}),
+        help_text=_("The other people on the case are told about the request."),
+    )
+
+
+class InformForm(StepForm):
+    note = forms.CharField(
+        label=_("How and when was the office contacted?"),
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 4}),
+    )
+
+
+class OutcomeForm(StepForm):
+    outcome = forms.ChoiceField(
+        label=_("Outcome of the all-party conversation"),
+        choices=Outcome.choices,
+        widget=forms.RadioSelect,
+    )
+    note = forms.CharField(
+        label=_("Explanation"),
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 4}),
+        help_text=_("When opinions differ, this becomes the question for the ISOP owner."),
+    )
+
+    def __init__(self, *args, invitations=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.invitations = list(invitations)
+        for invitation in self.invitations:
+            self.fields[f"position_{invitation.person_id}"] = forms.ChoiceField(
+                label=_("Position of %(person)s (%(role)s)")
+                % {"person": invitation.person, "role": invitation.get_role_display()},
+                choices=[("", "---------"), *Position.Stance.choices],
+            )
+
+    def positions(self) -> dict[int, str]:
+        return {
+            i.person_id: self.cleaned_data[f"position_{i.person_id}"] for i in self.invitations
+        }
+
+
+class AdviceForm(StepForm):
+    decision = forms.ChoiceField(
+        label=_("Advice"), choices=AdviceDecision.choices, widget=forms.RadioSelect
+    )
+    rationale = forms.CharField(
+        label=_("Rationale"), widget=forms.Textarea(attrs={"rows": 6})
+    )
+
+
+class WrapUpFieldsMixin:
+    """Adds the wrap-up fields so a placement or stop can record the wrap-up at once."""
+
+    def add_wrap_up_fields(self) -> None:
+        self.fields["last_day"] = forms.DateField(
+            label=_("Last day at the school"), widget=DateInput()
+        )
+        self.fields["agreement"] = forms.CharField(
+            label=_("What was agreed (saying goodbye to the class)"),
+            widget=forms.Textarea(attrs={"rows": 4}),
+        )
+
+    @property
+    def has_wrap_up_fields(self) -> bool:
+        return "agreement" in self.fields
+
+
+class WrapUpForm(WrapUpFieldsMixin, StepForm):
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.add_wrap_up_fields()
+
+
+class PlaceForm(WrapUpFieldsMixin, StepForm):
+    school = forms.ModelChoiceField(
+        label=_("Training school"),
+        queryset=TrainingSchool.objects.select_related("board").order_by("name"),
+    )
+    mentor = PersonChoiceField(label=_("Mentor"), queryset=User.objects.none())
+    school_trainer = PersonChoiceField(label=_("School trainer"), queryset=User.objects.none())
+    study_coach = PersonChoiceField(
+        label=_("Study coach"),
+        queryset=User.objects.none(),
+        help_text=_("A different study coach starts a warm handover from the current one."),
+    )
+    coordinating_trainer = PersonChoiceField(
+        label=_("Coordinating school trainer"), queryset=User.objects.none(), required=False
+    )
+    start_date = forms.DateField(label=_("Start date"), widget=DateInput())
+
+    def __init__(self, *args, with_wrap_up: bool = False, **kwargs):
+        super().__init__(*args, **kwargs)
+        users = active_users()
+        for name in ("mentor", "school_trainer", "study_coach", "coordinating_trainer"):
+            self.fields[name].queryset = users
+        if self.case is not None:
+            self.fields["study_coach"].initial = self.case.placement.study_coach_id
+        if with_wrap_up:
+            self.add_wrap_up_fields()
+
+
+class StopForm(WrapUpFieldsMixin, StepForm):
+    temporary = forms.TypedChoiceField(
+        label=_("Kind of stop"),
+        choices=[("yes", _("temporary")), ("no", _("definitive"))],
+        coerce=lambda v: v == "yes",
+        widget=forms.RadioSelect,
+    )
+    expected_resume_date = forms.DateField(
+        label=_("Expected resume date"),
+        required=False,
+        widget=DateInput(),
+        help_text=_("Required for a temporary stop."),
+    )
+
+    def __init__(self, *args, with_wrap_up: bool = False, **kwargs):
+        super().__init__(*args, **kwargs)
+        if with_wrap_up:
+            self.add_wrap_up_fields()
+
+
+class ResumeForm(StepForm):
+    pass
+
+
+class HandoverForm(StepForm):
+    contact_made_on = forms.DateField(
+        label=_("Contact with the new coach made on"), widget=DateInput()
+    )
+    what_helped = forms.CharField(
+        label=_("What helped"), widget=forms.Textarea(attrs={"rows": 4})
+    )
+    student_needs = forms.CharField(
+        label=_("What the student needs"), widget=forms.Textarea(attrs={"rows": 4})
+    )
+    open_actions = forms.CharField(
+        label=_("Open actions"), required=False, widget=forms.Textarea(attrs={"rows": 3})
+    )
+
+
+class HandoverReceivedForm(forms.Form):
+    """Only a confirmation button: the new coach has read the handover."""
