@@ -1,8 +1,10 @@
 """Settings shared by every environment. Production = this module + the environment."""
 
+import contextlib
 from pathlib import Path
 
 import dj_database_url
+from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
@@ -41,6 +43,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -109,6 +112,11 @@ USE_TZ = True
 STATIC_URL = "/static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = Path(env("STATIC_ROOT", str(VAR_DIR / "static")))
+# WhiteNoise serves the static files (gunicorn has no web server in front of it in
+# docker-compose); from the app directories too, so a run without collectstatic works.
+WHITENOISE_USE_FINDERS = True
+with contextlib.suppress(OSError):
+    STATIC_ROOT.mkdir(parents=True, exist_ok=True)
 
 CRISPY_ALLOWED_TEMPLATE_PACKS = "bootstrap5"
 CRISPY_TEMPLATE_PACK = "bootstrap5"
@@ -167,5 +175,10 @@ CELERY_BEAT_SCHEDULE = {
     "sweep-notification-outbox": {
         "task": "notifications.tasks.sweep_outbox",
         "schedule": 60.0,
+    },
+    # Reminders and escalations are deduplicated, so a run more or less changes nothing.
+    "scan-deadlines": {
+        "task": "notifications.tasks.scan_deadlines",
+        "schedule": crontab(minute="*/30"),
     },
 }

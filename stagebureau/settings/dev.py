@@ -1,4 +1,5 @@
-"""Local development: DEBUG on, SQLite and the filesystem broker unless the environment says otherwise."""
+"""Local development: DEBUG on; SQLite and the filesystem broker unless the environment says
+otherwise."""
 
 import os
 

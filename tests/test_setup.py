@@ -1,0 +1,348 @@
+"""The set-up around the application: settings from the environment, Celery's reliability
+settings, docker-compose.yml, the Dockerfile, the scripts and CI, and the README's tables."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import stat
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+from celery.utils.imports import symbol_by_name
+from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
+
+from stagebureau.celery import app
+from stagebureau.env import env, envbool, envint, envlist
+
+ROOT = Path(__file__).resolve().parent.parent
+APP_SERVICES = ("web", "worker", "beat")
+
+
+def run_settings(env_vars: dict[str, str], code: str) -> subprocess.CompletedProcess:
+    """Import the production settings (base) in a fresh interpreter with this environment."""
+    environment = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith(("DJANGO_", "SECRET_KEY", "DEBUG", "CELERY_"))
+    }
+    environment.update({"DJANGO_SETTINGS_MODULE": "stagebureau.settings.base", **env_vars})
+    script = f"import django, json, os\ndjango.setup()\nfrom django.conf import settings\n{code}"
+    return subprocess.run(
+        [sys.executable, "-c", script],
+        cwd=ROOT,
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+# --- settings from the environment ------------------------------------------------------------
+
+
+def test_secret_key_is_required_when_debug_is_off():
+    result = run_settings({"DEBUG": "false"}, "print(settings.SECRET_KEY)")
+    assert result.returncode != 0
+    assert "SECRET_KEY must be set when DEBUG is off" in result.stderr
+
+
+def test_debug_without_secret_key_uses_a_development_key():
+    result = run_settings({"DEBUG": "true"}, "print(settings.SECRET_KEY)")
+    assert result.returncode == 0, result.stderr
+    assert "insecure" in result.stdout
+
+
+def test_secret_key_can_come_from_a_file(tmp_path):
+    secret = tmp_path / "secret"
+    secret.write_text("from-a-docker-secret\n", encoding="utf-8")
+    result = run_settings(
+        {"DEBUG": "false", "SECRET_KEY_FILE": str(secret)}, "print(settings.SECRET_KEY)"
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "from-a-docker-secret"
+
+
+def test_a_typo_in_debug_fails_loudly():
+    result = run_settings({"DEBUG": "ture", "SECRET_KEY": "x"}, "print(settings.DEBUG)")
+    assert result.returncode != 0
+    assert "DEBUG must be one of" in result.stderr
+
+
+@pytest.mark.parametrize("raw", ["1", "true", "True", "yes", "on", " TRUE "])
+def test_envbool_accepts_true(monkeypatch, raw):
+    monkeypatch.setenv("STAGEBUREAU_TEST_FLAG", raw)
+    assert envbool("STAGEBUREAU_TEST_FLAG", False) is True
+
+
+@pytest.mark.parametrize("raw", ["0", "false", "no", "off", ""])
+def test_envbool_accepts_false(monkeypatch, raw):
+    monkeypatch.setenv("STAGEBUREAU_TEST_FLAG", raw)
+    assert envbool("STAGEBUREAU_TEST_FLAG", True) is False
+
+
+@pytest.mark.parametrize("raw", ["ture", "flase", "yess", "2", "enabled"])
+def test_envbool_rejects_typos(monkeypatch, raw):
+    monkeypatch.setenv("STAGEBUREAU_TEST_FLAG", raw)
+    with pytest.raises(ImproperlyConfigured):
+        envbool("STAGEBUREAU_TEST_FLAG", False)
+
+
+def test_envbool_default_when_unset(monkeypatch):
+    monkeypatch.delenv("STAGEBUREAU_TEST_FLAG", raising=False)
+    assert envbool("STAGEBUREAU_TEST_FLAG", True) is True
+
+
+def test_envint_and_envlist(monkeypatch):
+    monkeypatch.setenv("STAGEBUREAU_TEST_INT", "12")
+    assert envint("STAGEBUREAU_TEST_INT", 0) == 12
+    monkeypatch.setenv("STAGEBUREAU_TEST_INT", "twelve")
+    with pytest.raises(ImproperlyConfigured):
+        envint("STAGEBUREAU_TEST_INT", 0)
+    monkeypatch.setenv("STAGEBUREAU_TEST_LIST", " a.example , b.example,,")
+    assert envlist("STAGEBUREAU_TEST_LIST") == ["a.example", "b.example"]
+
+
+def test_a_file_variant_wins(monkeypatch, tmp_path):
+    path = tmp_path / "value"
+    path.write_text("from-file\n", encoding="utf-8")
+    monkeypatch.setenv("STAGEBUREAU_TEST_VALUE", "from-env")
+    monkeypatch.setenv("STAGEBUREAU_TEST_VALUE_FILE", str(path))
+    assert env("STAGEBUREAU_TEST_VALUE") == "from-file"
+
+
+def test_dutch_first_with_english_available_in_amsterdam():
+    assert settings.LANGUAGE_CODE == "nl"
+    assert {code for code, _name in settings.LANGUAGES} >= {"nl", "en"}
+    assert settings.TIME_ZONE == "Europe/Amsterdam"
+    assert settings.USE_TZ is True
+    assert settings.USE_I18N is True
+
+
+def test_the_embedded_defaults_need_no_server():
+    result = run_settings(
+        {"DEBUG": "true", "STAGEBUREAU_VAR_DIR": "/tmp/stagebureau-settings-test"},
+        "print(json.dumps([settings.DATABASES['default']['ENGINE'], settings.CELERY_BROKER_URL,"
+        " settings.CELERY_TASK_ALWAYS_EAGER, settings.EMAIL_BACKEND]))",
+    )
+    assert result.returncode == 0, result.stderr
+    engine, broker, eager, email = json.loads(result.stdout.strip().splitlines()[-1])
+    assert engine == "django.db.backends.sqlite3"
+    assert broker.startswith("filesystem://")
+    assert eager is False, "the embedded set-up runs a real worker, not eager mode"
+    assert email == "django.core.mail.backends.console.EmailBackend"
+
+
+def test_database_url_and_smtp_from_the_environment():
+    result = run_settings(
+        {
+            "DEBUG": "false",
+            "SECRET_KEY": "x",
+            "DATABASE_URL": "postgres://u:p@db.example:5432/stagebureau",
+            "DATABASE_CONN_MAX_AGE": "60",
+            "EMAIL_HOST": "mailpit",
+            "EMAIL_PORT": "1025",
+        },
+        "d = settings.DATABASES['default']\n"
+        "print(json.dumps([d['ENGINE'], d['HOST'], d['NAME'], d['CONN_MAX_AGE'],"
+        " settings.EMAIL_BACKEND, settings.EMAIL_HOST, settings.EMAIL_PORT]))",
+    )
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout.strip().splitlines()[-1]) == [
+        "django.db.backends.postgresql",
+        "db.example",
+        "stagebureau",
+        60,
+        "django.core.mail.backends.smtp.EmailBackend",
+        "mailpit",
+        1025,
+    ]
+
+
+# --- Celery ------------------------------------------------------------------------------------
+
+
+def test_celery_is_configured_for_reliable_delivery():
+    assert settings.CELERY_TASK_ACKS_LATE is True
+    assert settings.CELERY_TASK_REJECT_ON_WORKER_LOST is True
+    assert settings.CELERY_WORKER_PREFETCH_MULTIPLIER == 1
+    assert settings.CELERY_TASK_SOFT_TIME_LIMIT < settings.CELERY_TASK_TIME_LIMIT
+    # The app reads them (namespace CELERY_).
+    assert app.conf.task_acks_late is True
+    assert app.conf.task_reject_on_worker_lost is True
+    assert app.conf.worker_prefetch_multiplier == 1
+    assert app.conf.timezone == "Europe/Amsterdam"
+
+
+def test_redis_visibility_timeout_exceeds_the_task_time_limit_and_retry_delays():
+    result = run_settings(
+        {"DEBUG": "false", "SECRET_KEY": "x", "CELERY_BROKER_URL": "redis://127.0.0.1:6379/0"},
+        "print(json.dumps([settings.CELERY_BROKER_TRANSPORT_OPTIONS,"
+        " settings.CELERY_TASK_TIME_LIMIT]))",
+    )
+    assert result.returncode == 0, result.stderr
+    options, time_limit = json.loads(result.stdout.strip().splitlines()[-1])
+    visibility = options["visibility_timeout"]
+    # A task still running (or waiting for its retry) after the visibility timeout would be
+    # delivered a second time.
+    assert time_limit < visibility
+    deliver = symbol_by_name("notifications.tasks.deliver_notification")
+    assert deliver.retry_backoff_max < visibility
+    assert deliver.acks_late is True
+
+
+def test_every_scheduled_task_imports_and_is_registered():
+    assert settings.CELERY_BEAT_SCHEDULE
+    app.loader.import_default_modules()
+    for name, entry in settings.CELERY_BEAT_SCHEDULE.items():
+        task = symbol_by_name(entry["task"])
+        assert task.name == entry["task"], name
+        assert entry["task"] in app.tasks, name
+        assert entry["schedule"], name
+
+
+# --- docker-compose.yml and the Dockerfile -----------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def compose() -> dict:
+    return yaml.safe_load((ROOT / "docker-compose.yml").read_text(encoding="utf-8"))
+
+
+def command_of(service: dict) -> str:
+    command = service.get("command", "")
+    return " ".join(command) if isinstance(command, list) else str(command)
+
+
+def environment_of(service: dict) -> dict[str, str]:
+    environment = service.get("environment", {})
+    if isinstance(environment, list):
+        environment = dict(item.split("=", 1) for item in environment)
+    return {key: str(value) for key, value in environment.items()}
+
+
+def test_compose_has_the_whole_stack(compose):
+    services = compose["services"]
+    assert set(services) >= {"db", "redis", "web", "worker", "beat", "mailpit"}
+    assert services["db"]["image"] == "postgres:15"
+    assert services["redis"]["image"] == "redis:7"
+    assert "mailpit" in services["mailpit"]["image"]
+
+
+def test_redis_persists_the_queue(compose):
+    redis = compose["services"]["redis"]
+    assert "--appendonly yes" in command_of(redis)
+    assert any(str(v).endswith(":/data") for v in redis.get("volumes", []))
+
+
+def test_web_migrates_then_runs_gunicorn(compose):
+    command = command_of(compose["services"]["web"])
+    assert command.index("migrate") < command.index("gunicorn stagebureau.wsgi")
+
+
+def test_worker_runs_a_worker_without_an_embedded_beat(compose):
+    command = command_of(compose["services"]["worker"])
+    assert "celery -A stagebureau worker" in command
+    assert " -B" not in command and "--beat" not in command
+
+
+def test_exactly_one_beat(compose):
+    beats = [
+        name
+        for name, service in compose["services"].items()
+        if re.search(r"celery .*\bbeat\b|\bworker\b.*(\s-B\b|--beat)", command_of(service))
+    ]
+    assert beats == ["beat"]
+    replicas = compose["services"]["beat"].get("deploy", {}).get("replicas", 1)
+    assert replicas == 1
+
+
+def test_the_app_services_share_their_configuration(compose):
+    for name in APP_SERVICES:
+        service = compose["services"][name]
+        environment = environment_of(service)
+        assert environment["DATABASE_URL"].startswith("postgres://"), name
+        assert "@db:5432/" in environment["DATABASE_URL"], name
+        assert environment["CELERY_BROKER_URL"] == "redis://redis:6379/0", name
+        assert environment["SECRET_KEY"], name
+        assert environment["EMAIL_HOST"] == "mailpit", name
+        assert environment["EMAIL_PORT"] == "1025", name
+        assert environment["DEBUG"] == "false", name
+        assert service["build"] == "." or service["build"]["context"] == ".", name
+        assert set(service["depends_on"]) >= {"db", "redis"}, name
+
+
+def test_the_dockerfile_builds_on_python_311_slim():
+    dockerfile = (ROOT / "Dockerfile").read_text(encoding="utf-8")
+    assert re.search(r"^FROM python:3\.11-slim\b", dockerfile, re.MULTILINE)
+    assert "collectstatic" in dockerfile
+    assert "playwright install" not in dockerfile
+
+
+# --- scripts, Makefile and CI ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("path", ["scripts/run", "scripts/test", "scripts/lint", ".ci/run"])
+def test_scripts_are_executable_strict_bash(path):
+    script = ROOT / path
+    assert script.stat().st_mode & stat.S_IXUSR, f"{path} is not executable"
+    text = script.read_text(encoding="utf-8")
+    assert text.startswith("#!/usr/bin/env bash\n")
+    assert "set -euo pipefail" in text
+    assert "playwright install" not in text.replace("never run `playwright install`", "")
+    result = subprocess.run(["bash", "-n", str(script)], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+
+
+def test_ci_runs_the_readme_test_command_and_the_checks():
+    ci = (ROOT / ".ci/run").read_text(encoding="utf-8")
+    for needle in (
+        "./scripts/test",
+        "makemigrations --check --dry-run",
+        "ruff check",
+        "DATABASE_URL=postgres://",
+        "CELERY_BROKER_URL=redis://",
+        "CI=true",
+        "check_translations.py",
+        "compilemessages",
+    ):
+        assert needle in ci, needle
+
+
+def test_makefile_targets_call_the_scripts():
+    makefile = (ROOT / "Makefile").read_text(encoding="utf-8")
+    for target, script in (("run", "./scripts/run"), ("test", "./scripts/test")):
+        assert re.search(rf"^{target}:.*\n\t{re.escape(script)}", makefile, re.MULTILINE), target
+    assert re.search(r"^lint:", makefile, re.MULTILINE)
+
+
+# --- README ------------------------------------------------------------------------------------
+
+
+def settings_variables() -> set[str]:
+    """Every variable the settings read through stagebureau.env."""
+    names = set()
+    for path in (ROOT / "stagebureau" / "settings").glob("*.py"):
+        text = path.read_text(encoding="utf-8")
+        names |= set(re.findall(r"\benv(?:bool|int|list)?\(\s*\"([A-Z][A-Z0-9_]*)\"", text))
+    return names
+
+
+def test_the_readme_documents_every_environment_variable():
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    variables = settings_variables()
+    assert {"DEBUG", "SECRET_KEY", "DATABASE_URL", "CELERY_BROKER_URL"} <= variables
+    missing = sorted(name for name in variables if f"| `{name}`" not in readme)
+    assert not missing, f"README.md's configuration table lacks {missing}"
+    assert "_FILE" in readme
+
+
+def test_the_readme_gives_the_two_commands():
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    assert "./scripts/run" in readme
+    assert "./scripts/test" in readme
