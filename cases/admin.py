@@ -25,7 +25,13 @@ class UserAdmin(BaseUserAdmin):
         (_("Stagebureau"), {"fields": ("first_name", "last_name", "email", "student_number")}),
     )
     list_display = (
-        "username", "first_name", "last_name", "email", "student_number", "is_staff", "is_active",
+        "username",
+        "first_name",
+        "last_name",
+        "email",
+        "student_number",
+        "is_staff",
+        "is_active",
     )
     list_filter = (*BaseUserAdmin.list_filter, "language")
     search_fields = (*BaseUserAdmin.search_fields, "student_number")
@@ -55,16 +61,30 @@ class TrainingSchoolAdmin(admin.ModelAdmin):
 @admin.register(Placement)
 class PlacementAdmin(admin.ModelAdmin):
     list_display = (
-        "student", "school", "mentor", "school_trainer", "study_coach", "start_date", "status",
+        "student",
+        "school",
+        "mentor",
+        "school_trainer",
+        "study_coach",
+        "start_date",
+        "status",
     )
     list_filter = ("status", "school__region", "school")
     search_fields = (
-        "student__first_name", "student__last_name", "student__username",
-        "student__student_number", "school__name",
+        "student__first_name",
+        "student__last_name",
+        "student__username",
+        "student__student_number",
+        "school__name",
     )
     date_hierarchy = "start_date"
     autocomplete_fields = (
-        "student", "school", "mentor", "school_trainer", "study_coach", "coordinating_trainer",
+        "student",
+        "school",
+        "mentor",
+        "school_trainer",
+        "study_coach",
+        "coordinating_trainer",
     )
     list_select_related = ("student", "school", "mentor", "school_trainer", "study_coach")
 
@@ -94,8 +114,12 @@ class CaseAdmin(admin.ModelAdmin):
     list_display = ("number", "student", "school", "state", "signalled_by", "signalled_at")
     list_filter = ("state", "categories__category", "placement__school__region")
     search_fields = (
-        "pk", "description", "placement__student__first_name", "placement__student__last_name",
-        "placement__student__username", "placement__school__name",
+        "pk",
+        "description",
+        "placement__student__first_name",
+        "placement__student__last_name",
+        "placement__student__username",
+        "placement__school__name",
     )
     date_hierarchy = "signalled_at"
     # The state moves only through the state machine (protected field): never edited here.

@@ -149,7 +149,9 @@ def my_cases(request: HttpRequest) -> HttpResponse:
 def signal(request: HttpRequest) -> HttpResponse:
     placements = list(selectors.placements_for_signal(request.user))
     form = SignalForm(
-        request.POST or None, placements=_placement_qs(placements), initial=_initial_signal(request)
+        request.POST if request.method == "POST" else None,
+        placements=_placement_qs(placements),
+        initial=_initial_signal(request),
     )
     if request.method == "POST" and form.is_valid():
         try:
@@ -176,9 +178,11 @@ def signal(request: HttpRequest) -> HttpResponse:
 def _placement_qs(placements: list):
     from .models import Placement
 
-    return Placement.objects.filter(pk__in=[p.pk for p in placements]).select_related(
-        "student", "school"
-    ).order_by("student__last_name", "student__first_name", "-start_date")
+    return (
+        Placement.objects.filter(pk__in=[p.pk for p in placements])
+        .select_related("student", "school")
+        .order_by("student__last_name", "student__first_name", "-start_date")
+    )
 
 
 def _initial_signal(request: HttpRequest) -> dict:
@@ -197,9 +201,7 @@ def detail(request: HttpRequest, pk: int) -> HttpResponse:
     actions = list(case.actions.all())
     may_evaluate_all = bool(roles & {Role.SCHOOL_TRAINER, Role.STUDY_COACH, Role.OFFICE})
     for action in actions:
-        action.user_may_evaluate = case.is_open and (
-            may_evaluate_all or action.owner_id == user.pk
-        )
+        action.user_may_evaluate = case.is_open and (may_evaluate_all or action.owner_id == user.pk)
     handovers = list(case.handovers.all())
     for handover in handovers:
         handover.user_may_acknowledge = (
@@ -244,7 +246,7 @@ def resolve(request: HttpRequest, pk: int) -> HttpResponse:
     return step_page(
         request,
         case,
-        form=build(request.POST or None),
+        form=build(request.POST if request.method == "POST" else None),
         rebuild_form=build,
         template="cases/step_form.html",
         title=_("Close the case as resolved"),
@@ -275,7 +277,7 @@ def withdraw(request: HttpRequest, pk: int) -> HttpResponse:
     return step_page(
         request,
         case,
-        form=build(request.POST or None),
+        form=build(request.POST if request.method == "POST" else None),
         rebuild_form=build,
         template="cases/step_form.html",
         title=_("Withdraw the case"),

@@ -39,7 +39,7 @@ def plan(request: HttpRequest, pk: int) -> HttpResponse:
     def build(data=None):
         return PlanForm(data, case=case, kind=kind)
 
-    form = build(request.POST or None)
+    form = build(request.POST if request.method == "POST" else None)
     with_coordinating = bool(
         request.method == "POST" and request.POST.get("with_coordinating_trainer")
     )
@@ -95,10 +95,14 @@ def record(request: HttpRequest, pk: int) -> HttpResponse:
     def build(data=None):
         return RecordForm(data, case=case, conversation=conversation)
 
-    form = build(request.POST or None)
+    form = build(request.POST if request.method == "POST" else None)
     formsets = ()
     if is_problem:
-        formsets = (ActionFormSet(request.POST or None, case=case, prefix="actions"),)
+        formsets = (
+            ActionFormSet(
+                request.POST if request.method == "POST" else None, case=case, prefix="actions"
+            ),
+        )
 
     def perform(data):
         actions = []
@@ -171,7 +175,7 @@ def add_action(request: HttpRequest, pk: int) -> HttpResponse:
     return step_page(
         request,
         case,
-        form=build(request.POST or None),
+        form=build(request.POST if request.method == "POST" else None),
         rebuild_form=build,
         template="cases/step_form.html",
         title=_("Add an improvement action"),
@@ -214,7 +218,7 @@ def evaluate_action(request: HttpRequest, action_pk: int) -> HttpResponse:
     return step_page(
         request,
         case,
-        form=build(request.POST or None),
+        form=build(request.POST if request.method == "POST" else None),
         rebuild_form=build,
         template="conversations/evaluate_action.html",
         title=_("Evaluate an improvement action"),

@@ -5,8 +5,16 @@ from .models import DeadlineRule, Notification, SchoolHoliday
 
 @admin.register(Notification)
 class NotificationAdmin(admin.ModelAdmin):
-    list_display = ("event", "recipient", "case", "status", "attempts", "created_at", "sent_at",
-                    "read_at")
+    list_display = (
+        "event",
+        "recipient",
+        "case",
+        "status",
+        "attempts",
+        "created_at",
+        "sent_at",
+        "read_at",
+    )
     list_filter = ("status", "event")
     search_fields = ("recipient__username", "recipient__last_name", "case__id", "event")
     date_hierarchy = "created_at"
@@ -18,8 +26,7 @@ class NotificationAdmin(admin.ModelAdmin):
 
 @admin.register(DeadlineRule)
 class DeadlineRuleAdmin(admin.ModelAdmin):
-    list_display = ("key", "__str__", "remind_after", "escalate_after", "due_soon_before",
-                    "active")
+    list_display = ("key", "__str__", "remind_after", "escalate_after", "due_soon_before", "active")
     list_editable = ("remind_after", "escalate_after", "due_soon_before", "active")
     list_filter = ("active",)
     search_fields = ("key",)

@@ -14,8 +14,14 @@ from .models import (
 
 @admin.register(ChangeRequest)
 class ChangeRequestAdmin(admin.ModelAdmin):
-    list_display = ("case", "kind", "requested_by", "created_at", "office_informed_at",
-                    "recorded_by_office")
+    list_display = (
+        "case",
+        "kind",
+        "requested_by",
+        "created_at",
+        "office_informed_at",
+        "recorded_by_office",
+    )
     list_filter = ("kind", "recorded_by_office")
     search_fields = ("case__id", "reason", "requested_by__last_name")
     raw_id_fields = ("case",)
@@ -30,8 +36,7 @@ class PositionInline(admin.TabularInline):
 
 @admin.register(OutcomeReport)
 class OutcomeReportAdmin(admin.ModelAdmin):
-    list_display = ("case", "outcome", "reported_by", "on_behalf_of_school_trainer",
-                    "reported_at")
+    list_display = ("case", "outcome", "reported_by", "on_behalf_of_school_trainer", "reported_at")
     list_filter = ("outcome", "on_behalf_of_school_trainer")
     search_fields = ("case__id", "note")
     raw_id_fields = ("case",)
@@ -86,8 +91,14 @@ class StopAdmin(admin.ModelAdmin):
 
 @admin.register(Handover)
 class HandoverAdmin(admin.ModelAdmin):
-    list_display = ("case", "old_coach", "new_coach", "contact_made_on", "confirmed_at",
-                    "received_at")
+    list_display = (
+        "case",
+        "old_coach",
+        "new_coach",
+        "contact_made_on",
+        "confirmed_at",
+        "received_at",
+    )
     list_filter = ("confirmed_at", "received_at")
     search_fields = ("case__id", "old_coach__last_name", "new_coach__last_name")
     raw_id_fields = ("case", "transfer")

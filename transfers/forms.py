@@ -56,18 +56,14 @@ class OutcomeForm(StepForm):
             )
 
     def positions(self) -> dict[int, str]:
-        return {
-            i.person_id: self.cleaned_data[f"position_{i.person_id}"] for i in self.invitations
-        }
+        return {i.person_id: self.cleaned_data[f"position_{i.person_id}"] for i in self.invitations}
 
 
 class AdviceForm(StepForm):
     decision = forms.ChoiceField(
         label=_("Advice"), choices=AdviceDecision.choices, widget=forms.RadioSelect
     )
-    rationale = forms.CharField(
-        label=_("Rationale"), widget=forms.Textarea(attrs={"rows": 6})
-    )
+    rationale = forms.CharField(label=_("Rationale"), widget=forms.Textarea(attrs={"rows": 6}))
 
 
 class WrapUpFieldsMixin:
@@ -149,9 +145,7 @@ class HandoverForm(StepForm):
     contact_made_on = forms.DateField(
         label=_("Contact with the new coach made on"), widget=DateInput()
     )
-    what_helped = forms.CharField(
-        label=_("What helped"), widget=forms.Textarea(attrs={"rows": 4})
-    )
+    what_helped = forms.CharField(label=_("What helped"), widget=forms.Textarea(attrs={"rows": 4}))
     student_needs = forms.CharField(
         label=_("What the student needs"), widget=forms.Textarea(attrs={"rows": 4})
     )

@@ -56,7 +56,7 @@ def request_change(request: HttpRequest, pk: int) -> HttpResponse:
     return step_page(
         request,
         case,
-        form=build(request.POST or None),
+        form=build(request.POST if request.method == "POST" else None),
         rebuild_form=build,
         template="cases/step_form.html",
         title=_("Request a change of placement or a stop"),
@@ -98,7 +98,7 @@ def inform(request: HttpRequest, pk: int) -> HttpResponse:
     return step_page(
         request,
         case,
-        form=build(request.POST or None),
+        form=build(request.POST if request.method == "POST" else None),
         rebuild_form=build,
         template="cases/step_form.html",
         title=_("Record contact with the internship office"),
@@ -126,7 +126,7 @@ def outcome(request: HttpRequest, pk: int) -> HttpResponse:
     return step_page(
         request,
         case,
-        form=build(request.POST or None),
+        form=build(request.POST if request.method == "POST" else None),
         rebuild_form=build,
         template="cases/step_form.html",
         title=_("Report the outcome to the office"),
@@ -167,9 +167,7 @@ def advice(request: HttpRequest, pk: int) -> HttpResponse:
     if refusal := check_step(request, case, "give_advice"):
         return refusal
     conversation = _held_change_conversation(case)
-    report = (
-        case.outcome_reports.prefetch_related("positions__person").order_by("-pk").first()
-    )
+    report = case.outcome_reports.prefetch_related("positions__person").order_by("-pk").first()
     question = case.isop_requests.filter(given_at__isnull=True).order_by("-pk").first()
     answers = []
     if conversation is not None:
@@ -184,7 +182,7 @@ def advice(request: HttpRequest, pk: int) -> HttpResponse:
     return step_page(
         request,
         case,
-        form=build(request.POST or None),
+        form=build(request.POST if request.method == "POST" else None),
         rebuild_form=build,
         template="transfers/advice.html",
         title=_("Give ISOP advice"),
@@ -253,7 +251,7 @@ def place(request: HttpRequest, pk: int) -> HttpResponse:
     return step_page(
         request,
         case,
-        form=build(request.POST or None),
+        form=build(request.POST if request.method == "POST" else None),
         rebuild_form=build,
         template="transfers/wrap_up_step.html",
         title=_("Place the student at a new placement"),
@@ -298,7 +296,7 @@ def stop(request: HttpRequest, pk: int) -> HttpResponse:
     return step_page(
         request,
         case,
-        form=build(request.POST or None),
+        form=build(request.POST if request.method == "POST" else None),
         rebuild_form=build,
         template="transfers/wrap_up_step.html",
         title=_("Record a (temporary) stop"),
@@ -321,7 +319,7 @@ def resume(request: HttpRequest, pk: int) -> HttpResponse:
     return step_page(
         request,
         case,
-        form=build(request.POST or None),
+        form=build(request.POST if request.method == "POST" else None),
         rebuild_form=build,
         template="cases/step_form.html",
         title=_("Resume the internship"),
@@ -352,7 +350,7 @@ def handover(request: HttpRequest, pk: int) -> HttpResponse:
     return step_page(
         request,
         case,
-        form=build(request.POST or None),
+        form=build(request.POST if request.method == "POST" else None),
         rebuild_form=build,
         template="cases/step_form.html",
         title=_("Record the warm handover"),
@@ -367,9 +365,7 @@ def handover(request: HttpRequest, pk: int) -> HttpResponse:
             seen_version=d["seen_version"],
         ),
         context={
-            "intro": _(
-                "Contact the new study coach, %(name)s, and record what you handed over."
-            )
+            "intro": _("Contact the new study coach, %(name)s, and record what you handed over.")
             % {"name": case.open_handover.new_coach if case.open_handover else "—"},
             "submit_label": _("Record the handover"),
         },
@@ -393,7 +389,7 @@ def wrap_up(request: HttpRequest, pk: int) -> HttpResponse:
     return step_page(
         request,
         case,
-        form=build(request.POST or None),
+        form=build(request.POST if request.method == "POST" else None),
         rebuild_form=build,
         template="cases/step_form.html",
         title=_("Record the wrap-up with the class"),
@@ -425,7 +421,7 @@ def handover_received(request: HttpRequest, handover_pk: int) -> HttpResponse:
         return forbidden(
             request, _("Only the new study coach confirms receipt of the handover."), case=case
         )
-    form = HandoverReceivedForm(request.POST or None)
+    form = HandoverReceivedForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
         try:
             services.handover_acknowledge(handover_id=handover_obj.pk, by=request.user)
@@ -436,6 +432,10 @@ def handover_received(request: HttpRequest, handover_pk: int) -> HttpResponse:
     return render(
         request,
         "transfers/handover_received.html",
-        {"case": case, "handover": handover_obj, "form": form,
-         "title": _("Confirm receipt of the handover")},
+        {
+            "case": case,
+            "handover": handover_obj,
+            "form": form,
+            "title": _("Confirm receipt of the handover"),
+        },
     )
