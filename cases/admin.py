@@ -155,3 +155,11 @@ class CaseEventAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None) -> bool:
         return False
+
+
+@admin.register(CaseCategory)
+class CaseCategoryAdmin(admin.ModelAdmin):
+    list_display = ("case", "category")
+    list_filter = ("category",)
+    search_fields = ("case__id",)
+    raw_id_fields = ("case",)

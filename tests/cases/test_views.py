@@ -381,3 +381,23 @@ class TestWithdraw:
         case = CaseFactory()
         client.force_login(UserFactory())
         assert client.post(self.url(case), step_data(case, reason="x")).status_code == 404
+
+
+def test_the_admin_lists_and_adds_every_model(admin_client):
+    from django.apps import apps
+    from django.contrib import admin
+
+    case = CaseFactory()
+    for app_label in ("cases", "conversations", "transfers", "notifications"):
+        for model in apps.get_app_config(app_label).get_models():
+            assert model in admin.site._registry, model
+            opts = model._meta
+            changelist = reverse(f"admin:{opts.app_label}_{opts.model_name}_changelist")
+            assert admin_client.get(changelist).status_code == 200, changelist
+    assert admin_client.get(reverse("admin:cases_case_change", args=[case.pk])).status_code == 200
+    assert admin_client.get(reverse("admin:cases_user_add")).status_code == 200
+    event = case.events.first() or None
+    assert admin_client.get(reverse("admin:cases_caseevent_add")).status_code == 403
+    if event is not None:
+        url = reverse("admin:cases_caseevent_delete", args=[event.pk])
+        assert admin_client.get(url).status_code == 403

@@ -533,3 +533,105 @@ class TestWrapUp:
         assert response.status_code == 200
         assert "Te vroeg afgesproken." in response.content.decode()
         assert not WrapUp.objects.exists()
+
+
+def test_the_whole_change_path_through_the_pages(client):
+    """Signal → … → opinions differ → ISOP advice → new placement → handover, all via the UI;
+    the case page renders for the actor after every step."""
+    from cases.models import Case
+    from tests.cases.factories import PlacementFactory
+
+    placement = PlacementFactory()
+    trainer, coach, student = placement.school_trainer, placement.study_coach, placement.student
+    office, isop = UserFactory(office=True), UserFactory(isop_owner=True)
+    new_coach = UserFactory()
+
+    def step(user, name, data, app="transfers"):
+        client.force_login(user)
+        case = Case.objects.get()
+        target = reverse(f"{app}:{name}", args=[case.pk])
+        assert client.get(target).status_code == 200, name
+        response = client.post(target, {"seen_version": case.version, **data})
+        assert response.status_code == 302, (name, response.content.decode()[-3000:])
+        page = client.get(response.url)
+        assert page.status_code == 200
+        return Case.objects.get()
+
+    client.force_login(student)
+    client.post(
+        reverse("cases:signal"),
+        {"placement": placement.pk, "categories": ["atmosphere"], "description": "Onveilig."},
+    )
+    when = (TODAY + dt.timedelta(days=2)).strftime("%Y-%m-%dT09:00")
+    case = step(trainer, "plan", {"starts_at": when, "location": "Lokaal 3"}, "conversations")
+    conversation = case.conversations.get()
+    attended = {f"attended_{i.person_id}": "yes" for i in conversation.invitations.all()}
+    actions = {
+        "actions-TOTAL_FORMS": "1",
+        "actions-INITIAL_FORMS": "0",
+        "actions-MIN_NUM_FORMS": "1",
+        "actions-MAX_NUM_FORMS": "20",
+        "actions-0-description": "Gesprek met sectie",
+        "actions-0-owner": trainer.pk,
+        "actions-0-due_date": TODAY.isoformat(),
+    }
+    case = step(
+        trainer, "record", {"summary": "Besproken.", **attended, **actions}, "conversations"
+    )
+    assert case.state == State.IMPROVING
+    case = step(student, "request", {"kind": "transfer", "reason": "Het wordt niet beter."})
+    case = step(trainer, "inform", {"note": "Gemaild."})
+    case = step(coach, "plan", {"starts_at": when, "location": "Online"}, "conversations")
+    change = case.conversations.get(kind="change")
+    attended = {f"attended_{i.person_id}": "yes" for i in change.invitations.all()}
+    answers = {
+        "problem": "a",
+        "what_was_done": "b",
+        "when_it_goes_well": "c",
+        "student_needs": "d",
+        "school_offers": "e",
+    }
+    case = step(
+        trainer, "record", {"summary": "Alle partijen.", **attended, **answers}, "conversations"
+    )
+    assert case.state == State.OUTCOME_PENDING
+    stances = {f"position_{i.person_id}": "agree" for i in change.invitations.all()}
+    stances[f"position_{student.pk}"] = "disagree"
+    case = step(trainer, "outcome", {"outcome": "opinions_differ", "note": "?", **stances})
+    assert case.state == State.ISOP_ADVICE
+    case = step(isop, "advice", {"decision": "transfer", "rationale": "Nieuwe start."})
+    case = step(
+        office,
+        "place",
+        {
+            "school": TrainingSchoolFactory().pk,
+            "mentor": UserFactory().pk,
+            "school_trainer": UserFactory().pk,
+            "study_coach": new_coach.pk,
+            "coordinating_trainer": "",
+            "start_date": TODAY.isoformat(),
+            "last_day": TODAY.isoformat(),
+            "agreement": "Afscheid.",
+        },
+    )
+    assert case.state == State.HANDOVER
+    client.force_login(coach)
+    target = reverse("transfers:handover", args=[case.pk])
+    response = client.post(
+        target,
+        {
+            "seen_version": case.version,
+            "contact_made_on": TODAY.isoformat(),
+            "what_helped": "x",
+            "student_needs": "y",
+        },
+    )
+    assert response.status_code == 302
+    case.refresh_from_db()
+    assert case.state == State.CLOSED_TRANSFERRED
+    client.force_login(new_coach)
+    page = client.get(case.get_absolute_url())
+    assert page.status_code == 200
+    names = [e.name for e in page.context["events"]]
+    assert names[0] == "signal" and names[-1] == "confirm_handover"
+    assert "give_advice" in names and "place_student" in names
