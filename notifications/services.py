@@ -52,8 +52,9 @@ def notify(case, *, event: str, actor, recipients: Iterable, step: str | None = 
     Notification.objects.bulk_create(rows, ignore_conflicts=True)
     keys = [r.dedupe_key for r in rows]
     ids = list(
-        Notification.objects.filter(dedupe_key__in=keys, status=Notification.Status.PENDING)
-        .values_list("pk", flat=True)
+        Notification.objects.filter(
+            dedupe_key__in=keys, status=Notification.Status.PENDING
+        ).values_list("pk", flat=True)
     )
     transaction.on_commit(lambda: queue_delivery(ids), robust=True)
     return ids
@@ -75,9 +76,8 @@ def claim(pk: int) -> Notification | None:
     claimable = Q(status__in=[Notification.Status.PENDING, Notification.Status.FAILED]) | Q(
         status=Notification.Status.SENDING, claimed_at__lt=now - STALE_CLAIM
     )
-    won = (
-        Notification.objects.filter(claimable, pk=pk)
-        .update(status=Notification.Status.SENDING, claimed_at=now, attempts=F("attempts") + 1)
+    won = Notification.objects.filter(claimable, pk=pk).update(
+        status=Notification.Status.SENDING, claimed_at=now, attempts=F("attempts") + 1
     )
     if not won:
         return None
@@ -129,9 +129,11 @@ def deliver(pk: int) -> bool:
 
 def pending_ids(older_than: timedelta = timedelta(minutes=1), limit: int = 500) -> list[int]:
     now = timezone.now()
-    due = Q(status=Notification.Status.PENDING, created_at__lt=now - older_than) | Q(
-        status=Notification.Status.FAILED, attempts__lt=10
-    ) | Q(status=Notification.Status.SENDING, claimed_at__lt=now - STALE_CLAIM)
+    due = (
+        Q(status=Notification.Status.PENDING, created_at__lt=now - older_than)
+        | Q(status=Notification.Status.FAILED, attempts__lt=10)
+        | Q(status=Notification.Status.SENDING, claimed_at__lt=now - STALE_CLAIM)
+    )
     return list(Notification.objects.filter(due).values_list("pk", flat=True)[:limit])
 
 

@@ -25,7 +25,7 @@ def plan(case, when=None):
     return services.conversation_plan(
         case_id=case.pk,
         by=case.placement.school_trainer,
-        starts_at=when or timezone.now() + dt.timedelta(days=2),
+        starts_at=when or (timezone.now() + dt.timedelta(days=2)).replace(microsecond=0),
         location="Lokaal 2.14",
     )
 
@@ -77,7 +77,7 @@ class TestCalendarInvitations:
 
     def test_rescheduling_sends_an_update_with_the_same_uid(self, case):
         conversation = plan(case)
-        new_time = timezone.now() + dt.timedelta(days=5)
+        new_time = (timezone.now() + dt.timedelta(days=5)).replace(microsecond=0)
         services.conversation_reschedule(
             conversation_id=conversation.pk,
             by=case.placement.study_coach,
