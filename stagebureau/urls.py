@@ -4,6 +4,8 @@ from django.urls import include, path
 
 from cases.views import home
 
+from .views import set_language
+
 urlpatterns = [
     path("", home, name="home"),
     path(
@@ -17,5 +19,5 @@ urlpatterns = [
     path("cases/", include("transfers.urls")),
     path("inbox/", include("notifications.urls")),
     path("admin/", admin.site.urls),
-    path("i18n/", include("django.conf.urls.i18n")),
+    path("i18n/setlang/", set_language, name="set_language"),
 ]
