@@ -195,6 +195,13 @@ def notify_roles(case: Case, *, event: str, actor, roles: Iterable[str], extra=(
     notify(case, event=event, actor=actor, recipients=recipients)
 
 
+def case_touch(case: Case) -> None:
+    """A record changed the case without a transition: bump the version, so forms opened
+    before it report "changed meanwhile" instead of acting on what the user did not see."""
+    case.version += 1
+    Case.objects.filter(pk=case.pk).update(version=case.version)
+
+
 def case_log(case: Case, *, by, name: str, note: str = "", on_behalf_of=None) -> CaseEvent:
     """Write a record event (not a transition) on the case's timeline."""
     return CaseEvent.objects.create(

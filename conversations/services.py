@@ -20,7 +20,7 @@ from cases.models import (
     has_planned_change_conversation,
     has_planned_problem_conversation,
 )
-from cases.services import case_log, check_permitted, lock_case, run_transition
+from cases.services import case_log, case_touch, check_permitted, lock_case, run_transition
 
 from .models import Conversation, ImprovementAction, Invitation, StudentNote
 
@@ -160,8 +160,16 @@ def _case_people_ids(case: Case) -> set[int]:
 
 
 @transaction.atomic
-def action_add(*, case_id: int, by, description: str, owner_id: int, due_date: date):
-    case = lock_case(case_id)
+def action_add(
+    *,
+    case_id: int,
+    by,
+    description: str,
+    owner_id: int,
+    due_date: date,
+    seen_version: int | None = None,
+):
+    case = lock_case(case_id, seen_version=seen_version)
     if not case.roles_of(by) & {Role.SCHOOL_TRAINER, Role.STUDY_COACH, Role.MENTOR, Role.OFFICE}:
         raise NotPermitted(_("Only the mentor, school trainer, study coach or office add actions."))
     if case.state not in (State.CONVERSATION_PLANNED, State.IMPROVING):
@@ -172,13 +180,21 @@ def action_add(*, case_id: int, by, description: str, owner_id: int, due_date: d
         case=case, description=description.strip(), owner_id=owner_id, due_date=due_date
     )
     case_log(case, by=by, name="action_added", note=description.strip())
+    case_touch(case)
     return action
 
 
 @transaction.atomic
-def action_evaluate(*, action_id: int, by, evaluation: str, comment: str = ""):
+def action_evaluate(
+    *,
+    action_id: int,
+    by,
+    evaluation: str,
+    comment: str = "",
+    seen_version: int | None = None,
+):
     action = ImprovementAction.objects.select_related("case__placement").get(pk=action_id)
-    case = lock_case(action.case_id)
+    case = lock_case(action.case_id, seen_version=seen_version)
     may_evaluate = case.roles_of(by) & {Role.SCHOOL_TRAINER, Role.STUDY_COACH, Role.OFFICE}
     if not may_evaluate and action.owner_id != by.pk:
         raise NotPermitted(_("Only the owner, school trainer, study coach or office evaluate."))
@@ -189,6 +205,7 @@ def action_evaluate(*, action_id: int, by, evaluation: str, comment: str = ""):
     action.status = ImprovementAction.Status.DONE
     action.save()
     case_log(case, by=by, name="action_evaluated", note=f"{action.description}: {evaluation}")
+    case_touch(case)
     return action
 
 

@@ -215,3 +215,43 @@ class TestStudentNote:
         conversation = plan(case)
         with pytest.raises(GuardFailed):
             services.note_save(conversation_id=conversation.pk, by=case.placement.student, text="x")
+
+
+class TestActionsAreVersioned:
+    def test_two_evaluations_of_one_action_one_wins(self, case):
+        from cases.services import CaseChangedMeanwhile
+
+        record(case, plan(case))
+        case.refresh_from_db()
+        action = case.actions.get()
+        seen = case.version
+        services.action_evaluate(
+            action_id=action.pk,
+            by=case.placement.school_trainer,
+            evaluation="helped",
+            seen_version=seen,
+        )
+        with pytest.raises(CaseChangedMeanwhile):
+            services.action_evaluate(
+                action_id=action.pk,
+                by=case.placement.study_coach,
+                evaluation="not_helped",
+                seen_version=seen,
+            )
+        action.refresh_from_db()
+        assert action.evaluation == "helped"
+
+    def test_adding_an_action_bumps_the_version(self, case):
+        record(case, plan(case))
+        case.refresh_from_db()
+        before = case.version
+        services.action_add(
+            case_id=case.pk,
+            by=case.placement.mentor,
+            description="Observatie",
+            owner_id=case.placement.mentor.pk,
+            due_date=dt.date.today(),
+            seen_version=before,
+        )
+        case.refresh_from_db()
+        assert case.version == before + 1
