@@ -138,7 +138,64 @@ class StopForm(WrapUpFieldsMixin, StepForm):
 
 
 class ResumeForm(StepForm):
-    pass
+    """Resume on the current placement, or on a new one (then the placement fields are needed)."""
+
+    SAME, NEW = "same", "new"
+    PLACEMENT_FIELDS = ("school", "mentor", "school_trainer", "study_coach", "start_date")
+
+    where = forms.ChoiceField(
+        label=_("Where does the student resume?"),
+        choices=[(SAME, _("On the current placement")), (NEW, _("On a new placement"))],
+        initial=SAME,
+        required=False,  # left out: the current placement
+        widget=forms.RadioSelect,
+    )
+    school = forms.ModelChoiceField(
+        label=_("Training school"),
+        queryset=TrainingSchool.objects.select_related("board").order_by("name"),
+        required=False,
+    )
+    mentor = PersonChoiceField(label=_("Mentor"), queryset=User.objects.none(), required=False)
+    school_trainer = PersonChoiceField(
+        label=_("School trainer"), queryset=User.objects.none(), required=False
+    )
+    study_coach = PersonChoiceField(
+        label=_("Study coach"),
+        queryset=User.objects.none(),
+        required=False,
+        help_text=_(
+            "If the study coach changes, the previous coach is told; the new coach can read "
+            "the whole case file."
+        ),
+    )
+    coordinating_trainer = PersonChoiceField(
+        label=_("Coordinating school trainer"), queryset=User.objects.none(), required=False
+    )
+    start_date = forms.DateField(label=_("Start date"), widget=DateInput(), required=False)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        users = active_users()
+        for name in ("mentor", "school_trainer", "study_coach", "coordinating_trainer"):
+            self.fields[name].queryset = users
+        if self.case is not None:
+            self.fields["study_coach"].initial = self.case.placement.study_coach_id
+
+    def clean(self):
+        data = super().clean()
+        if data.get("where") == self.NEW:
+            for name in self.PLACEMENT_FIELDS:
+                if not data.get(name):
+                    self.add_error(name, _("Needed for a new placement."))
+        return data
+
+    @classmethod
+    def new_placement(cls, data: dict) -> dict:
+        """internship_resume's keyword arguments for the new placement; empty for the same one."""
+        if data.get("where") != cls.NEW:
+            return {}
+        names = (*cls.PLACEMENT_FIELDS, "coordinating_trainer")
+        return {name: data.get(name) for name in names}
 
 
 class HandoverForm(StepForm):

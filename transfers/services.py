@@ -7,6 +7,7 @@ from datetime import date
 
 from django.db import transaction
 from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
 from cases.models import (
@@ -253,14 +254,67 @@ def internship_stop(
 
 
 @transaction.atomic
-def internship_resume(*, case_id: int, by, seen_version: int | None = None) -> Case:
+def internship_resume(
+    *,
+    case_id: int,
+    by,
+    seen_version: int | None = None,
+    school: TrainingSchool | None = None,
+    mentor=None,
+    school_trainer=None,
+    study_coach=None,
+    start_date: date | None = None,
+    coordinating_trainer=None,
+) -> Case:
+    """The office resumes a temporary stop, on the same placement or (with `school` and the
+    people of the new placement) on a new one.
+
+    On a new placement the paused one ends as transferred and a Transfer is recorded, as for
+    `student_place`. The case closes on resume (process.md), so a change of study coach gets
+    no warm-handover step: the old coach is told and the new coach reads the whole case file.
+    """
     case = lock_case(case_id, seen_version=seen_version)
     check_permitted(case, "resume", by)
-    case.stops.filter(resumed_at__isnull=True).update(resumed_at=timezone.now())
-    placement = case.placement
-    placement.status = Placement.Status.ACTIVE
-    placement.save(update_fields=["status"])
-    return run_transition(case, "resume", by=by)
+    new_placement_asked = school is not None
+    if new_placement_asked and not all((mentor, school_trainer, study_coach, start_date)):
+        raise GuardFailed(
+            _("A new placement needs a mentor, a school trainer, a study coach and a start date.")
+        )
+    now = timezone.now()
+    case.stops.filter(resumed_at__isnull=True).update(resumed_at=now)
+    old = case.placement
+    if not new_placement_asked:
+        old.status = Placement.Status.ACTIVE
+        old.save(update_fields=["status"])
+        return run_transition(case, "resume", by=by)
+
+    new = Placement.objects.create(
+        student=old.student, school=school, mentor=mentor, school_trainer=school_trainer,
+        study_coach=study_coach, coordinating_trainer=coordinating_trainer,
+        start_date=start_date,
+    )
+    Transfer.objects.create(
+        case=case, from_placement=old, to_placement=new, effective_date=start_date,
+        recorded_by=by, applied_at=now,
+    )
+    old.status = Placement.Status.TRANSFERRED
+    old.end_date = max(start_date, old.start_date)
+    old.save(update_fields=["status", "end_date"])
+    coach_changes = new.study_coach_id != old.study_coach_id
+    note = _("Resumed at %(school)s from %(date)s.") % {
+        "school": school,
+        "date": date_format(start_date, "j F Y"),
+    }
+    if coach_changes:
+        note += " " + _("The study coach changes from %(old)s to %(new)s.") % {
+            "old": old.study_coach,
+            "new": new.study_coach,
+        }
+    run_transition(case, "resume", by=by, placement=new, note=note)
+    if coach_changes:
+        # The resume step notifies the new placement's people; the old coach is told as well.
+        notify_roles(case, event="resume", actor=by, roles=(), extra=[old.study_coach])
+    return case
 
 
 @transaction.atomic
@@ -295,6 +349,8 @@ def handover_acknowledge(*, handover_id: int, by) -> Handover:
     handover = Handover.objects.select_for_update().get(pk=handover_id)
     if handover.new_coach_id != by.pk:
         raise NotPermitted(_("Only the new study coach confirms receipt of the handover."))
+    if handover.confirmed_at is None:
+        raise GuardFailed(_("The previous coach has not recorded the handover yet."))
     if handover.received_at is None:
         handover.received_at = timezone.now()
         handover.save(update_fields=["received_at"])

@@ -13,10 +13,10 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
-from cases.models import FIVE_ANSWERS, Case, NotPermitted, Role
+from cases.models import FIVE_ANSWERS, Case, GuardFailed, NotPermitted, Role
 from cases.views import check_step, forbidden, get_case_for_user, step_page
 
-from . import services
+from . import selectors, services
 from .forms import (
     AdviceForm,
     HandoverForm,
@@ -321,16 +321,20 @@ def resume(request: HttpRequest, pk: int) -> HttpResponse:
         case,
         form=build(request.POST if request.method == "POST" else None),
         rebuild_form=build,
-        template="cases/step_form.html",
+        template="transfers/resume.html",
         title=_("Resume the internship"),
         success=_("The internship has been resumed; the case is closed."),
         perform=lambda d: services.internship_resume(
-            case_id=case.pk, by=request.user, seen_version=d["seen_version"]
+            case_id=case.pk,
+            by=request.user,
+            seen_version=d["seen_version"],
+            **ResumeForm.new_placement(d),
         ),
         context={
             "intro": _(
-                "The student resumes on the current placement, which becomes active again. "
-                "The case is closed as stopped."
+                "The student resumes on the current placement, which becomes active again, or "
+                "on a new placement; the paused placement then ends as transferred. The case "
+                "is closed as stopped."
             ),
             "submit_label": _("Resume the internship"),
         },
@@ -427,7 +431,10 @@ def handover_received(request: HttpRequest, handover_pk: int) -> HttpResponse:
             services.handover_acknowledge(handover_id=handover_obj.pk, by=request.user)
         except NotPermitted as exc:
             return forbidden(request, exc.message, case=case)
-        messages.success(request, _("You have confirmed receipt of the handover."))
+        except GuardFailed as exc:
+            messages.warning(request, exc.message)
+        else:
+            messages.success(request, _("You have confirmed receipt of the handover."))
         return redirect(case)
     return render(
         request,
@@ -437,5 +444,39 @@ def handover_received(request: HttpRequest, handover_pk: int) -> HttpResponse:
             "handover": handover_obj,
             "form": form,
             "title": _("Confirm receipt of the handover"),
+        },
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# Lists: the ISOP owner's queue and the office's worklist
+# --------------------------------------------------------------------------------------------
+
+
+@login_required
+@require_http_methods(["GET"])
+def isop_queue(request: HttpRequest) -> HttpResponse:
+    if not request.user.is_isop_owner:
+        return forbidden(request, _("Only the ISOP process owner sees the advice requests."))
+    return render(
+        request,
+        "transfers/isop_queue.html",
+        {"digests": selectors.open_advice_requests(), "title": _("Advice requests")},
+    )
+
+
+@login_required
+@require_http_methods(["GET"])
+def worklist(request: HttpRequest) -> HttpResponse:
+    if not request.user.is_office:
+        return forbidden(request, _("Only the internship office sees the worklist."))
+    groups = selectors.office_worklist()
+    return render(
+        request,
+        "transfers/worklist.html",
+        {
+            "groups": groups,
+            "total": sum(len(g.rows) for g in groups),
+            "title": _("Change requests by step"),
         },
     )

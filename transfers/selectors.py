@@ -1,0 +1,211 @@
+"""Reads of the change path: the ISOP owner's queue of open advice requests with a digest of
+each case, the office's worklist of change requests by step, and who was told of a change
+request and when. Each runs a fixed number of queries, however many cases there are."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+from django.db.models import Prefetch, QuerySet
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from cases.models import FIVE_ANSWERS, Case, State
+from conversations.models import Conversation
+from notifications.deadlines import calendars, effective_rules
+from notifications.models import Notification
+
+from .models import ChangeRequest, IsopAdvice, OutcomeReport, Position, Stop
+
+# --------------------------------------------------------------------------------------------
+# The ISOP owner's queue
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass
+class AdviceDigest:
+    advice: IsopAdvice
+    case: Case
+    answers: list[tuple[str, str]]
+    report: OutcomeReport | None
+
+
+def open_advice_requests() -> list[AdviceDigest]:
+    """Advice requests still to be answered on cases that wait for them, oldest first, each with
+    the five answers of the latest held all-party conversation and the latest reported positions.
+    """
+    held_change = Conversation.objects.filter(
+        kind=Conversation.Kind.CHANGE, status=Conversation.Status.HELD
+    ).order_by("-held_at", "-pk")
+    reports = OutcomeReport.objects.select_related("reported_by").prefetch_related(
+        Prefetch(
+            "positions",
+            queryset=Position.objects.select_related("person").order_by("role", "pk"),
+        )
+    ).order_by("-reported_at", "-pk")
+    requests = (
+        IsopAdvice.objects.filter(given_at__isnull=True, case__state=State.ISOP_ADVICE)
+        .select_related("case__placement__student", "case__placement__school")
+        .prefetch_related(
+            Prefetch("case__conversations", queryset=held_change, to_attr="held_change"),
+            Prefetch("case__outcome_reports", queryset=reports, to_attr="latest_reports"),
+        )
+        .order_by("requested_at", "pk")
+    )
+    digests = []
+    for advice in requests:
+        case = advice.case
+        conversation = case.held_change[0] if case.held_change else None
+        answers = (
+            [
+                (str(Conversation._meta.get_field(name).verbose_name), getattr(conversation, name))
+                for name in FIVE_ANSWERS
+            ]
+            if conversation is not None
+            else []
+        )
+        report = case.latest_reports[0] if case.latest_reports else None
+        digests.append(AdviceDigest(advice=advice, case=case, answers=answers, report=report))
+    return digests
+
+
+# --------------------------------------------------------------------------------------------
+# The office's worklist
+# --------------------------------------------------------------------------------------------
+
+# (group key, label, states, deadline rule whose threshold flags a case as overdue)
+WORKLIST_GROUPS: list[tuple[str, str, tuple[str, ...], str | None]] = [
+    ("office_contact", _("Awaiting contact with the office"), (State.CHANGE_REQUESTED,),
+     "office_contact"),
+    ("conversation", _("Awaiting the all-party conversation"),
+     (State.OFFICE_INFORMED, State.CHANGE_CONVERSATION_PLANNED), "change_conversation_planned"),
+    ("outcome", _("Awaiting the outcome"), (State.OUTCOME_PENDING,), "outcome"),
+    ("isop_advice", _("Awaiting ISOP advice"), (State.ISOP_ADVICE,), "isop_advice"),
+    ("placement", _("Awaiting a new placement or stop"), (State.TRANSFER_REQUESTED,),
+     "placement"),
+    ("handover", _("In warm handover"), (State.HANDOVER,), "handover"),
+    ("stopped", _("Stopped temporarily"), (State.STOPPED,), None),
+]
+WORKLIST_STATES = tuple(s for _key, _label, states, _rule in WORKLIST_GROUPS for s in states)
+
+
+@dataclass
+class WorklistRow:
+    case: Case
+    waiting: int  # working days since the case entered its state
+    overdue: bool
+    request: ChangeRequest | None
+    stop: Stop | None
+
+
+@dataclass
+class WorklistGroup:
+    key: str
+    label: str
+    rows: list[WorklistRow] = field(default_factory=list)
+
+
+def _local_date(moment: dt.datetime) -> dt.date:
+    return timezone.localtime(moment).date()
+
+
+def _thresholds() -> dict[str, int | None]:
+    """Working days after which a step counts as overdue: the escalation of its deadline rule,
+    or the reminder where nobody escalates (the office's own steps)."""
+    found: dict[str, int | None] = {}
+    for eff in effective_rules():
+        days = eff.escalate_after if eff.escalate_after is not None else eff.remind_after
+        found[eff.rule.key] = days if days is not None and days >= 0 else None
+    return found
+
+
+def change_worklist_cases() -> QuerySet[Case]:
+    latest_request = ChangeRequest.objects.select_related("requested_by").order_by(
+        "-created_at", "-pk"
+    )
+    open_stops = Stop.objects.filter(resumed_at__isnull=True).order_by("-pk")
+    return (
+        Case.objects.filter(state__in=WORKLIST_STATES)
+        .select_related("placement__student", "placement__school")
+        .prefetch_related(
+            Prefetch("change_requests", queryset=latest_request, to_attr="latest_requests"),
+            Prefetch("stops", queryset=open_stops, to_attr="open_stops"),
+        )
+        .order_by("state_changed_at", "pk")
+    )
+
+
+def office_worklist(today: dt.date | None = None) -> list[WorklistGroup]:
+    """The open change requests by step, longest waiting first, in working days of the
+    school's region (public holidays and that region's school holidays do not count)."""
+    today = today or timezone.localdate()
+    cals = calendars()
+    thresholds = _thresholds()
+    groups = {key: WorklistGroup(key, label) for key, label, _states, _rule in WORKLIST_GROUPS}
+    group_of = {s: key for key, _label, states, _rule in WORKLIST_GROUPS for s in states}
+    rule_of = {key: rule for key, _label, _states, rule in WORKLIST_GROUPS}
+    for case in change_worklist_cases():
+        key = group_of[case.state]
+        cal = cals[case.placement.school.region]
+        waiting = cal.between(_local_date(case.state_changed_at), today)
+        limit = thresholds.get(rule_of[key]) if rule_of[key] else None
+        groups[key].rows.append(
+            WorklistRow(
+                case=case,
+                waiting=waiting,
+                overdue=limit is not None and waiting >= limit,
+                request=case.latest_requests[0] if case.latest_requests else None,
+                stop=case.open_stops[0] if case.open_stops else None,
+            )
+        )
+    return list(groups.values())
+
+
+# --------------------------------------------------------------------------------------------
+# Who was told of a change request, and when
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Told:
+    person: object
+    at: dt.datetime | None  # when the notification was written (the request's step)
+    sent_at: dt.datetime | None  # when the e-mail went out
+    read_at: dt.datetime | None  # when it was read in the inbox
+
+
+def told_of_requests(case: Case, requests: list[ChangeRequest]) -> dict[int, list[Told]]:
+    """For each change request: everyone it was made known to, with their notification.
+
+    One query for the whole case. A request's notifications are the `request_change` ones
+    written from its creation until the next request (a case may go round more than once).
+    """
+    if not requests:
+        return {}
+    notifications = list(
+        Notification.objects.filter(case=case, event="request_change")
+        .only("recipient_id", "created_at", "sent_at", "read_at")
+        .order_by("created_at", "pk")
+    )
+    ordered = sorted(requests, key=lambda r: (r.created_at, r.pk))
+    result: dict[int, list[Told]] = {}
+    for index, request in enumerate(ordered):
+        until = ordered[index + 1].created_at if index + 1 < len(ordered) else None
+        by_person: dict[int, Notification] = {}
+        for n in notifications:
+            if n.created_at >= request.created_at and (until is None or n.created_at < until):
+                by_person.setdefault(n.recipient_id, n)
+        rows = []
+        for person in request.made_known_to.all():
+            n = by_person.get(person.pk)
+            rows.append(
+                Told(
+                    person=person,
+                    at=n.created_at if n else None,
+                    sent_at=n.sent_at if n else None,
+                    read_at=n.read_at if n else None,
+                )
+            )
+        result[request.pk] = rows
+    return result
