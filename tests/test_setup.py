@@ -26,10 +26,11 @@ APP_SERVICES = ("web", "worker", "beat")
 
 def run_settings(env_vars: dict[str, str], code: str) -> subprocess.CompletedProcess:
     """Import the production settings (base) in a fresh interpreter with this environment."""
+    ours = settings_variables()
     environment = {
         key: value
         for key, value in os.environ.items()
-        if not key.startswith(("DJANGO_", "SECRET_KEY", "DEBUG", "CELERY_"))
+        if key.removesuffix("_FILE") not in ours and not key.startswith(("DJANGO_", "CELERY_"))
     }
     environment.update({"DJANGO_SETTINGS_MODULE": "stagebureau.settings.base", **env_vars})
     script = f"import django, json, os\ndjango.setup()\nfrom django.conf import settings\n{code}"
