@@ -41,6 +41,8 @@ def queue():
         app.conf.task_routes = saved_routes
         app.amqp.flush_routes()
         app.amqp.__dict__.pop("router", None)
+        with app.connection_for_write() as connection:
+            connection.default_channel.queue_purge(name)  # leave nothing behind on the broker
 
 
 @pytest.fixture
