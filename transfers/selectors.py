@@ -38,12 +38,16 @@ def open_advice_requests() -> list[AdviceDigest]:
     held_change = Conversation.objects.filter(
         kind=Conversation.Kind.CHANGE, status=Conversation.Status.HELD
     ).order_by("-held_at", "-pk")
-    reports = OutcomeReport.objects.select_related("reported_by").prefetch_related(
-        Prefetch(
-            "positions",
-            queryset=Position.objects.select_related("person").order_by("role", "pk"),
+    reports = (
+        OutcomeReport.objects.select_related("reported_by")
+        .prefetch_related(
+            Prefetch(
+                "positions",
+                queryset=Position.objects.select_related("person").order_by("role", "pk"),
+            )
         )
-    ).order_by("-reported_at", "-pk")
+        .order_by("-reported_at", "-pk")
+    )
     requests = (
         IsopAdvice.objects.filter(given_at__isnull=True, case__state=State.ISOP_ADVICE)
         .select_related("case__placement__student", "case__placement__school")
@@ -76,14 +80,21 @@ def open_advice_requests() -> list[AdviceDigest]:
 
 # (group key, label, states, deadline rule whose threshold flags a case as overdue)
 WORKLIST_GROUPS: list[tuple[str, str, tuple[str, ...], str | None]] = [
-    ("office_contact", _("Awaiting contact with the office"), (State.CHANGE_REQUESTED,),
-     "office_contact"),
-    ("conversation", _("Awaiting the all-party conversation"),
-     (State.OFFICE_INFORMED, State.CHANGE_CONVERSATION_PLANNED), "change_conversation_planned"),
+    (
+        "office_contact",
+        _("Awaiting contact with the office"),
+        (State.CHANGE_REQUESTED,),
+        "office_contact",
+    ),
+    (
+        "conversation",
+        _("Awaiting the all-party conversation"),
+        (State.OFFICE_INFORMED, State.CHANGE_CONVERSATION_PLANNED),
+        "change_conversation_planned",
+    ),
     ("outcome", _("Awaiting the outcome"), (State.OUTCOME_PENDING,), "outcome"),
     ("isop_advice", _("Awaiting ISOP advice"), (State.ISOP_ADVICE,), "isop_advice"),
-    ("placement", _("Awaiting a new placement or stop"), (State.TRANSFER_REQUESTED,),
-     "placement"),
+    ("placement", _("Awaiting a new placement or stop"), (State.TRANSFER_REQUESTED,), "placement"),
     ("handover", _("In warm handover"), (State.HANDOVER,), "handover"),
     ("stopped", _("Stopped temporarily"), (State.STOPPED,), None),
 ]

@@ -49,9 +49,11 @@ def change_request_create(
         case=case, kind=kind, reason=reason.strip(), requested_by=by
     )
     # Seed step 1: the request is made known to the other people involved.
-    others = [p for p in case.people(
-        [Role.STUDENT, Role.MENTOR, Role.SCHOOL_TRAINER, Role.STUDY_COACH]
-    ) if p.pk != by.pk]
+    others = [
+        p
+        for p in case.people([Role.STUDENT, Role.MENTOR, Role.SCHOOL_TRAINER, Role.STUDY_COACH])
+        if p.pk != by.pk
+    ]
     request.made_known_to.set(others)
     run_transition(case, "request_change", by=by, note=request.get_kind_display())
     return request
@@ -116,7 +118,10 @@ def outcome_report(
         raise GuardFailed(_("“Opinions differ” needs at least one participant who disagrees."))
     on_behalf = Role.SCHOOL_TRAINER not in case.roles_of(by)
     report = OutcomeReport.objects.create(
-        case=case, outcome=outcome, reported_by=by, on_behalf_of_school_trainer=on_behalf,
+        case=case,
+        outcome=outcome,
+        reported_by=by,
+        on_behalf_of_school_trainer=on_behalf,
         note=note.strip(),
     )
     Position.objects.bulk_create(
@@ -202,12 +207,19 @@ def student_place(
     if not case.wrap_ups.exists():
         raise GuardFailed(_("Record the wrap-up with the class (last day, saying goodbye) first."))
     new = Placement.objects.create(
-        student=old.student, school=school, mentor=mentor, school_trainer=school_trainer,
-        study_coach=study_coach, coordinating_trainer=coordinating_trainer,
+        student=old.student,
+        school=school,
+        mentor=mentor,
+        school_trainer=school_trainer,
+        study_coach=study_coach,
+        coordinating_trainer=coordinating_trainer,
         start_date=start_date,
     )
     transfer = Transfer.objects.create(
-        case=case, from_placement=old, to_placement=new, effective_date=start_date,
+        case=case,
+        from_placement=old,
+        to_placement=new,
+        effective_date=start_date,
         recorded_by=by,
     )
     run_transition(case, "place_student", by=by, new_placement=new, note=str(school))
@@ -218,12 +230,17 @@ def student_place(
     transfer.save(update_fields=["applied_at"])
     if case.state == State.HANDOVER:
         Handover.objects.create(
-            case=case, transfer=transfer, old_coach_id=old.study_coach_id,
+            case=case,
+            transfer=transfer,
+            old_coach_id=old.study_coach_id,
             new_coach_id=new.study_coach_id,
         )
         # Seed step 5: the office informs the student, the old and the new study coach.
         notify_roles(
-            case, event="handover_started", actor=by, roles=(Role.STUDENT, Role.STUDY_COACH),
+            case,
+            event="handover_started",
+            actor=by,
+            roles=(Role.STUDENT, Role.STUDY_COACH),
             extra=[old.study_coach],
         )
     return transfer
@@ -243,8 +260,10 @@ def internship_stop(
     if temporary and expected_resume_date is None:
         raise GuardFailed(_("A temporary stop needs an expected resume date."))
     stop = Stop.objects.create(
-        case=case, temporary=temporary,
-        expected_resume_date=expected_resume_date if temporary else None, recorded_by=by,
+        case=case,
+        temporary=temporary,
+        expected_resume_date=expected_resume_date if temporary else None,
+        recorded_by=by,
     )
     run_transition(case, "stop_internship", by=by, temporary=temporary)
     placement = case.placement
@@ -289,13 +308,21 @@ def internship_resume(
         return run_transition(case, "resume", by=by)
 
     new = Placement.objects.create(
-        student=old.student, school=school, mentor=mentor, school_trainer=school_trainer,
-        study_coach=study_coach, coordinating_trainer=coordinating_trainer,
+        student=old.student,
+        school=school,
+        mentor=mentor,
+        school_trainer=school_trainer,
+        study_coach=study_coach,
+        coordinating_trainer=coordinating_trainer,
         start_date=start_date,
     )
     Transfer.objects.create(
-        case=case, from_placement=old, to_placement=new, effective_date=start_date,
-        recorded_by=by, applied_at=now,
+        case=case,
+        from_placement=old,
+        to_placement=new,
+        effective_date=start_date,
+        recorded_by=by,
+        applied_at=now,
     )
     old.status = Placement.Status.TRANSFERRED
     old.end_date = max(start_date, old.start_date)

@@ -485,3 +485,181 @@ class TestHandover:
         )
         with pytest.raises(NotPermitted):
             services.handover_acknowledge(handover_id=handover.pk, by=crew.get(role))
+
+
+# --------------------------------------------------------------------------------------------
+# Resume on a new placement, the receipt after the handover, who reads the case afterwards
+# --------------------------------------------------------------------------------------------
+
+
+def _stopped(crew) -> Case:
+    case = arrange("stop_internship", crew)
+    services.internship_stop(
+        case_id=case.pk,
+        by=crew.office,
+        temporary=True,
+        expected_resume_date=TODAY + dt.timedelta(days=20),
+    )
+    return Case.objects.get(pk=case.pk)
+
+
+def _resume_elsewhere(crew, case, *, study_coach, **overrides):
+    kwargs = {
+        "school": TrainingSchoolFactory(),
+        "mentor": UserFactory(),
+        "school_trainer": UserFactory(),
+        "study_coach": study_coach,
+        "start_date": TODAY + dt.timedelta(days=14),
+    } | overrides
+    return services.internship_resume(case_id=case.pk, by=crew.office, **kwargs)
+
+
+class TestResumeOnANewPlacement:
+    def test_the_same_coach_moves_along_without_a_handover(self, crew):
+        case = _stopped(crew)
+        resumed = _resume_elsewhere(crew, case, study_coach=crew.study_coach)
+        case.refresh_from_db()
+        assert resumed.pk == case.pk
+        assert case.state == State.CLOSED_STOPPED
+        assert case.closed_at is not None
+        new = case.placement
+        assert new.pk != crew.placement.pk
+        assert (new.student, new.study_coach, new.status) == (
+            crew.student,
+            crew.study_coach,
+            Placement.Status.ACTIVE,
+        )
+        old = Placement.objects.get(pk=crew.placement.pk)
+        assert old.status == Placement.Status.TRANSFERRED
+        assert old.end_date == TODAY + dt.timedelta(days=14)
+        transfer = case.transfers.get()
+        assert (transfer.from_placement, transfer.to_placement) == (old, new)
+        assert transfer.applied_at is not None
+        assert not transfer.coach_changes
+        assert not case.handovers.exists()
+        assert case.stops.get().resumed_at is not None
+        event = case.events.get(name="resume")
+        assert str(new.school) in event.note
+
+    def test_a_new_coach_is_recorded_and_the_old_coach_is_told(self, crew):
+        case = _stopped(crew)
+        new_coach = UserFactory()
+        _resume_elsewhere(crew, case, study_coach=new_coach)
+        case.refresh_from_db()
+        assert case.state == State.CLOSED_STOPPED
+        assert case.transfers.get().coach_changes
+        # The case closes on resume: no warm-handover step, but everyone concerned is told.
+        assert not case.handovers.exists()
+        told = set(
+            Notification.objects.filter(case=case, event="resume").values_list(
+                "recipient", flat=True
+            )
+        )
+        assert {crew.study_coach.pk, new_coach.pk, crew.student.pk} <= told
+        assert crew.office.pk not in told
+        note = case.events.get(name="resume").note
+        assert str(crew.study_coach) in note and str(new_coach) in note
+        # The new coach reads the case file; the old coach no longer does.
+        assert Case.objects.related_to(new_coach).filter(pk=case.pk).exists()
+        assert not Case.objects.related_to(crew.study_coach).filter(pk=case.pk).exists()
+
+    @pytest.mark.parametrize("missing", ["mentor", "school_trainer", "study_coach", "start_date"])
+    def test_an_incomplete_new_placement_is_refused_and_changes_nothing(self, crew, missing):
+        case = _stopped(crew)
+        with translation.override("en"), pytest.raises(GuardFailed) as refused:
+            _resume_elsewhere(crew, case, **({"study_coach": UserFactory()} | {missing: None}))
+        assert "new placement needs" in str(refused.value.message)
+        case.refresh_from_db()
+        assert case.state == State.STOPPED
+        assert case.placement == crew.placement
+        assert Placement.objects.filter(student=crew.student).count() == 1
+        assert case.stops.get().resumed_at is None
+
+    def test_the_school_trainer_may_not_resume_elsewhere(self, crew):
+        case = _stopped(crew)
+        with pytest.raises(NotPermitted):
+            services.internship_resume(
+                case_id=case.pk,
+                by=crew.school_trainer,
+                school=TrainingSchoolFactory(),
+                mentor=UserFactory(),
+                school_trainer=UserFactory(),
+                study_coach=UserFactory(),
+                start_date=TODAY,
+            )
+        assert Placement.objects.filter(student=crew.student).count() == 1
+
+
+class TestHandoverReceipt:
+    def test_receipt_waits_for_the_old_coach(self, crew):
+        handover = HandoverFactory(case=arrange("withdraw", crew))
+        with translation.override("en"), pytest.raises(GuardFailed) as refused:
+            services.handover_acknowledge(handover_id=handover.pk, by=handover.new_coach)
+        assert str(refused.value.message) == "The previous coach has not recorded the handover yet."
+        handover.refresh_from_db()
+        assert handover.received_at is None
+
+
+class TestAfterATransfer:
+    def test_the_new_school_trainer_and_coach_read_the_case_and_the_old_school_does_not(self, crew):
+        case = arrange("place_student", crew)
+        new_coach = UserFactory()
+        transfer = _place(crew, case, new_coach)
+        new = transfer.to_placement
+        for person in (new.school_trainer, new.mentor, new_coach, crew.student):
+            assert Case.objects.related_to(person).filter(pk=case.pk).exists(), person
+        # During the handover the old coach still reads it, until the handover is recorded.
+        assert Case.objects.related_to(crew.study_coach).filter(pk=case.pk).exists()
+        for person in (crew.school_trainer, crew.mentor, crew.unrelated):
+            assert not Case.objects.related_to(person).filter(pk=case.pk).exists(), person
+        services.handover_confirm(
+            case_id=case.pk,
+            by=crew.study_coach,
+            contact_made_on=TODAY,
+            what_helped="Korte lijnen.",
+            student_needs="Rust.",
+        )
+        assert not Case.objects.related_to(crew.study_coach).filter(pk=case.pk).exists()
+        assert Case.objects.related_to(new_coach).filter(pk=case.pk).exists()
+
+
+class TestToldOfARequest:
+    def test_each_person_it_was_made_known_to_has_a_notification_with_its_time(self, crew):
+        from transfers.selectors import told_of_requests
+
+        case = arrange("request_change", crew)
+        request = services.change_request_create(
+            case_id=case.pk, by=crew.student, kind="transfer", reason="Gaat niet meer."
+        )
+        notes = {
+            n.recipient_id: n
+            for n in Notification.objects.filter(case=case, event="request_change")
+        }
+        assert set(notes) == {crew.mentor.pk, crew.school_trainer.pk, crew.study_coach.pk}
+        told = told_of_requests(case, [request])[request.pk]
+        assert {row.person for row in told} == set(request.made_known_to.all())
+        for row in told:
+            assert row.at == notes[row.person.pk].created_at
+            assert row.at >= request.created_at
+            assert row.read_at is None
+
+    def test_a_second_round_keeps_the_requests_apart(self, crew):
+        from transfers.selectors import told_of_requests
+
+        case = arrange("request_change", crew)
+        first = services.change_request_create(
+            case_id=case.pk, by=crew.student, kind="transfer", reason="Eerste keer."
+        )
+        # The request went nowhere (continue here); a second request later on.
+        Case.objects.filter(pk=case.pk).update(state=State.IMPROVING)
+        ChangeRequest.objects.filter(pk=first.pk).update(office_informed_at=first.created_at)
+        second = services.change_request_create(
+            case_id=case.pk, by=crew.school_trainer, kind="stop", reason="Tweede keer."
+        )
+        told = told_of_requests(case, [second, first])
+        first_times = {row.at for row in told[first.pk]}
+        second_times = {row.at for row in told[second.pk]}
+        assert all(t < second.created_at for t in first_times)
+        assert all(t >= second.created_at for t in second_times)
+        assert crew.student in {row.person for row in told[second.pk]}
+        assert crew.student not in {row.person for row in told[first.pk]}
