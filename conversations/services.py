@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
+from typing import Any
 
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -83,6 +85,15 @@ def conversation_plan(
         )
     )
     run_transition(case, transition, by=by)
+    # The transition's e-mails to the invitees carry the calendar invitation.
+    from notifications.services import add_details
+
+    add_details(
+        case,
+        event=transition,
+        context=_invitation_context(conversation),
+        attachment=invitation_attachment(conversation),
+    )
     return conversation
 
 
@@ -243,6 +254,34 @@ def _planned_conversation_for_update(conversation_id: int, by) -> tuple[Case, Co
     return case, conversation
 
 
+def _invitation_context(conversation: Conversation) -> dict:
+    return {"conversation": conversation.pk, "starts_at": conversation.starts_at.isoformat()}
+
+
+def invitation_attachment(conversation: Conversation) -> Callable[[Any], dict | None]:
+    """The calendar file for each invitee, in their language (REQUEST, or CANCEL once
+    cancelled); None for whoever is notified but not invited."""
+    from .ics import conversation_ics
+
+    invited = set(conversation.invitations.values_list("person_id", flat=True))
+    method = "CANCEL" if conversation.status == Conversation.Status.CANCELLED else "REQUEST"
+    by_language: dict[str, str] = {}
+
+    def for_person(person) -> dict | None:
+        if person.pk not in invited:
+            return None
+        language = person.language or settings.LANGUAGE_CODE
+        if language not in by_language:
+            by_language[language] = conversation_ics(conversation, language=language).decode()
+        return {
+            "filename": "invitation.ics",
+            "mimetype": f"text/calendar; method={method}",
+            "content": by_language[language],
+        }
+
+    return for_person
+
+
 def _notify_invitees(case: Case, conversation: Conversation, *, event: str, by) -> None:
     from notifications.services import notify
 
@@ -253,6 +292,8 @@ def _notify_invitees(case: Case, conversation: Conversation, *, event: str, by) 
         actor=by,
         recipients=[p for p in people if p.pk != by.pk],
         step=f"c{conversation.pk}s{conversation.ical_sequence}",
+        context=_invitation_context(conversation),
+        attachment=invitation_attachment(conversation),
     )
 
 

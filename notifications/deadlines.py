@@ -395,6 +395,8 @@ def _emit(
     batch: list[Notification] = []
     for row in _rows(rule, kind, region, upper, lower):
         step = _step_key(rule, row)
+        # Who must take the step (the e-mail names them); none: the office itself.
+        responsible = _recipients(rule, REMIND, row, global_ids) if rule.remind_roles else []
         for recipient_id in _recipients(rule, kind, row, global_ids):
             batch.append(
                 Notification(
@@ -402,6 +404,7 @@ def _emit(
                     case_id=row["pk"],
                     event=event,
                     dedupe_key=f"{row['pk']}:{event}:{step}:{recipient_id}",
+                    context={"responsible": responsible},
                 )
             )
         if len(batch) >= BATCH:

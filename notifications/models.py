@@ -47,6 +47,12 @@ class Notification(models.Model):
     sent_at = models.DateTimeField(null=True, blank=True)
     last_error = models.TextField(blank=True)
     read_at = models.DateTimeField(_("read at"), null=True, blank=True)
+    # What the e-mail may say beyond the step: nothing sensitive, only ids, names, dates, e.g.
+    # {"responsible": [user ids]} for a reminder or {"starts_at": iso} for an invitation.
+    context = models.JSONField(default=dict, blank=True)
+    # An optional file for the e-mail, given by the app that notifies (notifications imports
+    # none of them): {"filename": ..., "mimetype": "text/calendar; method=REQUEST", "content": ...}.
+    attachment = models.JSONField(null=True, blank=True)
 
     class Meta:
         verbose_name = _("notification")

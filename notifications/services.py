@@ -7,29 +7,47 @@ nothing: the rows stay pending and the periodic sweep queues them again.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import timedelta
+from typing import Any
 
-from django.conf import settings
-from django.core.mail import EmailMultiAlternatives
 from django.db import transaction
 from django.db.models import F, Q
-from django.template.loader import render_to_string
-from django.utils import timezone, translation
+from django.utils import timezone
 
+from .emails import render_email
 from .models import Notification
 
 logger = logging.getLogger(__name__)
 
 # A claim older than this is taken to belong to a worker that died mid-send.
 STALE_CLAIM = timedelta(minutes=10)
+# The sweep retries a failed row this many times, waiting longer after each attempt
+# (besides the task's own retries with backoff); then it waits for `manage.py outbox --retry`.
+SWEEP_ATTEMPTS = 10
+SWEEP_MAX_WAIT = timedelta(hours=1)
+
+Attachment = dict[str, str]
+
+__all__ = ["notify", "add_details", "queue_delivery", "claim", "deliver", "render_email"]
 
 
-def notify(case, *, event: str, actor, recipients: Iterable, step: str | None = None) -> list[int]:
+def notify(
+    case,
+    *,
+    event: str,
+    actor,
+    recipients: Iterable,
+    step: str | None = None,
+    context: dict | None = None,
+    attachment: Attachment | Callable[[Any], Attachment | None] | None = None,
+) -> list[int]:
     """Create one notification per recipient for this step of the case; queue delivery on commit.
 
     `step` identifies the step; by default the case's version, which every transition bumps,
-    so the same step never notifies the same person twice.
+    so the same step never notifies the same person twice. `context` holds what the e-mail may
+    mention beyond the step (ids, dates; nothing sensitive); `attachment` is a file for the
+    e-mail ({"filename", "mimetype", "content"}), or a function giving it per recipient.
     """
     step = step if step is not None else f"v{case.version}"
     seen: set[int] = set()
@@ -45,6 +63,8 @@ def notify(case, *, event: str, actor, recipients: Iterable, step: str | None = 
                 event=event,
                 actor=actor,
                 dedupe_key=f"{case.pk}:{event}:{step}:{person.pk}",
+                context=dict(context or {}),
+                attachment=attachment(person) if callable(attachment) else attachment,
             )
         )
     if not rows:
@@ -58,6 +78,31 @@ def notify(case, *, event: str, actor, recipients: Iterable, step: str | None = 
     )
     transaction.on_commit(lambda: queue_delivery(ids), robust=True)
     return ids
+
+
+def add_details(
+    case,
+    *,
+    event: str,
+    step: str | None = None,
+    context: dict | None = None,
+    attachment: Callable[[Any], Attachment | None] | None = None,
+) -> int:
+    """Add context and a per-recipient attachment to the rows a step has just written (in the
+    same transaction, so before they are queued): e.g. the calendar invitation of a planned
+    conversation to the notifications of the transition that planned it."""
+    step = step if step is not None else f"v{case.version}"
+    rows = Notification.objects.filter(
+        dedupe_key__startswith=f"{case.pk}:{event}:{step}:", status=Notification.Status.PENDING
+    ).select_related("recipient")
+    changed = 0
+    for row in rows:
+        row.context = {**row.context, **(context or {})}
+        if attachment is not None:
+            row.attachment = attachment(row.recipient)
+        row.save(update_fields=["context", "attachment"])
+        changed += 1
+    return changed
 
 
 def queue_delivery(ids: list[int]) -> None:
@@ -84,26 +129,6 @@ def claim(pk: int) -> Notification | None:
     return Notification.objects.select_related("recipient", "case", "actor").get(pk=pk)
 
 
-def render_email(notification: Notification) -> EmailMultiAlternatives:
-    from cases.models import EVENT_LABELS
-
-    recipient = notification.recipient
-    with translation.override(recipient.language or settings.LANGUAGE_CODE):
-        context = {
-            "recipient": recipient,
-            "case_number": notification.case.number,
-            "event_label": EVENT_LABELS.get(notification.event, notification.event),
-            "actor": notification.actor,
-            "link": f"{settings.SITE_URL}{notification.case.get_absolute_url()}",
-        }
-        subject = render_to_string("emails/notification-subject.txt", context).strip()
-        text = render_to_string("emails/notification-body.txt", context)
-        html = render_to_string("emails/notification-body.html", context)
-    message = EmailMultiAlternatives(subject, text, to=[recipient.email])
-    message.attach_alternative(html, "text/html")
-    return message
-
-
 def deliver(pk: int) -> bool:
     """Send one notification e-mail; True when this call sent it."""
     notification = claim(pk)
@@ -127,14 +152,43 @@ def deliver(pk: int) -> bool:
     return True
 
 
+def sweep_wait(attempts: int) -> timedelta:
+    """How long the sweep leaves a failed row alone after its n-th attempt: 1, 2, 4 … minutes."""
+    return min(timedelta(minutes=2 ** max(attempts - 1, 0)), SWEEP_MAX_WAIT)
+
+
+def _failed_and_due(now) -> Q:
+    due = Q(pk__in=[])
+    for attempts in range(SWEEP_ATTEMPTS):
+        due |= Q(attempts=attempts) & (
+            Q(claimed_at__isnull=True) | Q(claimed_at__lt=now - sweep_wait(attempts))
+        )
+    return Q(status=Notification.Status.FAILED) & due
+
+
 def pending_ids(older_than: timedelta = timedelta(minutes=1), limit: int = 500) -> list[int]:
+    """What the sweep queues again: pending rows never delivered (the broker was down), failed
+    rows whose wait is over, and rows claimed by a worker that died mid-send."""
     now = timezone.now()
     due = (
         Q(status=Notification.Status.PENDING, created_at__lt=now - older_than)
-        | Q(status=Notification.Status.FAILED, attempts__lt=10)
+        | _failed_and_due(now)
         | Q(status=Notification.Status.SENDING, claimed_at__lt=now - STALE_CLAIM)
     )
-    return list(Notification.objects.filter(due).values_list("pk", flat=True)[:limit])
+    rows = Notification.objects.filter(due).order_by("pk")
+    return list(rows.values_list("pk", flat=True)[:limit])
+
+
+def retry_ids(older_than: timedelta = timedelta(minutes=1)) -> list[int]:
+    """What an operator retries by hand: every failed row (also those the sweep gave up on),
+    stale claims and pending rows that were never queued."""
+    now = timezone.now()
+    due = (
+        Q(status=Notification.Status.FAILED)
+        | Q(status=Notification.Status.PENDING, created_at__lt=now - older_than)
+        | Q(status=Notification.Status.SENDING, claimed_at__lt=now - STALE_CLAIM)
+    )
+    return list(Notification.objects.filter(due).order_by("pk").values_list("pk", flat=True))
 
 
 def unread_count(user) -> int:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+import time_machine
 from django.core import mail
 from django.utils import timezone, translation
 
@@ -169,7 +170,31 @@ class TestClaimAndDeliver:
             services.deliver(row.pk)
         row.refresh_from_db()
         assert (row.status, row.last_error) == ("failed", "SMTP down")
-        assert row.pk in services.pending_ids()
+        # The sweep waits before it tries again (the task retries sooner with its own backoff).
+        assert row.pk not in services.pending_ids()
+        with time_machine.travel(timezone.now() + dt.timedelta(minutes=2)):
+            assert row.pk in services.pending_ids()
+
+    def test_the_sweep_waits_longer_after_each_failed_attempt(self):
+        now = timezone.now()
+        assert [services.sweep_wait(n).total_seconds() / 60 for n in range(1, 9)] == [
+            1,
+            2,
+            4,
+            8,
+            16,
+            32,
+            60,
+            60,
+        ]
+        waiting = NotificationFactory(
+            failed=True, attempts=3, claimed_at=now - dt.timedelta(minutes=3)
+        )
+        due = NotificationFactory(failed=True, attempts=3, claimed_at=now - dt.timedelta(minutes=5))
+        given_up = NotificationFactory(failed=True, attempts=10, claimed_at=now - dt.timedelta(1))
+        assert services.pending_ids() == [due.pk]
+        # By hand (manage.py outbox --retry) every failed row is retried.
+        assert set(services.retry_ids()) == {waiting.pk, due.pk, given_up.pk}
 
     def test_unread_count(self):
         person = UserFactory()

@@ -1,0 +1,195 @@
+"""The e-mail for one outbox row: one rendering helper, wording per kind of event.
+
+An e-mail says who, which step and where to look (a link behind the login); never the case's
+description, notes, summaries or answers. The wording is chosen here, in the recipient's
+language; the templates emails/notification-{subject,body}.* lay it out as text and HTML.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+from django.conf import settings
+from django.core.mail import EmailMultiAlternatives
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils import formats, timezone, translation
+from django.utils.translation import gettext as _
+
+from cases.models import EVENT_LABELS, User
+
+from .deadlines import DUE_SOON, ESCALATE, RULES
+from .models import Notification
+
+INVITATION_EVENTS = {"plan_conversation", "plan_change_conversation"}
+HEADER_ID = "X-Stagebureau-Notification"
+
+
+@dataclass
+class Message:
+    subject: str
+    lines: list[str] = field(default_factory=list)
+    link: str = ""
+    link_label: str = ""
+
+
+def _site(path: str) -> str:
+    return f"{settings.SITE_URL}{path}"
+
+
+def _when(value: str | None) -> str | None:
+    if not value:
+        return None
+    moment = dt.datetime.fromisoformat(value)
+    return formats.date_format(timezone.localtime(moment), "DATETIME_FORMAT")
+
+
+def _names(ids: list[int]) -> str:
+    people = [str(p) for p in User.objects.filter(pk__in=ids)]
+    return ", ".join(people)
+
+
+def _subject(label: str, number: str) -> str:
+    return _("[Stagebureau] %(label)s — case %(number)s") % {"label": label, "number": number}
+
+
+def _deadline(n: Notification, number: str, case_link: str) -> Message:
+    _prefix, key, kind = n.event.split(":", 2)
+    rule = RULES.get(key)
+    step = str(rule.label) if rule else key
+    values = {"step": step, "number": number}
+    if kind == DUE_SOON:
+        subject = _("[Stagebureau] Due soon: %(step)s — case %(number)s") % values
+        first = _("A step in case %(number)s is due soon: %(step)s.") % values
+    else:
+        subject = _("[Stagebureau] Overdue: %(step)s — case %(number)s") % values
+        first = _("A step in case %(number)s is overdue: %(step)s.") % values
+    lines = [first]
+    if kind == ESCALATE:
+        lines.append(_("The deadline has passed; this is escalated to the internship office."))
+    responsible = list(n.context.get("responsible") or [])
+    if n.recipient_id in responsible:
+        lines.append(_("You are responsible for this step."))
+    elif responsible:
+        lines.append(_("Responsible: %(names)s.") % {"names": _names(responsible)})
+    else:
+        lines.append(_("Responsible: the internship office."))
+    link, label = case_link, _("Open the case file")
+    if key == "handover" and n.recipient_id in responsible:
+        link, label = (
+            _site(reverse("transfers:handover", args=[n.case_id])),
+            _("Open the handover page"),
+        )
+    return Message(subject, lines, link, label)
+
+
+def _handover(n: Notification, number: str, case_link: str) -> Message:
+    case = n.case
+    handover = case.handovers.select_related("old_coach", "new_coach").order_by("-pk").first()
+    student = case.placement.student
+    old = handover.old_coach if handover else None
+    new = handover.new_coach if handover else case.placement.study_coach
+    values = {"student": student, "old": old or "—", "new": new or "—", "number": number}
+    subject = _("[Stagebureau] Warm handover to a new study coach — case %(number)s") % values
+    section = f"{case_link}#change-heading"
+    if old is not None and n.recipient_id == old.pk:
+        lines = [
+            _("%(student)s has a new study coach: %(new)s.") % values,
+            _(
+                "As the previous study coach, please contact %(new)s for a warm handover and "
+                "record it on the handover page. You will be reminded until it is recorded."
+            )
+            % values,
+        ]
+        link = _site(reverse("transfers:handover", args=[case.pk]))
+        return Message(subject, lines, link, _("Open the handover page"))
+    if new is not None and n.recipient_id == new.pk:
+        lines = [
+            _("You are the new study coach of %(student)s.") % values,
+            _(
+                "The previous study coach, %(old)s, will contact you for a warm handover; "
+                "confirm receipt in the handover section of the case file."
+            )
+            % values,
+        ]
+    else:
+        lines = [
+            _("You have a new study coach: %(new)s.") % values,
+            _("Your previous study coach, %(old)s, hands your guidance over to them.") % values,
+        ]
+    return Message(subject, lines, section, _("Open the handover section"))
+
+
+def _invitation(n: Notification, number: str, case_link: str, label: str) -> Message | None:
+    when = _when(n.context.get("starts_at"))
+    if when is None:
+        return None
+    values = {"number": number, "when": when}
+    if n.event == "conversation_cancelled":
+        lines = [_("The conversation about case %(number)s on %(when)s is cancelled.") % values]
+        if n.attachment:
+            lines.append(_("The attachment removes it from your calendar."))
+    elif n.event == "conversation_rescheduled":
+        lines = [_("The conversation about case %(number)s is moved to %(when)s.") % values]
+        if n.attachment:
+            lines.append(_("The attached invitation updates your calendar."))
+    else:
+        lines = [_("You are invited to a conversation about case %(number)s on %(when)s.") % values]
+        if n.attachment:
+            lines.append(_("The calendar invitation is attached."))
+    return Message(_subject(label, number), lines, case_link, _("Open the case file"))
+
+
+def describe(n: Notification) -> Message:
+    """What the e-mail says, in the active language."""
+    number = n.case.number
+    case_link = _site(n.case.get_absolute_url())
+    label = str(EVENT_LABELS.get(n.event, n.event))
+    if n.event.startswith("deadline:"):
+        return _deadline(n, number, case_link)
+    if n.event == "handover_started":
+        return _handover(n, number, case_link)
+    if n.event in INVITATION_EVENTS or n.event.startswith("conversation_"):
+        message = _invitation(n, number, case_link, label)
+        if message is not None:
+            return message
+    line = _("There is a new step in case %(number)s: %(label)s.") % {
+        "number": number,
+        "label": label,
+    }
+    return Message(_subject(label, number), [line], case_link, _("Open the case file"))
+
+
+def render_email(notification: Notification) -> EmailMultiAlternatives:
+    """The e-mail (plain text + HTML, optional attachment) in the recipient's language."""
+    recipient = notification.recipient
+    language = recipient.language or settings.LANGUAGE_CODE
+    with translation.override(language):
+        message = describe(notification)
+        context = {
+            "recipient": recipient,
+            "case_number": notification.case.number,
+            "actor": notification.actor,
+            "message": message,
+            "link": message.link,
+            "LANGUAGE_CODE": language,
+        }
+        subject = render_to_string("emails/notification-subject.txt", context).strip()
+        text = render_to_string("emails/notification-body.txt", context)
+        html = render_to_string("emails/notification-body.html", context)
+    email = EmailMultiAlternatives(
+        " ".join(subject.split()),
+        text,
+        to=[recipient.email],
+        headers={HEADER_ID: str(notification.pk)},
+    )
+    email.attach_alternative(html, "text/html")
+    if notification.attachment:
+        attachment = notification.attachment
+        email.attach(
+            attachment.get("filename") or "attachment",
+            attachment.get("content", ""),
+            attachment.get("mimetype") or "application/octet-stream",
+        )
+    return email
