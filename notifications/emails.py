@@ -42,7 +42,8 @@ def _when(value: str | None) -> str | None:
     if not value:
         return None
     moment = dt.datetime.fromisoformat(value)
-    return formats.date_format(timezone.localtime(moment), "DATETIME_FORMAT")
+    # Day, month name (in the active language), year and 24-hour time: "3 December 2026 10:00".
+    return formats.date_format(timezone.localtime(moment), "j F Y H:i")
 
 
 def _names(ids: list[int]) -> str:
