@@ -78,33 +78,41 @@ def open_advice_requests() -> list[AdviceDigest]:
 # The office's worklist
 # --------------------------------------------------------------------------------------------
 
-# (group key, label, states, deadline rule whose threshold flags a case as overdue)
-WORKLIST_GROUPS: list[tuple[str, str, tuple[str, ...], str | None]] = [
-    (
-        "office_contact",
-        _("Awaiting contact with the office"),
-        (State.CHANGE_REQUESTED,),
-        "office_contact",
-    ),
+# (group key, label, states)
+WORKLIST_GROUPS: list[tuple[str, str, tuple[str, ...]]] = [
+    ("office_contact", _("Awaiting contact with the office"), (State.CHANGE_REQUESTED,)),
     (
         "conversation",
         _("Awaiting the all-party conversation"),
         (State.OFFICE_INFORMED, State.CHANGE_CONVERSATION_PLANNED),
-        "change_conversation_planned",
     ),
-    ("outcome", _("Awaiting the outcome"), (State.OUTCOME_PENDING,), "outcome"),
-    ("isop_advice", _("Awaiting ISOP advice"), (State.ISOP_ADVICE,), "isop_advice"),
-    ("placement", _("Awaiting a new placement or stop"), (State.TRANSFER_REQUESTED,), "placement"),
-    ("handover", _("In warm handover"), (State.HANDOVER,), "handover"),
-    ("stopped", _("Stopped temporarily"), (State.STOPPED,), None),
+    ("outcome", _("Awaiting the outcome"), (State.OUTCOME_PENDING,)),
+    ("isop_advice", _("Awaiting ISOP advice"), (State.ISOP_ADVICE,)),
+    ("placement", _("Awaiting a new placement or stop"), (State.TRANSFER_REQUESTED,)),
+    ("handover", _("In warm handover"), (State.HANDOVER,)),
+    ("stopped", _("Stopped temporarily"), (State.STOPPED,)),
 ]
-WORKLIST_STATES = tuple(s for _key, _label, states, _rule in WORKLIST_GROUPS for s in states)
+WORKLIST_STATES = tuple(s for _key, _label, states in WORKLIST_GROUPS for s in states)
+# The deadline rule (notifications.deadlines.RULES) whose threshold flags a case as overdue.
+# Waiting for the all-party conversation: planned within 5 working days of the office being
+# informed, held within 15 (process.md); both counted from that contact.
+STATE_RULES: dict[str, str] = {
+    State.CHANGE_REQUESTED: "office_contact",
+    State.OFFICE_INFORMED: "change_conversation_planned",
+    State.CHANGE_CONVERSATION_PLANNED: "change_conversation_held",
+    State.OUTCOME_PENDING: "outcome",
+    State.ISOP_ADVICE: "isop_advice",
+    State.TRANSFER_REQUESTED: "placement",
+    State.HANDOVER: "handover",
+}
+FROM_OFFICE_CONTACT = (State.OFFICE_INFORMED, State.CHANGE_CONVERSATION_PLANNED)
 
 
 @dataclass
 class WorklistRow:
     case: Case
-    waiting: int  # working days since the case entered its state
+    since: dt.datetime  # when the wait began: the step, or the contact with the office
+    waiting: int  # working days since then
     overdue: bool
     request: ChangeRequest | None
     stop: Stop | None
@@ -153,23 +161,27 @@ def office_worklist(today: dt.date | None = None) -> list[WorklistGroup]:
     today = today or timezone.localdate()
     cals = calendars()
     thresholds = _thresholds()
-    groups = {key: WorklistGroup(key, label) for key, label, _states, _rule in WORKLIST_GROUPS}
-    group_of = {s: key for key, _label, states, _rule in WORKLIST_GROUPS for s in states}
-    rule_of = {key: rule for key, _label, _states, rule in WORKLIST_GROUPS}
+    groups = {key: WorklistGroup(key, label) for key, label, _states in WORKLIST_GROUPS}
+    group_of = {s: key for key, _label, states in WORKLIST_GROUPS for s in states}
     for case in change_worklist_cases():
-        key = group_of[case.state]
-        cal = cals[case.placement.school.region]
-        waiting = cal.between(_local_date(case.state_changed_at), today)
-        limit = thresholds.get(rule_of[key]) if rule_of[key] else None
-        groups[key].rows.append(
+        request = case.latest_requests[0] if case.latest_requests else None
+        since = case.state_changed_at
+        if case.state in FROM_OFFICE_CONTACT and request and request.office_informed_at:
+            since = request.office_informed_at
+        waiting = cals[case.placement.school.region].between(_local_date(since), today)
+        limit = thresholds.get(STATE_RULES.get(case.state, ""))
+        groups[group_of[case.state]].rows.append(
             WorklistRow(
                 case=case,
+                since=since,
                 waiting=waiting,
                 overdue=limit is not None and waiting >= limit,
-                request=case.latest_requests[0] if case.latest_requests else None,
+                request=request,
                 stop=case.open_stops[0] if case.open_stops else None,
             )
         )
+    for group in groups.values():
+        group.rows.sort(key=lambda row: (row.since, row.case.pk))
     return list(groups.values())
 
 

@@ -223,6 +223,25 @@ class TestWorklistSelector:
         rows = {r.case: r for r in rows_by_group(MONDAY + dt.timedelta(days=3))["office_contact"]}
         assert rows[late].overdue is False
 
+    def test_the_all_party_conversation_is_counted_from_the_contact_with_the_office(self):
+        informed_on = MONDAY
+        planned = in_state(State.CHANGE_CONVERSATION_PLANNED, MONDAY + dt.timedelta(days=14))
+        ChangeRequestFactory(case=planned, office_informed=True, office_informed_at=at(informed_on))
+        not_planned = in_state(State.OFFICE_INFORMED, MONDAY)
+        ChangeRequestFactory(
+            case=not_planned, office_informed=True, office_informed_at=at(informed_on)
+        )
+        # Three weeks later: 15 working days since the contact.
+        rows = {r.case: r for r in rows_by_group(MONDAY + dt.timedelta(days=21))["conversation"]}
+        assert rows[planned].since == at(informed_on)
+        assert rows[planned].waiting == 15
+        assert rows[planned].overdue  # not held within 15 working days
+        assert rows[not_planned].overdue  # not planned within 5
+        rows = {r.case: r for r in rows_by_group(MONDAY + dt.timedelta(days=7))["conversation"]}
+        assert rows[planned].waiting == 5
+        assert not rows[planned].overdue  # planned, and 15 have not passed
+        assert rows[not_planned].overdue
+
     def test_the_longest_waiting_comes_first(self):
         newer = in_state(State.ISOP_ADVICE, MONDAY + dt.timedelta(days=1))
         older = in_state(State.ISOP_ADVICE, MONDAY)
