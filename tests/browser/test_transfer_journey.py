@@ -93,7 +93,8 @@ def log_in(browser: Browser, live_url, user) -> Page:
     page.fill("#id_username", user.username)
     page.fill("#id_password", PASSWORD)
     page.click("main form button[type=submit]")
-    expect(page).to_have_url(re.compile(re.escape(live_url(reverse("cases:my_cases")))))
+    expect(page).not_to_have_url(re.compile(re.escape(reverse("login"))))
+    expect(page.locator("nav .navbar-text")).to_contain_text(str(user))
     return page
 
 
