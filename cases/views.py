@@ -128,7 +128,18 @@ def step_page(
 @login_required
 @require_http_methods(["GET"])
 def home(request: HttpRequest) -> HttpResponse:
-    return redirect("cases:my_cases")
+    """What is expected of this person now, across their open cases: notes to write, summaries
+    to confirm, conversations coming up, their own open actions, the steps they can take and
+    the briefings they should record. A fixed number of queries, whatever the caseload."""
+    # Imported here: cases imports the other apps only inside functions (see style.md).
+    from conversations.selectors import HOME_CASE_LIMIT, home_for
+
+    home_data = home_for(request.user)
+    return render(
+        request,
+        "cases/home.html",
+        {"home": home_data, "case_limit": HOME_CASE_LIMIT, "title": _("Home")},
+    )
 
 
 @login_required
@@ -199,6 +210,9 @@ def detail(request: HttpRequest, pk: int) -> HttpResponse:
     steps = services.available_steps(case, user)
     conversations = list(case.conversations.all())
     actions = list(case.actions.all())
+    from conversations.selectors import case_conversations
+
+    panel = case_conversations(case, user, conversations, actions)
     may_evaluate_all = bool(roles & {Role.SCHOOL_TRAINER, Role.STUDY_COACH, Role.OFFICE})
     for action in actions:
         action.user_may_evaluate = case.is_open and (may_evaluate_all or action.owner_id == user.pk)
@@ -215,7 +229,11 @@ def detail(request: HttpRequest, pk: int) -> HttpResponse:
         "categories": [c.get_category_display() for c in case.categories.all()],
         "steps": [s for s in steps if s.name != "withdraw"],
         "withdraw_step": next((s for s in steps if s.name == "withdraw"), None),
-        "conversations": conversations,
+        "conversations": panel.conversations,
+        "open_briefings": panel.open_briefings,
+        "may_plan_again": panel.may_plan_again,
+        "insufficient_actions": panel.insufficient_actions,
+        "request_change_step": next((s for s in steps if s.name == "request_change"), None),
         "actions": actions,
         "may_add_action": case.state in (State.CONVERSATION_PLANNED, State.IMPROVING)
         and bool(roles & {Role.SCHOOL_TRAINER, Role.STUDY_COACH, Role.MENTOR, Role.OFFICE}),

@@ -138,3 +138,86 @@ class EvaluateActionForm(StepForm):
     comment = forms.CharField(
         label=_("Comment"), required=False, widget=forms.Textarea(attrs={"rows": 3})
     )
+
+
+# --- rescheduling, cancelling, planning again ----------------------------------------------
+
+
+class RescheduleForm(forms.Form):
+    starts_at = forms.DateTimeField(
+        label=_("New date and time"),
+        widget=DateTimeLocalInput(),
+        input_formats=["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M"],
+    )
+    location = forms.CharField(
+        label=_("Place or online link"),
+        max_length=300,
+        help_text=_("A room at the school, or the link of the online meeting."),
+    )
+
+
+class CancelForm(forms.Form):
+    reason = forms.CharField(
+        label=_("Reason for cancelling"),
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text=_("The invited people receive it with the cancellation."),
+    )
+
+
+class PlanAgainForm(PlanForm):
+    """Plan a new conversation after a cancellation (the case's state does not change)."""
+
+
+# --- briefing absent people ----------------------------------------------------------------
+
+
+class BriefingForm(forms.Form):
+    note = forms.CharField(
+        label=_("How was the person briefed? (optional)"),
+        required=False,
+        max_length=1000,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text=_("For example: by phone, or the summary discussed in person."),
+    )
+
+
+# --- the student's note --------------------------------------------------------------------
+
+
+class NoteForm(forms.Form):
+    """The student's note. Both buttons post the whole form: nothing typed is ever dropped."""
+
+    text = forms.CharField(
+        label=_("Your note of the conversation"),
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 14, "class": "note-text"}),
+        help_text=_(
+            "What was discussed, what was agreed and what it means for you. Save a draft as "
+            "often as you like; the others read the note once you submit it."
+        ),
+    )
+    logged_in_onstage_on = forms.DateField(
+        label=_("Also logged in On Stage on"),
+        required=False,
+        widget=DateInput(),
+        help_text=_("Only if your institute still asks you to log the note in On Stage."),
+    )
+
+    def __init__(self, *args, conversation: Conversation, submitted: bool = False, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.conversation = conversation
+        if submitted:
+            # A submitted note is final; only the On Stage date can still be added.
+            del self.fields["text"]
+
+    def clean_logged_in_onstage_on(self) -> dt.date | None:
+        value = self.cleaned_data.get("logged_in_onstage_on")
+        if value is None:
+            return None
+        from django.utils import timezone
+
+        if value > timezone.localdate():
+            raise forms.ValidationError(_("This date is in the future."))
+        if value < timezone.localdate(self.conversation.starts_at):
+            raise forms.ValidationError(_("This date is before the conversation."))
+        return value
