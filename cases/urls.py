@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views
+from . import dashboard, views
 
 app_name = "cases"
 
@@ -10,4 +10,18 @@ urlpatterns = [
     path("<int:pk>/", views.detail, name="detail"),
     path("<int:pk>/resolve/", views.resolve, name="resolve"),
     path("<int:pk>/withdraw/", views.withdraw, name="withdraw"),
+    # The internship office
+    path("office/", dashboard.dashboard, name="dashboard"),
+    path("office/cases/", dashboard.office_list, name="office_list"),
+    path(
+        "office/cases/export.<str:fmt>",
+        dashboard.office_export,
+        name="office_export",
+    ),
+    path("office/pictures/", dashboard.report, name="report"),
+    path(
+        "office/steering-report.<str:fmt>",
+        dashboard.steering_report,
+        name="steering_report",
+    ),
 ]

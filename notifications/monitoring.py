@@ -1,0 +1,266 @@
+"""The deadline table as rows for the office's dashboard, instead of notifications.
+
+One definition of the deadlines: the rules, their configured thresholds (`effective_rules`) and
+the working-day calendars per region (`calendars`) come from `notifications.deadlines`, exactly
+as the reminder scan uses them. What differs is the output: the scan writes one outbox row per
+step and recipient, this module returns the steps themselves, most urgent first, in ONE query
+whatever the number of cases:
+
+- one UNION ALL branch per (rule, region): the open cases whose step reaches its (first)
+  deadline within the "due soon" window, ordered by the anchor and cut at `limit` rows where the
+  database allows it (PostgreSQL). Within one rule and region the working days overdue only grow
+  as the anchor gets older, so the `limit` oldest of every branch hold the `limit` most urgent of
+  all; Python then computes the exact working days and sorts.
+- every column is an annotation, in the same order in every branch (a UNION matches columns by
+  position), and the anchor is filtered through its annotation so that the filter and the value
+  use the same join (a second `.filter()` on a to-many path would join the table again).
+
+`overdue_filter()` gives the same condition (deadline passed) as a `Q` on Case for the office's
+case list.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from django.db import connection
+from django.db.models import BigIntegerField, CharField, DateField, DateTimeField, F, Q, Value
+from django.db.models.functions import Cast
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from cases.models import GLOBAL_ROLES, OPEN_STATES, Case, Role
+
+from .deadlines import (
+    _DATE_ANCHORS,
+    ROLE_PATHS,
+    EffectiveRule,
+    Rule,
+    _anchor_before,
+    calendars,
+    effective_rules,
+)
+from .workdays import WorkingDays
+
+OVERDUE, ESCALATED, DUE_SOON = "overdue", "escalated", "due_soon"
+STATUS_LABELS = {
+    ESCALATED: _("escalated"),
+    OVERDUE: _("overdue"),
+    DUE_SOON: _("due soon"),
+}
+MAX_RESPONSIBLE = 2  # no rule names more than two people (first conversation: trainer + coach)
+COLUMNS = (
+    "m_case",
+    "m_rule",
+    "m_region",
+    "m_step",
+    "m_anchor_at",
+    "m_anchor_on",
+    "m_student_first",
+    "m_student_last",
+    "m_student_number",
+    "m_school",
+    *(f"m_resp{i}_{part}" for i in range(MAX_RESPONSIBLE) for part in ("first", "last")),
+)
+
+
+@dataclass
+class DueStep:
+    case_id: int
+    rule: Rule
+    status: str
+    anchor: dt.date
+    deadline: dt.date
+    days: int  # working days overdue (overdue/escalated) or left (due soon)
+    student: str
+    student_number: str
+    school: str
+    responsible: list[str] = field(default_factory=list)
+
+    @property
+    def number(self) -> str:
+        return f"SB-{self.case_id:05d}"
+
+    @property
+    def label(self) -> str:
+        return str(self.rule.label)
+
+    @property
+    def status_label(self) -> str:
+        return str(STATUS_LABELS[self.status])
+
+    @property
+    def is_overdue(self) -> bool:
+        return self.status != DUE_SOON
+
+    @property
+    def urgency(self) -> tuple:
+        # Overdue before due soon; the longest overdue first, then the soonest due.
+        return (0, -self.days, self.case_id) if self.is_overdue else (1, self.days, self.case_id)
+
+
+def first_deadline(eff: EffectiveRule) -> int | None:
+    """The working days after the anchor at which the step is late (the reminder, or, for
+    steps without a reminder, the escalation)."""
+    return eff.remind_after if eff.remind_after is not None else eff.escalate_after
+
+
+def responsible_roles(rule: Rule) -> tuple[str, ...]:
+    # A step nobody is reminded of is the office's own (as in the scan's due-soon warning).
+    return rule.remind_roles or (Role.OFFICE,)
+
+
+def _person_paths(rule: Rule) -> list[str]:
+    paths = []
+    for role in responsible_roles(rule):
+        if role in GLOBAL_ROLES:
+            continue
+        path = rule.role_paths.get(role) or ROLE_PATHS.get(role)
+        if path:
+            paths.append(path.removesuffix("_id"))
+    return paths[:MAX_RESPONSIBLE]
+
+
+def _branch(eff: EffectiveRule, region: str, upper: dt.date, limit: int | None):
+    rule = eff.rule
+    is_date = rule.anchor in _DATE_ANCHORS
+    qs = rule.filter(Case.objects.filter(state__in=OPEN_STATES, placement__school__region=region))
+    step = rule.step[0]
+    people = _person_paths(rule)
+    annotations = {
+        "m_case": F("pk"),
+        "m_rule": Value(rule.key, output_field=CharField()),
+        "m_region": Value(region, output_field=CharField()),
+        "m_step": Cast(F(step), BigIntegerField()),
+        "m_anchor_at": Cast(Value(None), DateTimeField()) if is_date else F(rule.anchor),
+        "m_anchor_on": F(rule.anchor) if is_date else Cast(Value(None), DateField()),
+        "m_student_first": F("placement__student__first_name"),
+        "m_student_last": F("placement__student__last_name"),
+        "m_student_number": F("placement__student__student_number"),
+        "m_school": F("placement__school__name"),
+    }
+    for i in range(MAX_RESPONSIBLE):
+        for part in ("first", "last"):
+            annotations[f"m_resp{i}_{part}"] = (
+                F(f"{people[i]}__{part}_name")
+                if i < len(people)
+                else Cast(Value(None), CharField())
+            )
+    anchor_alias = "m_anchor_on" if is_date else "m_anchor_at"
+    qs = qs.annotate(**annotations).filter(_anchor_before(anchor_alias, upper, is_date))
+    qs = qs.values(*COLUMNS)
+    if limit is not None and connection.features.supports_slicing_ordering_in_compound:
+        return qs.order_by(anchor_alias, "m_case")[:limit]
+    return qs.order_by()
+
+
+def _windows(
+    eff: EffectiveRule, cal: WorkingDays, today: dt.date
+) -> tuple[dt.date, dt.date] | None:
+    """(latest anchor that is due soon or later, latest anchor that is overdue)."""
+    first = first_deadline(eff)
+    if first is None:
+        return None
+    soon = first - eff.due_soon_before if eff.due_soon_before else first
+    return cal.latest_anchor(today, soon), cal.latest_anchor(today, first)
+
+
+def due_steps(
+    *,
+    today: dt.date | None = None,
+    limit: int | None = 50,
+    rules: list[EffectiveRule] | None = None,
+    cals: dict[str, WorkingDays] | None = None,
+    include_due_soon: bool = True,
+) -> list[DueStep]:
+    """The overdue and due-soon steps of all open cases, most urgent first (one query; pass
+    `rules` and `cals` when the caller has them, else two more small ones)."""
+    today = today or timezone.localdate()
+    rules = effective_rules() if rules is None else rules
+    cals = calendars() if cals is None else cals
+    by_key = {eff.rule.key: eff for eff in rules}
+    branches = []
+    for eff in rules:
+        for region, cal in cals.items():
+            window = _windows(eff, cal, today)
+            if window is None:
+                continue
+            upper = window[0] if include_due_soon else window[1]
+            branches.append(_branch(eff, region, upper, limit))
+    if not branches:
+        return []
+    query = branches[0].union(*branches[1:], all=True) if len(branches) > 1 else branches[0]
+    steps = [_step(row, by_key, cals, today) for row in query]
+    steps.sort(key=lambda s: s.urgency)
+    return steps[:limit] if limit is not None else steps
+
+
+def _step(
+    row: dict, by_key: dict[str, EffectiveRule], cals: dict[str, WorkingDays], today: dt.date
+) -> DueStep:
+    eff = by_key[row["m_rule"]]
+    cal = cals[row["m_region"]]
+    anchor = row["m_anchor_on"] or timezone.localdate(row["m_anchor_at"])
+    deadline = cal.add(anchor, first_deadline(eff))
+    if deadline <= today:
+        escalated = eff.escalate_after is not None and cal.add(anchor, eff.escalate_after) <= today
+        status = ESCALATED if escalated else OVERDUE
+        days = cal.between(deadline, today)
+    else:
+        status, days = DUE_SOON, cal.between(today, deadline)
+    responsible = [
+        f"{row[f'm_resp{i}_first'] or ''} {row[f'm_resp{i}_last'] or ''}".strip()
+        for i in range(MAX_RESPONSIBLE)
+        if row[f"m_resp{i}_first"] is not None or row[f"m_resp{i}_last"] is not None
+    ]
+    responsible += [
+        str(Role(role).label) for role in responsible_roles(eff.rule) if role in GLOBAL_ROLES
+    ]
+    return DueStep(
+        case_id=row["m_case"],
+        rule=eff.rule,
+        status=status,
+        anchor=anchor,
+        deadline=deadline,
+        days=days,
+        student=f"{row['m_student_first']} {row['m_student_last']}".strip(),
+        student_number=row["m_student_number"] or "",
+        school=row["m_school"],
+        responsible=responsible,
+    )
+
+
+def overdue_filter(
+    *,
+    today: dt.date | None = None,
+    rules: Iterable[EffectiveRule] | None = None,
+    cals: dict[str, WorkingDays] | None = None,
+) -> Q:
+    """A Q on Case: an open step of the case is past its first deadline (one subquery per rule,
+    with one anchor bound per region)."""
+    today = today or timezone.localdate()
+    rules = effective_rules() if rules is None else rules
+    cals = calendars() if cals is None else cals
+    q = Q(pk__in=[])
+    for eff in rules:
+        rule = eff.rule
+        is_date = rule.anchor in _DATE_ANCHORS
+        in_time = Q()
+        for region, cal in cals.items():
+            window = _windows(eff, cal, today)
+            if window is None:
+                continue
+            in_time |= Q(m_region=region) & _anchor_before("m_anchor", window[1], is_date)
+        if not in_time:
+            continue
+        branch = (
+            rule.filter(Case.objects.filter(state__in=OPEN_STATES))
+            .annotate(m_anchor=F(rule.anchor), m_region=F("placement__school__region"))
+            .filter(in_time)
+            .order_by()
+            .values("pk")
+        )
+        q |= Q(pk__in=branch)
+    return q
