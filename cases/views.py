@@ -227,7 +227,12 @@ def detail(request: HttpRequest, pk: int) -> HttpResponse:
         "roles": sorted(str(services.ROLE_LABELS.get(r, r)) for r in roles),
         "people": selectors.placement_people(case.placement),
         "categories": [c.get_category_display() for c in case.categories.all()],
-        "steps": [s for s in steps if s.name != "withdraw"],
+        "steps": [
+            s
+            for s in steps
+            if s.name != "withdraw"
+            and not (panel.nothing_to_record and s.url_name == "conversations:record")
+        ],
         "withdraw_step": next((s for s in steps if s.name == "withdraw"), None),
         "conversations": panel.conversations,
         "open_briefings": panel.open_briefings,

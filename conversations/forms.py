@@ -210,6 +210,10 @@ class NoteForm(forms.Form):
             # A submitted note is final; only the On Stage date can still be added.
             del self.fields["text"]
 
+    def clean_text(self) -> str:
+        # Browsers post textarea lines with CRLF; the note (and its Markdown) uses LF.
+        return self.cleaned_data.get("text", "").replace("\r\n", "\n")
+
     def clean_logged_in_onstage_on(self) -> dt.date | None:
         value = self.cleaned_data.get("logged_in_onstage_on")
         if value is None:

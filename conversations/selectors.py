@@ -112,6 +112,8 @@ class CaseConversations:
     open_briefings: list[Invitation]
     may_plan_again: bool
     insufficient_actions: list[ImprovementAction]
+    # The case says "planned" but the conversation was cancelled: nothing to record yet.
+    nothing_to_record: bool = False
 
 
 def case_conversations(
@@ -144,11 +146,16 @@ def case_conversations(
             if invitation.needs_briefing:
                 invitation.conversation = conversation
                 open_briefings.append(invitation)
+    kind = kind_for_state(case.state)
     return CaseConversations(
         conversations=conversations,
         open_briefings=open_briefings,
         may_plan_again=case.is_open and may_plan_again(case, user, conversations),
         insufficient_actions=[a for a in actions if a.evaluation in INSUFFICIENT],
+        nothing_to_record=case.state in PLANNED_STATES
+        and not any(
+            c.kind == kind and c.status == Conversation.Status.PLANNED for c in conversations
+        ),
     )
 
 

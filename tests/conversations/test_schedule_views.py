@@ -158,6 +158,8 @@ class TestCancel:
         assert reverse("conversations:plan_again", args=[case.pk]) in content
         assert reverse("conversations:calendar", args=[conversation.pk]) in content
         assert reverse("conversations:cancel", args=[conversation.pk]) not in content
+        # Nothing to record until a new conversation is planned.
+        assert reverse("conversations:record", args=[case.pk]) not in content
 
     def test_a_second_cancel_keeps_the_reason(self, client):
         case = CaseFactory(conversation_planned=True)
