@@ -1,5 +1,5 @@
 # Shortcuts for people with make; the scripts work without it.
-.PHONY: run test lint format diagram seed
+.PHONY: run test lint format diagram seed bench
 
 run:
 	./scripts/run
@@ -18,3 +18,12 @@ diagram:
 
 seed:
 	.venv/bin/python manage.py seed_demo
+
+# The office's pages and the reminder scan at 10,000 and 100,000 cases, on PostgreSQL only.
+BENCH_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/stagebureau_bench
+bench:
+	createdb -U postgres -h 127.0.0.1 stagebureau_bench 2>/dev/null || true
+	DATABASE_URL=$(BENCH_DATABASE_URL) DEBUG=false SECRET_KEY=bench-only-not-secret \
+		.venv/bin/python manage.py migrate --no-input -v0
+	DATABASE_URL=$(BENCH_DATABASE_URL) DEBUG=false SECRET_KEY=bench-only-not-secret \
+		.venv/bin/python manage.py bench --reset $(ARGS)

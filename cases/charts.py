@@ -7,6 +7,7 @@ template always puts the same numbers in a table next to it for whoever cannot s
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 
 # Colour-blind safe palette (Okabe-Ito), in series order.
@@ -49,18 +50,16 @@ class Chart:
 
 
 def _nice_max(value: float) -> float:
-    """The smallest 4 x (1, 2, 2.5 or 5 x 10^k) that reaches the value: round tick labels."""
-    if value <= 0:
+    """The top of the axis: four equal whole-number steps of 1, 2, 2.5 or 5 x 10^k."""
+    raw = value / 4
+    if raw <= 1:
         return 4
-    magnitude = 1.0
-    while magnitude * 10 < value:
-        magnitude *= 10
-    while True:
-        for factor in (0.25, 0.5, 1, 2, 2.5, 5, 10):
-            step = max(1.0, magnitude * factor / 4) if magnitude >= 4 else 1.0
-            if step * 4 >= value:
-                return step * 4
-        magnitude *= 10
+    magnitude = 10 ** math.floor(math.log10(raw))
+    for factor in (1, 2, 2.5, 5, 10):
+        step = factor * magnitude
+        if step >= raw and step == int(step):
+            return step * 4
+    return 40 * magnitude
 
 
 def bar_chart(

@@ -160,11 +160,11 @@ def failed_notifications(limit: int = FAILED_LIMIT) -> tuple[list, int]:
 @office_only
 @require_http_methods(["GET"])
 def dashboard(request: HttpRequest) -> HttpResponse:
-    from notifications.deadlines import calendars, effective_rules
-    from notifications.monitoring import due_steps
+    from notifications.deadlines import effective_rules
+    from notifications.monitoring import due_steps, load_calendars
 
     today = timezone.localdate()
-    rules, cals = effective_rules(), calendars()
+    rules, cals = effective_rules(), load_calendars(today)
     counts = state_counts()
     steps = due_steps(today=today, limit=DASHBOARD_LIMIT, rules=rules, cals=cals)
     monitored = monitoring_rows(cals, rules, today)

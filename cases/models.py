@@ -526,7 +526,18 @@ class Case(fsm.ConcurrentTransitionMixin, models.Model):
         verbose_name = _("case")
         verbose_name_plural = _("cases")
         ordering = ["-signalled_at"]
-        indexes = [models.Index(fields=["state", "state_changed_at"], name="case_state_since")]
+        indexes = [
+            # The dashboard and the reminder scan: cases in a state, waiting longest first.
+            models.Index(fields=["state", "state_changed_at"], name="case_state_since"),
+            # The office's list: one state, newest signal first.
+            models.Index(fields=["state", "-signalled_at"], name="case_state_signalled"),
+            # Outcomes per period (the pictures and the steering group's report).
+            models.Index(
+                fields=["closed_at"],
+                name="case_closed_at",
+                condition=models.Q(closed_at__isnull=False),
+            ),
+        ]
 
     def __str__(self) -> str:
         return _("Case %(number)s") % {"number": self.number}

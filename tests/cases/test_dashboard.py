@@ -405,3 +405,18 @@ class TestReport:
         assert client.get(reverse("cases:report")).status_code == 200
         today = timezone.localdate()
         assert client.get(reverse("cases:report"), {"end": today.isoformat()}).status_code == 200
+
+
+class TestFastDays:
+    def test_it_counts_like_working_days(self):
+        from notifications.monitoring import FastDays
+        from notifications.workdays import WorkingDays
+
+        cal = WorkingDays([(dt.date(2026, 10, 17), dt.date(2026, 10, 25))])
+        fast = FastDays(cal, dt.date(2026, 11, 25))
+        days = [dt.date(2026, 9, 1) + dt.timedelta(days=i) for i in range(120)]
+        for day in days[::7]:
+            for other in days[::5]:
+                assert fast.between(day, other) == cal.between(day, other)
+            for n in (-11, -1, 0, 1, 3, 15):
+                assert fast.add(day, n) == cal.add(day, n), (day, n)

@@ -1,0 +1,316 @@
+"""`manage.py bench`: the office's pages and the reminder scan at 10,000 and 100,000 cases.
+
+PostgreSQL only (it refuses anything else): seeds synthetic cases with `seed_demo --cases N`
+(about ten timeline events each, spread over every state and school), then measures in-process
+with Django's test Client, for the dashboard, the filtered case list and a case page:
+
+- the number of queries of one request;
+- the median and p95 server time over repeated requests;
+- the summed time of the very same SQL run raw with EXPLAIN ANALYZE (planning + execution),
+  and the ratio page time / raw SQL time;
+- the growth of the median from the first size to the last;
+
+and for the reminder scan (notifications.deadlines.scan) its time and query count on the first
+run (which writes the reminders), its peak Python memory (tracemalloc) on the same work, and the
+time of a repeat run (nothing new to write). Delivery is not part of the scan: queueing the
+e-mails is replaced by a no-op while measuring.
+
+Prints a table and writes JSON (--json, default var/bench.json). `make bench` runs it against
+the database in BENCH_DATABASE_URL (created if missing).
+"""
+
+from __future__ import annotations
+
+import json
+import statistics
+import time
+import tracemalloc
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+from unittest import mock
+
+from django.conf import settings
+from django.core.management import call_command
+from django.core.management.base import BaseCommand, CommandError
+from django.db import connection, reset_queries
+from django.test import Client
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+
+GOAL_QUERIES = 12
+GOAL_FACTOR, GOAL_SLACK_MS = 2.0, 30.0
+GOAL_GROWTH = 1.5
+
+
+def percentile(values: list[float], pct: float) -> float:
+    ordered = sorted(values)
+    index = min(len(ordered) - 1, max(0, round(pct / 100 * (len(ordered) - 1))))
+    return ordered[index]
+
+
+class Command(BaseCommand):
+    help = "Benchmark the office's pages and the reminder scan at 10k and 100k cases (PostgreSQL)."
+
+    def add_arguments(self, parser) -> None:
+        parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000])
+        parser.add_argument("--repeat", type=int, default=30, help="Requests per page.")
+        parser.add_argument("--explain-repeat", type=int, default=5)
+        parser.add_argument("--json", default=str(Path(settings.VAR_DIR) / "bench.json"))
+        parser.add_argument(
+            "--reset",
+            action="store_true",
+            help="Empty the database first (flush): needed when it holds more cases than the "
+            "smallest size.",
+        )
+
+    def handle(self, *args, sizes, repeat, explain_repeat, json: str, reset: bool, **opts):
+        if connection.vendor != "postgresql":
+            raise CommandError(
+                "The benchmark needs PostgreSQL: set DATABASE_URL=postgres://... "
+                f"(this database is {connection.vendor})."
+            )
+        settings.DEBUG = False  # no query log growing in memory while we measure
+        if "testserver" not in settings.ALLOWED_HOSTS:
+            settings.ALLOWED_HOSTS = [*settings.ALLOWED_HOSTS, "testserver"]
+        self.repeat, self.explain_repeat = repeat, explain_repeat
+        started = time.perf_counter()
+        if reset:
+            self.stdout.write("Emptying the database (flush)...")
+            call_command("flush", interactive=False, verbosity=0)
+        results: dict[str, Any] = {"sizes": {}, "goals": self._goals()}
+        for size in sorted(sizes):
+            results["sizes"][str(size)] = self._measure_size(size)
+        results["growth"] = self._growth(results["sizes"], sorted(sizes))
+        results["seconds"] = round(time.perf_counter() - started, 1)
+        self._print(results, sorted(sizes))
+        path = Path(json)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(_dumps(results))
+        self.stdout.write(f"\nJSON written to {path} ({results['seconds']} s in all).")
+
+    @staticmethod
+    def _goals() -> dict[str, Any]:
+        return {
+            "queries_per_page": GOAL_QUERIES,
+            "page_vs_raw_sql": f"<= {GOAL_FACTOR:g} x raw SQL + {GOAL_SLACK_MS:g} ms",
+            "growth": GOAL_GROWTH,
+        }
+
+    # --- one size ------------------------------------------------------------------------
+
+    def _measure_size(self, size: int) -> dict[str, Any]:
+        from cases.models import OPEN_STATES, Case, State, TrainingSchool, User
+
+        t0 = time.perf_counter()
+        self.stdout.write(f"\nSeeding {size:,} synthetic cases...")
+        call_command("seed_demo", cases=size, quiet_logins=True, stdout=_Null())
+        seed_s = time.perf_counter() - t0
+        with connection.cursor() as cursor:
+            cursor.execute("VACUUM ANALYZE")
+        self.stdout.write(f"  seeded in {seed_s:.0f} s; vacuumed and analysed")
+        office = User.objects.get(username="stagebureau")
+        school = TrainingSchool.objects.order_by("name").first()
+        case = (
+            Case.objects.filter(state=State.IMPROVING, description__startswith="[synthetic]")
+            .order_by("-pk")
+            .first()
+        )
+        client = Client()
+        client.force_login(office)
+        pages = {
+            "dashboard": reverse("cases:dashboard"),
+            "case list (filtered)": reverse("cases:office_list")
+            + f"?state=improving&school={school.pk}&sort=-signalled",
+            "case list (overdue)": reverse("cases:office_list") + "?overdue=1&sort=waiting",
+            "case page": reverse("cases:detail", args=[case.pk]),
+        }
+        measured: dict[str, Any] = {
+            "cases": Case.objects.count(),
+            "open_cases": Case.objects.filter(state__in=OPEN_STATES).count(),
+            "seed_seconds": round(seed_s, 1),
+            "pages": {},
+        }
+        for name, url in pages.items():
+            self.stdout.write(f"  {name}: {url}")
+            measured["pages"][name] = self._measure_page(client, url)
+        measured["scan"] = self._measure_scan()
+        return measured
+
+    def _measure_page(self, client: Client, url: str) -> dict[str, Any]:
+        for _ in range(3):  # warm up: templates, caches, connection
+            response = client.get(url)
+            assert response.status_code == 200, (url, response.status_code)
+        with CaptureQueriesContext(connection) as ctx:
+            client.get(url)
+        statements = [q["sql"] for q in ctx.captured_queries]
+        times = []
+        for _ in range(self.repeat):
+            t = time.perf_counter()
+            client.get(url)
+            times.append((time.perf_counter() - t) * 1000)
+        plan_ms, exec_ms = self._explain(statements)
+        median = statistics.median(times)
+        raw = plan_ms + exec_ms
+        return {
+            "queries": len(statements),
+            "median_ms": round(median, 2),
+            "p95_ms": round(percentile(times, 95), 2),
+            "raw_sql_ms": round(raw, 2),
+            "raw_sql_exec_ms": round(exec_ms, 2),
+            "raw_sql_plan_ms": round(plan_ms, 2),
+            "ratio": round(median / raw, 2) if raw else None,
+            "goal_queries": len(statements) <= GOAL_QUERIES,
+            "goal_page_vs_sql": median <= GOAL_FACTOR * raw + GOAL_SLACK_MS,
+            "slowest_sql": self._slowest(statements),
+        }
+
+    def _explain(self, statements: list[str]) -> tuple[float, float]:
+        """Median over runs of the summed planning and execution time of the statements."""
+        plans, execs = [], []
+        for _ in range(self.explain_repeat):
+            plan_total = exec_total = 0.0
+            with connection.cursor() as cursor:
+                for sql in statements:
+                    if not sql.lstrip().upper().startswith(("SELECT", "WITH", "(")):
+                        continue
+                    cursor.execute(f"EXPLAIN (ANALYZE, FORMAT JSON) {sql}")
+                    plan = _plan(cursor.fetchone()[0])
+                    plan_total += plan["Planning Time"]
+                    exec_total += plan["Execution Time"]
+            plans.append(plan_total)
+            execs.append(exec_total)
+        return statistics.median(plans), statistics.median(execs)
+
+    def _slowest(self, statements: list[str]) -> dict[str, Any]:
+        best = {"ms": 0.0, "sql": ""}
+        with connection.cursor() as cursor:
+            for sql in statements:
+                if not sql.lstrip().upper().startswith(("SELECT", "WITH", "(")):
+                    continue
+                cursor.execute(f"EXPLAIN (ANALYZE, FORMAT JSON) {sql}")
+                plan = _plan(cursor.fetchone()[0])
+                ms = plan["Planning Time"] + plan["Execution Time"]
+                if ms > best["ms"]:
+                    best = {"ms": round(ms, 2), "sql": sql[:300]}
+        return best
+
+    def _measure_scan(self) -> dict[str, Any]:
+        from notifications import deadlines
+        from notifications.models import Notification
+
+        def clear() -> None:
+            Notification.objects.filter(event__startswith="deadline:").delete()
+
+        clear()
+        with _no_delivery():
+            reset_queries()
+            with CaptureQueriesContext(connection) as ctx:
+                t = time.perf_counter()
+                first = deadlines.scan()
+                first_s = time.perf_counter() - t
+            queries = len(ctx)
+            clear()
+            tracemalloc.start()
+            deadlines.scan()
+            _current, peak = tracemalloc.get_traced_memory()
+            tracemalloc.stop()
+            t = time.perf_counter()
+            repeat = deadlines.scan()
+            repeat_s = time.perf_counter() - t
+        self.stdout.write(
+            f"  reminder scan: {first.created:,} reminders in {first_s:.1f} s, "
+            f"peak {peak / 2**20:.1f} MiB; repeat {repeat_s:.1f} s"
+        )
+        return {
+            "created": first.created,
+            "by_kind": first.by_kind,
+            "queries": queries,
+            "seconds": round(first_s, 2),
+            "repeat_seconds": round(repeat_s, 2),
+            "repeat_created": repeat.created,
+            "peak_mib": round(peak / 2**20, 1),
+        }
+
+    # --- summary ---------------------------------------------------------------------------
+
+    @staticmethod
+    def _growth(by_size: dict[str, Any], sizes: list[int]) -> dict[str, Any]:
+        if len(sizes) < 2:
+            return {}
+        small, large = by_size[str(sizes[0])], by_size[str(sizes[-1])]
+        growth: dict[str, Any] = {}
+        for name, page in large["pages"].items():
+            before = small["pages"][name]["median_ms"]
+            ratio = page["median_ms"] / before if before else None
+            growth[name] = {
+                "ratio": round(ratio, 2) if ratio else None,
+                "goal": ratio is not None and ratio <= GOAL_GROWTH,
+            }
+        for key in ("repeat_seconds", "peak_mib"):
+            before, after = small["scan"][key], large["scan"][key]
+            growth[f"scan {key}"] = {"ratio": round(after / before, 2) if before else None}
+        return growth
+
+    def _print(self, results: dict[str, Any], sizes: list[int]) -> None:
+        w = self.stdout.write
+        w("")
+        header = (
+            f"{'page':<22}{'cases':>9}{'queries':>9}{'median ms':>11}{'p95 ms':>9}"
+            f"{'raw SQL ms':>12}{'ratio':>7}{'growth':>8}  goals"
+        )
+        w(header)
+        w("-" * len(header))
+        growth = results.get("growth", {})
+        for size in sizes:
+            data = results["sizes"][str(size)]
+            for name, page in data["pages"].items():
+                g = growth.get(name, {}).get("ratio") if size == sizes[-1] else None
+                goals = [
+                    "queries ok" if page["goal_queries"] else "QUERIES",
+                    "time ok" if page["goal_page_vs_sql"] else "TIME",
+                ]
+                if g is not None:
+                    goals.append("growth ok" if g <= GOAL_GROWTH else "GROWTH")
+                w(
+                    f"{name:<22}{data['cases']:>9,}{page['queries']:>9}{page['median_ms']:>11.1f}"
+                    f"{page['p95_ms']:>9.1f}{page['raw_sql_ms']:>12.1f}"
+                    f"{page['ratio'] or 0:>7.2f}{(f'{g:.2f}' if g is not None else '-'):>8}  "
+                    + ", ".join(goals)
+                )
+        w("")
+        w(
+            f"{'reminder scan':<22}{'cases':>9}{'open':>9}{'created':>9}{'queries':>9}"
+            f"{'first s':>9}{'repeat s':>10}{'peak MiB':>10}"
+        )
+        for size in sizes:
+            data = results["sizes"][str(size)]
+            scan = data["scan"]
+            w(
+                f"{'':<22}{data['cases']:>9,}{data['open_cases']:>9,}{scan['created']:>9,}"
+                f"{scan['queries']:>9}{scan['seconds']:>9.1f}{scan['repeat_seconds']:>10.1f}"
+                f"{scan['peak_mib']:>10.1f}"
+            )
+
+
+def _plan(value) -> dict:
+    data = json.loads(value) if isinstance(value, str) else value
+    return data[0]
+
+
+def _dumps(data: Any) -> str:
+    return json.dumps(data, indent=2, default=str)
+
+
+@contextmanager
+def _no_delivery():
+    with mock.patch("notifications.services.queue_delivery", lambda ids: None):
+        yield
+
+
+class _Null:
+    def write(self, *args, **kwargs) -> None:
+        pass
+
+    def flush(self) -> None:
+        pass
