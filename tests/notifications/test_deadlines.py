@@ -219,3 +219,41 @@ def test_deadline_events_have_translated_labels():
     with translation.override("en"):
         label = str(EVENT_LABELS["deadline:first_conversation:remind"])
     assert label == "reminder: First conversation planned"
+
+
+@pytest.mark.parametrize(
+    ("today", "reminded"),
+    [
+        (dt.date(2026, 12, 24), False),  # 1 working day
+        (dt.date(2026, 12, 28), False),  # Christmas (25th), the weekend, Boxing Day: 2
+        (dt.date(2026, 12, 29), True),  # 3 working days
+    ],
+)
+def test_time_travel_across_a_public_holiday(office, today, reminded):
+    case = CaseFactory(state_changed_at=at(2026, 12, 23))
+    with time_machine.travel(at(today.year, today.month, today.day, 8), tick=False):
+        deadlines.scan()
+    assert bool(events(case, "remind")) is reminded
+
+
+def test_time_travel_across_a_school_holiday(office):
+    """The spring holiday of region zuid pauses the clock for zuid's schools only."""
+    south = CaseFactory(
+        placement__school__region=TrainingSchool.Region.SOUTH, state_changed_at=at(2027, 2, 11)
+    )
+    north = CaseFactory(
+        placement__school__region=TrainingSchool.Region.NORTH, state_changed_at=at(2027, 2, 11)
+    )
+    SchoolHoliday.objects.create(
+        region=TrainingSchool.Region.SOUTH,
+        name="Voorjaarsvakantie",
+        start_date=dt.date(2027, 2, 13),
+        end_date=dt.date(2027, 2, 21),
+    )
+    with time_machine.travel(at(2027, 2, 16, 8), tick=False):  # Tue: 3 working days in the north
+        deadlines.scan()
+    assert events(north, "remind") and not events(south, "remind")
+    with time_machine.travel(at(2027, 2, 24, 8), tick=False):  # Wed: Fri 12, Mon 22, Tue 23, Wed
+        deadlines.scan()
+    assert events(south, "remind")
+    assert not events(south, "escalate")

@@ -223,9 +223,7 @@ def fast_commits():
         alias["OPTIONS"] = saved
 
 
-def test_reminder_drill_1000_due_reminders_through_the_worker(
-    fast_commits, worker, mailoutbox
-):
+def test_reminder_drill_1000_due_reminders_through_the_worker(fast_commits, worker, mailoutbox):
     """1,000 reminders fall due at once; the beat's scan runs through the real worker (twice,
     as a late beat might). Reports delivered / duplicated / lost (target 1000 / 0 / 0)."""
     signalled_days_ago(DRILL // 2, 3)
