@@ -384,7 +384,9 @@ def has_improvement_action(case: Case) -> bool:
 
 @guard(_("Evaluate every improvement action before closing the case as resolved."))
 def all_actions_evaluated(case: Case) -> bool:
-    return case.actions.exists() and not case.actions.filter(evaluation="").exists()
+    # Through .all(), so a page that prefetched the actions asks the database nothing more.
+    actions = case.actions.all()
+    return bool(actions) and all(action.evaluation for action in actions)
 
 
 @guard(_("Describe the change request (kind and reason) first."), filled_by_step=True)

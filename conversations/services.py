@@ -311,6 +311,7 @@ def conversation_reschedule(
     conversation.ical_sequence += 1
     conversation.save()
     case_log(case, by=by, name="conversation_rescheduled", note=_("was: %(old)s") % {"old": old})
+    case_touch(case)
     _notify_invitees(case, conversation, event="conversation_rescheduled", by=by)
     return conversation
 
@@ -325,6 +326,7 @@ def conversation_cancel(*, conversation_id: int, by, reason: str) -> Conversatio
     conversation.ical_sequence += 1
     conversation.save()
     case_log(case, by=by, name="conversation_cancelled", note=reason.strip())
+    case_touch(case)
     _notify_invitees(case, conversation, event="conversation_cancelled", by=by)
     return conversation
 
@@ -355,6 +357,7 @@ def conversation_plan_again(
         )
     )
     case_log(case, by=by, name="conversation_planned_again")
+    case_touch(case)
     _notify_invitees(case, conversation, event="plan_conversation", by=by)
     return conversation
 

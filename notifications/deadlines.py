@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
 from django.db import transaction
-from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.db.models import Exists, F, OuterRef, Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -300,9 +300,15 @@ def _rows(
 ) -> Iterator[dict]:
     is_date = rule.anchor in _DATE_ANCHORS
     qs = rule.filter(Case.objects.filter(state__in=OPEN_STATES, placement__school__region=region))
-    qs = qs.filter(_anchor_before(rule.anchor, upper, is_date))
+    # Every path is read through annotations made right after the rule's filter, so they reuse
+    # its joins: a second .filter() on a to-many path would join that table again and match the
+    # date of another conversation than the planned one.
+    paths = sorted({*rule.step, *ROLE_PATHS.values(), *rule.role_paths.values()} - {"pk"})
+    aliases = {path: f"d_{i}" for i, path in enumerate(paths)}
+    qs = qs.annotate(d_anchor=F(rule.anchor), **{a: F(p) for p, a in aliases.items()})
+    qs = qs.filter(_anchor_before("d_anchor", upper, is_date))
     if lower is not None:  # due soon: not yet past the real deadline
-        qs = qs.exclude(_anchor_before(rule.anchor, lower, is_date))
+        qs = qs.exclude(_anchor_before("d_anchor", lower, is_date))
     if rule.state_based:
         already = Notification.objects.filter(
             case=OuterRef("pk"),
@@ -310,8 +316,8 @@ def _rows(
             created_at__gte=OuterRef("state_changed_at"),
         )
         qs = qs.filter(~Exists(already))
-    paths = {"pk", *rule.step, *ROLE_PATHS.values(), *rule.role_paths.values()}
-    yield from qs.values(*sorted(paths)).iterator(chunk_size=2000)
+    for row in qs.order_by().values("pk", *aliases.values()).iterator(chunk_size=2000):
+        yield {"pk": row["pk"], **{p: row[a] for p, a in aliases.items()}}
 
 
 def _recipients(rule: Rule, kind: str, row: dict, global_ids: dict[str, list[int]]) -> list[int]:

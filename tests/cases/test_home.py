@@ -48,10 +48,8 @@ def test_anonymous_visitors_go_to_login(client):
 def test_the_navbar_links_home_first_and_keeps_my_cases(client):
     client.force_login(UserFactory())
     content = client.get(HOME).content.decode()
-    nav = content[content.index('id="main-nav"'):]
-    assert nav.index(f'href="{reverse("home")}"') < nav.index(
-        f'href="{reverse("cases:my_cases")}"'
-    )
+    nav = content[content.index('id="main-nav"') :]
+    assert nav.index(f'href="{reverse("home")}"') < nav.index(f'href="{reverse("cases:my_cases")}"')
 
 
 def test_someone_without_cases_has_nothing_to_do(client):
@@ -121,11 +119,13 @@ class TestStaff:
         placement = PlacementFactory()
         trainer = placement.school_trainer
         signalled = CaseFactory(placement=placement)
-        to_record = CaseFactory(conversation_planned=True, placement=PlacementFactory(
-            school_trainer=trainer))
+        to_record = CaseFactory(
+            conversation_planned=True, placement=PlacementFactory(school_trainer=trainer)
+        )
         ConversationFactory(case=to_record, invite=True)
-        cancelled = CaseFactory(conversation_planned=True, placement=PlacementFactory(
-            school_trainer=trainer))
+        cancelled = CaseFactory(
+            conversation_planned=True, placement=PlacementFactory(school_trainer=trainer)
+        )
         ConversationFactory(case=cancelled, invite=True, cancelled=True)
         improving = CaseFactory(improving=True, placement=PlacementFactory(school_trainer=trainer))
         held = ConversationFactory(case=improving, held=True, invite=True, starts_at=past())
@@ -203,8 +203,9 @@ class TestQueryCount:
             held = ConversationFactory(case=case, held=True, invite=True, starts_at=past())
             held.invitations.filter(person=student).update(attended=False)
             ImprovementActionFactory(case=case, owner=student)
-            planned = CaseFactory(conversation_planned=True,
-                                  placement=PlacementFactory(student=student))
+            planned = CaseFactory(
+                conversation_planned=True, placement=PlacementFactory(student=student)
+            )
             ConversationFactory(case=planned, invite=True)
 
         make()
@@ -217,14 +218,6 @@ class TestQueryCount:
         assert len(home.notes_to_write) == 5
         assert len(home.upcoming) == 5
 
-    @pytest.mark.xfail(
-        strict=True,
-        reason=(
-            "cases.models.all_actions_evaluated runs case.actions.filter(evaluation='').exists(),"
-            " one query per improving case that ignores the prefetched actions; reading"
-            " case.actions.all() there makes this pass (reported to the lead)"
-        ),
-    )
     def test_with_improving_cases_too(self, client, django_assert_num_queries):
         trainer = UserFactory()
         make_cases(trainer, 1, improving=True)

@@ -41,6 +41,15 @@ from tests.transfers.factories import (
 )
 from transfers import services as transfers
 
+
+@pytest.fixture(autouse=True)
+def _english_messages():
+    """These tests read refusal messages as English msgids (the Dutch catalogue is tested in
+    tests/test_translations.py); lazy messages are rendered after the override ends, too."""
+    with translation.override("en"):
+        yield
+
+
 pytestmark = pytest.mark.django_db
 
 S = State

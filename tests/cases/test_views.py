@@ -57,11 +57,11 @@ class TestLogin:
         assert response.status_code == 302
         assert client.get(reverse("cases:my_cases")).status_code == 302
 
-    def test_home_redirects_to_my_cases(self, client):
+    def test_home_is_the_to_do_page(self, client):
         client.force_login(UserFactory())
         response = client.get("/")
-        assert response.status_code == 302
-        assert response.url == reverse("cases:my_cases")
+        assert response.status_code == 200
+        assert "cases/home.html" in [t.name for t in response.templates]
 
     def test_the_language_switcher_switches_to_english(self, client):
         client.force_login(UserFactory())

@@ -15,6 +15,15 @@ from tests.cases.factories import CaseFactory, UserFactory
 from tests.cases.test_transitions import FIVE, arrange, make_crew
 from tests.conversations.factories import ConversationFactory, ImprovementActionFactory
 
+
+@pytest.fixture(autouse=True)
+def _english_messages():
+    """These tests read refusal messages as English msgids (the Dutch catalogue is tested in
+    tests/test_translations.py); lazy messages are rendered after the override ends, too."""
+    with translation.override("en"):
+        yield
+
+
 pytestmark = pytest.mark.django_db
 
 SOON = timezone.now() + dt.timedelta(days=3)
