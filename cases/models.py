@@ -71,6 +71,9 @@ class User(AbstractUser):
     def global_roles(self) -> frozenset[str]:
         if not self.is_authenticated or not self.pk:
             return frozenset()
+        flags = {role: self.__dict__.get(f"_has_global_role_{role}") for role in GLOBAL_ROLES}
+        if None not in flags.values():  # loaded by cases.backends.RequestUserBackend
+            return frozenset(role for role, held in flags.items() if held)
         names = set(self.groups.filter(name__in=GLOBAL_ROLES).values_list("name", flat=True))
         return frozenset(names)
 

@@ -121,14 +121,22 @@ def case_conversations(
 ) -> CaseConversations:
     """Annotate the case's (prefetched) conversations with what this user may do with them.
 
-    One query: the students' notes of all the conversations at once.
+    One query: the students' notes of all the conversations at once (none when the
+    conversations come with their notes).
     """
-    notes = {
-        n.conversation_id: n
-        for n in StudentNote.objects.filter(conversation__case=case).only(
-            "pk", "conversation_id", "text", "submitted_at", "logged_in_onstage_on", "updated_at"
-        )
-    }
+    if all(Conversation.student_note.is_cached(c) for c in conversations):
+        # Loaded with the conversations (select_related, as cases.selectors does): no query.
+        # A missing note raises RelatedObjectDoesNotExist, an AttributeError: hence getattr.
+        found = ((c.pk, getattr(c, "student_note", None)) for c in conversations)
+        notes = {pk: note for pk, note in found if note is not None}
+    else:
+        notes = {
+            n.conversation_id: n
+            for n in StudentNote.objects.filter(conversation__case=case).only(
+                "pk", "conversation_id", "text", "submitted_at", "logged_in_onstage_on",
+                "updated_at",
+            )
+        }
     is_student = case.placement.student_id == user.pk
     open_briefings = []
     for conversation in conversations:

@@ -57,6 +57,12 @@ MIDDLEWARE = [
 ROOT_URLCONF = "stagebureau.urls"
 WSGI_APPLICATION = "stagebureau.wsgi.application"
 AUTH_USER_MODEL = "cases.User"
+# The first loads the request's user with its global roles and unread count in one query; the
+# second keeps sessions made before it was added valid (same users, same rules).
+AUTHENTICATION_BACKENDS = [
+    "cases.backends.RequestUserBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "cases:my_cases"
 LOGOUT_REDIRECT_URL = "login"

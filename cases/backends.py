@@ -1,0 +1,48 @@
+"""The authentication backend: the user of a request in ONE query.
+
+Django's ModelBackend loads the user; every page then asks for the user's global roles (a
+query on the groups) and the base template for the number of unread notifications (a count).
+`get_user` folds both into the user's query as annotations, so they are read once per request
+and never go stale across requests (a change of groups counts from the next request on).
+"""
+
+from __future__ import annotations
+
+from django.contrib.auth.backends import ModelBackend
+from django.db.models import Count, Exists, IntegerField, OuterRef, Q, Subquery
+from django.db.models.functions import Coalesce
+
+from .models import GLOBAL_ROLES, User
+
+ROLE_FLAG = "_has_global_role_{}"
+UNREAD = "_unread_notifications"
+
+
+def user_with_request_data():
+    """Users annotated with their global roles and unread notification count."""
+    from notifications.models import Notification  # cases does not import apps at module level
+
+    memberships = User.groups.through.objects.filter(user_id=OuterRef("pk"))
+    unread = (
+        Notification.objects.filter(recipient_id=OuterRef("pk"), read_at__isnull=True)
+        .order_by()
+        .values("recipient_id")
+        .annotate(n=Count("pk", filter=Q(read_at__isnull=True)))
+        .values("n")
+    )
+    return User._default_manager.annotate(
+        **{
+            ROLE_FLAG.format(role): Exists(memberships.filter(group__name=role))
+            for role in GLOBAL_ROLES
+        },
+        **{UNREAD: Coalesce(Subquery(unread, output_field=IntegerField()), 0)},
+    )
+
+
+class RequestUserBackend(ModelBackend):
+    def get_user(self, user_id):
+        try:
+            user = user_with_request_data().get(pk=user_id)
+        except User.DoesNotExist:
+            return None
+        return user if self.user_can_authenticate(user) else None

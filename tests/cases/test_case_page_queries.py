@@ -1,0 +1,195 @@
+"""The case page's query budget (at most 12, counting session, user and roles) for a case that
+went the whole change path, and the request's user loaded with its roles and unread count in
+one query without going stale across requests."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from django.contrib.auth.models import Group
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+from django.utils import timezone
+
+from cases import services as case_services
+from cases.models import AdviceDecision, Category, Outcome, Role, State
+from conversations import services as conversation_services
+from tests.cases.factories import PlacementFactory, TrainingSchoolFactory, UserFactory
+from transfers import services as transfer_services
+
+pytestmark = pytest.mark.django_db
+
+BUDGET = 12
+
+
+def count_queries(client, url: str):
+    with CaptureQueriesContext(connection) as ctx:
+        response = client.get(url)
+    assert response.status_code == 200
+    return len(ctx), response
+
+
+def hold(case, by, *, answers=None, actions=()):
+    conversation = conversation_services.conversation_plan(
+        case_id=case.pk, by=by, starts_at=timezone.now(), location="Room 1"
+    )
+    conversation_services.conversation_record(
+        case_id=case.pk,
+        by=by,
+        attendance={i.person_id: True for i in conversation.invitations.all()},
+        summary="Talked it through.",
+        actions=list(actions),
+        answers=answers,
+    )
+    return conversation
+
+
+def change_path(*, handover_confirmed: bool = False):
+    """A case from signal through change request, outcome report, ISOP advice, wrap-up and
+    transfer to the (open or confirmed) warm handover."""
+    placement = PlacementFactory()
+    office, isop = UserFactory(office=True), UserFactory(isop_owner=True)
+    trainer = placement.school_trainer
+    case = case_services.case_signal(
+        placement=placement,
+        by=placement.student,
+        categories=[Category.WELLBEING, Category.CLASSROOM],
+        description="It does not go well.",
+    )
+    hold(
+        case,
+        trainer,
+        actions=[
+            conversation_services.ActionInput("Try this", placement.student.pk, dt.date.today())
+        ],
+    )
+    transfer_services.change_request_create(
+        case_id=case.pk, by=placement.student, kind="transfer", reason="Another school."
+    )
+    transfer_services.change_request_inform_office(case_id=case.pk, by=trainer)
+    answers = {
+        "problem": "a",
+        "what_was_done": "b",
+        "when_it_goes_well": "c",
+        "student_needs": "d",
+        "school_offers": "e",
+    }
+    second = hold(case, trainer, answers=answers)
+    positions = {i.person_id: "agree" for i in second.invitations.all()}
+    positions[placement.student.pk] = "disagree"
+    transfer_services.outcome_report(
+        case_id=case.pk, by=trainer, outcome=Outcome.OPINIONS_DIFFER, positions=positions
+    )
+    transfer_services.advice_give(
+        case_id=case.pk, by=isop, decision=AdviceDecision.TRANSFER, rationale="Transfer."
+    )
+    transfer_services.wrap_up_record(
+        case_id=case.pk, by=trainer, last_day=dt.date.today(), agreement="Goodbye to the class."
+    )
+    transfer_services.student_place(
+        case_id=case.pk,
+        by=office,
+        school=TrainingSchoolFactory(),
+        mentor=UserFactory(),
+        school_trainer=UserFactory(),
+        study_coach=UserFactory(),
+        start_date=dt.date.today(),
+    )
+    if handover_confirmed:
+        transfer_services.handover_confirm(
+            case_id=case.pk,
+            by=placement.study_coach,
+            contact_made_on=dt.date.today(),
+            what_helped="x",
+            student_needs="y",
+        )
+    case.refresh_from_db()
+    return case, placement, office, isop
+
+
+@pytest.mark.parametrize("who", ["office", "isop", "student", "old_coach", "new_coach"])
+def test_a_case_on_the_whole_change_path_takes_at_most_12_queries(client, who):
+    case, placement, office, isop = change_path()
+    assert case.state == State.HANDOVER
+    user = {
+        "office": office,
+        "isop": isop,
+        "student": placement.student,
+        "old_coach": placement.study_coach,
+        "new_coach": case.placement.study_coach,
+    }[who]
+    client.force_login(user)
+    url = reverse("cases:detail", args=[case.pk])
+    n, response = count_queries(client, url)
+    assert n <= BUDGET
+    context = response.context
+    assert len(context["conversations"]) == 2
+    assert len(context["change_requests"]) == 1
+    assert len(context["outcome_reports"]) == 1
+    assert context["outcome_reports"][0].positions.all()
+    assert len(context["isop_requests"]) == 1
+    assert len(context["wrap_ups"]) == 1
+    assert len(context["transfers"]) == 1
+    assert len(context["handovers"]) == 1
+    assert sorted(context["categories"]) == sorted(
+        [Category.WELLBEING.label, Category.CLASSROOM.label]
+    )
+    told = response.content.decode()
+    assert "told-list" in told
+
+
+def test_a_closed_transferred_case_stays_within_budget_too(client):
+    case, placement, office, _isop = change_path(handover_confirmed=True)
+    assert case.state == State.CLOSED_TRANSFERRED
+    client.force_login(office)
+    n, response = count_queries(client, reverse("cases:detail", args=[case.pk]))
+    assert n <= BUDGET
+    assert response.context["handovers"][0].confirmed_at is not None
+
+
+def test_a_fresh_case_takes_fewer_queries_than_one_on_the_change_path(client):
+    placement = PlacementFactory()
+    case = case_services.case_signal(
+        placement=placement, by=placement.student, categories=[Category.OTHER], description="x"
+    )
+    client.force_login(placement.school_trainer)
+    n, response = count_queries(client, reverse("cases:detail", args=[case.pk]))
+    assert n <= 8
+    assert response.context["conversations"] == []
+    assert response.context["categories"] == [Category.OTHER.label]
+
+
+def test_the_old_coach_still_sees_the_open_handover_to_confirm(client):
+    case, placement, _office, _isop = change_path()
+    client.force_login(placement.study_coach)
+    response = client.get(reverse("cases:detail", args=[case.pk]))
+    assert "old_study_coach" in case.roles_of(placement.study_coach)
+    assert any(s.name == "handover_confirm" for s in response.context["steps"]) or (
+        reverse("transfers:handover", args=[case.pk]) in response.content.decode()
+    )
+
+
+class TestRequestUser:
+    def test_a_change_of_groups_counts_from_the_next_request(self, client):
+        user = UserFactory()
+        client.force_login(user)
+        assert client.get(reverse("cases:dashboard")).status_code == 403
+        user.groups.add(Group.objects.get_or_create(name=Role.OFFICE)[0])
+        assert client.get(reverse("cases:dashboard")).status_code == 200
+        user.groups.clear()
+        assert client.get(reverse("cases:dashboard")).status_code == 403
+
+    def test_the_unread_badge_counts_the_users_unread_notifications(self, client):
+        case, placement, _office, _isop = change_path()
+        from notifications.models import Notification
+
+        student = placement.student
+        unread = Notification.objects.filter(recipient=student, read_at__isnull=True).count()
+        client.force_login(student)
+        response = client.get(reverse("cases:detail", args=[case.pk]))
+        assert response.context["unread_notifications"] == unread
+        Notification.objects.filter(recipient=student).update(read_at=timezone.now())
+        response = client.get(reverse("cases:detail", args=[case.pk]))
+        assert response.context["unread_notifications"] == 0
