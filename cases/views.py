@@ -72,7 +72,8 @@ def step_page(
     request: HttpRequest,
     case: Case,
     *,
-    form: Any,
+    form: Any = None,
+    form_factory: Callable[[QueryDict | None], Any] | None = None,
     template: str,
     perform: Callable[[dict[str, Any]], object],
     success: str,
@@ -87,6 +88,11 @@ def step_page(
     status 200 for a guard, 409 when the case changed meanwhile (the form then carries the
     current version, so a deliberate second submit goes through). NotPermitted gives 403.
     """
+    if form_factory is not None:
+        # The usual case: one factory builds the form from the POST (or empty on GET) and
+        # rebuilds it with the current version when the case changed meanwhile.
+        form = form_factory(request.POST if request.method == "POST" else None)
+        rebuild_form = rebuild_form or form_factory
     status = 200
     if request.method == "POST" and form.is_valid() and all(f.is_valid() for f in formsets):
         try:
@@ -269,8 +275,7 @@ def resolve(request: HttpRequest, pk: int) -> HttpResponse:
     return step_page(
         request,
         case,
-        form=build(request.POST if request.method == "POST" else None),
-        rebuild_form=build,
+        form_factory=build,
         template="cases/step_form.html",
         title=_("Close the case as resolved"),
         success=_("The case has been closed as resolved."),
@@ -300,8 +305,7 @@ def withdraw(request: HttpRequest, pk: int) -> HttpResponse:
     return step_page(
         request,
         case,
-        form=build(request.POST if request.method == "POST" else None),
-        rebuild_form=build,
+        form_factory=build,
         template="cases/step_form.html",
         title=_("Withdraw the case"),
         success=_("The case has been withdrawn."),

@@ -192,8 +192,7 @@ def add_action(request: HttpRequest, pk: int) -> HttpResponse:
     return step_page(
         request,
         case,
-        form=build(request.POST if request.method == "POST" else None),
-        rebuild_form=build,
+        form_factory=build,
         template="cases/step_form.html",
         title=_("Add an improvement action"),
         success=_("The improvement action has been added."),
@@ -235,8 +234,7 @@ def evaluate_action(request: HttpRequest, action_pk: int) -> HttpResponse:
     return step_page(
         request,
         case,
-        form=build(request.POST if request.method == "POST" else None),
-        rebuild_form=build,
+        form_factory=build,
         template="conversations/evaluate_action.html",
         title=_("Evaluate an improvement action"),
         success=_("The evaluation has been recorded."),
@@ -385,8 +383,7 @@ def plan_again(request: HttpRequest, pk: int) -> HttpResponse:
     return step_page(
         request,
         case,
-        form=build(request.POST if request.method == "POST" else None),
-        rebuild_form=build,
+        form_factory=build,
         template="conversations/plan.html",
         title=_("Plan the conversation again"),
         success=_("The new conversation has been planned; the invited people are told."),

@@ -56,8 +56,7 @@ def request_change(request: HttpRequest, pk: int) -> HttpResponse:
     return step_page(
         request,
         case,
-        form=build(request.POST if request.method == "POST" else None),
-        rebuild_form=build,
+        form_factory=build,
         template="cases/step_form.html",
         title=_("Request a change of placement or a stop"),
         success=_("The request has been recorded and made known to the people on the case."),
@@ -98,8 +97,7 @@ def inform(request: HttpRequest, pk: int) -> HttpResponse:
     return step_page(
         request,
         case,
-        form=build(request.POST if request.method == "POST" else None),
-        rebuild_form=build,
+        form_factory=build,
         template="cases/step_form.html",
         title=_("Record contact with the internship office"),
         success=_("The contact with the internship office has been recorded."),
@@ -126,8 +124,7 @@ def outcome(request: HttpRequest, pk: int) -> HttpResponse:
     return step_page(
         request,
         case,
-        form=build(request.POST if request.method == "POST" else None),
-        rebuild_form=build,
+        form_factory=build,
         template="cases/step_form.html",
         title=_("Report the outcome to the office"),
         success=_("The outcome has been reported."),
@@ -182,8 +179,7 @@ def advice(request: HttpRequest, pk: int) -> HttpResponse:
     return step_page(
         request,
         case,
-        form=build(request.POST if request.method == "POST" else None),
-        rebuild_form=build,
+        form_factory=build,
         template="transfers/advice.html",
         title=_("Give ISOP advice"),
         success=_("The advice has been recorded; the case moves on."),
@@ -251,8 +247,7 @@ def place(request: HttpRequest, pk: int) -> HttpResponse:
     return step_page(
         request,
         case,
-        form=build(request.POST if request.method == "POST" else None),
-        rebuild_form=build,
+        form_factory=build,
         template="transfers/wrap_up_step.html",
         title=_("Place the student at a new placement"),
         success=_("The new placement has been recorded."),
@@ -296,8 +291,7 @@ def stop(request: HttpRequest, pk: int) -> HttpResponse:
     return step_page(
         request,
         case,
-        form=build(request.POST if request.method == "POST" else None),
-        rebuild_form=build,
+        form_factory=build,
         template="transfers/wrap_up_step.html",
         title=_("Record a (temporary) stop"),
         success=_("The stop has been recorded."),
@@ -319,8 +313,7 @@ def resume(request: HttpRequest, pk: int) -> HttpResponse:
     return step_page(
         request,
         case,
-        form=build(request.POST if request.method == "POST" else None),
-        rebuild_form=build,
+        form_factory=build,
         template="transfers/resume.html",
         title=_("Resume the internship"),
         success=_("The internship has been resumed; the case is closed."),
@@ -354,8 +347,7 @@ def handover(request: HttpRequest, pk: int) -> HttpResponse:
     return step_page(
         request,
         case,
-        form=build(request.POST if request.method == "POST" else None),
-        rebuild_form=build,
+        form_factory=build,
         template="cases/step_form.html",
         title=_("Record the warm handover"),
         success=_("The warm handover has been recorded; the case is closed as transferred."),
@@ -393,8 +385,7 @@ def wrap_up(request: HttpRequest, pk: int) -> HttpResponse:
     return step_page(
         request,
         case,
-        form=build(request.POST if request.method == "POST" else None),
-        rebuild_form=build,
+        form_factory=build,
         template="cases/step_form.html",
         title=_("Record the wrap-up with the class"),
         success=_("The wrap-up with the class has been recorded."),
