@@ -524,6 +524,30 @@ class Case(fsm.ConcurrentTransitionMixin, models.Model):
     state_changed_at = models.DateTimeField(_("state changed at"), default=timezone.now)
     closed_at = models.DateTimeField(_("closed at"), null=True, blank=True)
     version = models.PositiveIntegerField(default=1, editable=False)
+    # "Confidential to the internship office first": the student's signal about their mentor or
+    # school trainer. Until the office releases it, only the student, the office (and the
+    # signaller) see the case.
+    confidential = models.BooleanField(
+        _("confidential to the internship office first"),
+        default=False,
+        help_text=_(
+            "Only the internship office sees this signal until it has talked to you. "
+            "Use this when the problem is your mentor or school trainer."
+        ),
+    )
+    confidential_released_at = models.DateTimeField(
+        _("released by the office at"), null=True, blank=True
+    )
+    confidential_released_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("released by"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    # Set by the retention task once the closed case's personal data has been removed.
+    anonymised_at = models.DateTimeField(_("anonymised at"), null=True, blank=True)
 
     objects = CaseQuerySet.as_manager()
 
@@ -880,3 +904,86 @@ EVENT_LABELS: dict[str, str] = {
     "summary_read": _("Summary read by the briefed person"),
     "student_note_submitted": _("Student note submitted"),
 }
+
+
+class AccessLogQuerySet(models.QuerySet):
+    """Append-only in bulk too (the retention task is the one documented exception)."""
+
+    def update(self, **kwargs):
+        raise PermissionDenied("The access log is append-only.")
+
+    def delete(self):
+        raise PermissionDenied("The access log is append-only.")
+
+
+class AccessLog(models.Model):
+    """Who looked at or exported which case file, when, on which page; refused attempts too.
+
+    Never holds the content itself. Written for every case-scoped request (view, download,
+    export) and for every refused one (403/404 on a case: a security event)."""
+
+    class Kind(models.TextChoices):
+        VIEW = "view", _("viewed")
+        EXPORT = "export", _("exported or downloaded")
+        CHANGE = "change", _("submitted a form")
+        REFUSED = "refused", _("refused (security event)")
+
+    at = models.DateTimeField(_("time"), default=timezone.now, db_index=True)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("user"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    username = models.CharField(_("username"), max_length=150, blank=True)
+    # No database constraint: a refused request may name a case id that does not exist.
+    case = models.ForeignKey(
+        Case,
+        verbose_name=_("case"),
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    # The case's student at the time of access: the privacy officer lists the log per student.
+    student = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("student"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    kind = models.CharField(_("kind"), max_length=20, choices=Kind.choices)
+    page = models.CharField(_("page"), max_length=100, blank=True)
+    path = models.CharField(_("address"), max_length=300, blank=True)
+    method = models.CharField(max_length=10, blank=True)
+    status = models.PositiveSmallIntegerField(_("response status"), null=True, blank=True)
+
+    objects = AccessLogQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("access log entry")
+        verbose_name_plural = _("access log")
+        ordering = ["-at", "-pk"]
+        indexes = [
+            models.Index(fields=["student", "-at"], name="access_log_student_at"),
+            models.Index(fields=["case", "-at"], name="access_log_case_at"),
+            models.Index(
+                fields=["-at"], name="access_log_refused_at", condition=models.Q(kind="refused")
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.at:%Y-%m-%d %H:%M} {self.username} {self.kind} {self.case_id} {self.page}"
+
+    def save(self, *args, **kwargs) -> None:
+        if self.pk is not None and not self._state.adding:
+            raise PermissionDenied("The access log is append-only.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise PermissionDenied("The access log is append-only.")
