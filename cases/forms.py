@@ -71,8 +71,19 @@ class SignalForm(forms.Form):
         help_text=_("What happens, since when, and what has been tried already."),
     )
 
-    def __init__(self, *args, placements=None, **kwargs):
+    confidential = forms.BooleanField(
+        label=_("Confidential to the internship office first"),
+        required=False,
+        help_text=_(
+            "Only the internship office sees this signal until it has talked to you. "
+            "Use this when the problem is your mentor or school trainer."
+        ),
+    )
+
+    def __init__(self, *args, placements=None, allow_confidential: bool = False, **kwargs):
         super().__init__(*args, **kwargs)
+        if not allow_confidential:  # only a student signals confidentially
+            del self.fields["confidential"]
         if placements is not None:
             self.fields["placement"].queryset = placements
             if len(placements) == 1:

@@ -496,6 +496,10 @@ class CaseQuerySet(models.QuerySet):
         if user.is_isop_owner:
             q |= models.Q(isop_requests__isnull=False)
         q |= models.Q(state=State.HANDOVER, handovers__old_coach=user, handovers__confirmed_at=None)
+        # Confidential to the office first: until released only the student sees it (and the
+        # office, above). The same rule as cases.rules.is_related.
+        shown = models.Q(confidential=False) | models.Q(confidential_released_at__isnull=False)
+        q = (q & shown) | models.Q(placement__student=user)
         return self.filter(q).distinct()
 
 
@@ -903,6 +907,7 @@ EVENT_LABELS: dict[str, str] = {
     "briefing_recorded": _("Absent participant briefed"),
     "summary_read": _("Summary read by the briefed person"),
     "student_note_submitted": _("Student note submitted"),
+    "confidential_released": _("Confidential signal opened by the internship office"),
 }
 
 

@@ -29,6 +29,13 @@ from .models import (
     transition_meta,
     transition_names,
 )
+from .rules import is_hidden, is_related
+
+# While a confidential signal waits for the office, nothing moves but a withdrawal.
+WHILE_CONFIDENTIAL = frozenset({"withdraw"})
+CONFIDENTIAL_FIRST = gettext_lazy(
+    "This signal is confidential: the internship office opens it first."
+)
 
 ROLE_LABELS = {
     **{role.value: role.label for role in Role},
@@ -95,6 +102,8 @@ def check_permitted(case: Case, name: str, user) -> None:
     without the right writes records, and the guards are checked after the records exist.
     """
     meta = transition_meta(name)
+    if is_hidden(case) and name not in WHILE_CONFIDENTIAL:
+        raise GuardFailed(CONFIDENTIAL_FIRST)
     if not meta.has_transition(case.state):
         raise GuardFailed(
             _("“%(action)s” is not possible while the case is “%(state)s”.")
@@ -139,6 +148,8 @@ def available_steps(case: Case, user) -> list[AvailableStep]:
         meta = transition_meta(name)
         if not meta.has_transition(case.state):
             continue
+        if is_hidden(case) and name not in WHILE_CONFIDENTIAL:
+            continue  # the office opens the signal first (its own button on the case page)
         transition = meta.get_transition(case.state)
         if not transition.has_perm(case, user):
             continue
@@ -191,7 +202,11 @@ def recipients_for(case: Case, roles: Iterable[str]) -> list:
 
 
 def notify_roles(case: Case, *, event: str, actor, roles: Iterable[str], extra=()) -> None:
+    # Need-to-know: nobody is told about a case they may not see (a confidential signal is
+    # for the student and the office until the office opens it).
     recipients = [p for p in [*recipients_for(case, roles), *extra] if p != actor]
+    if is_hidden(case):
+        recipients = [p for p in recipients if is_related(p, case)]
     notify(case, event=event, actor=actor, recipients=recipients)
 
 
@@ -216,9 +231,19 @@ def case_log(case: Case, *, by, name: str, note: str = "", on_behalf_of=None) ->
 
 @transaction.atomic
 def case_signal(
-    *, placement: Placement, by, categories: Iterable[str], description: str
+    *,
+    placement: Placement,
+    by,
+    categories: Iterable[str],
+    description: str,
+    confidential: bool = False,
 ) -> Case:
-    """Open a case on a placement. Anyone on the placement, or the office, may signal."""
+    """Open a case on a placement. Anyone on the placement, or the office, may signal.
+
+    The student may mark it "confidential to the internship office first" (when the problem
+    is the mentor or the school trainer): until the office opens it, only they and the office
+    see it and nobody else is told.
+    """
     if not (placement.roles_of(by) & {
         Role.STUDENT, Role.MENTOR, Role.SCHOOL_TRAINER, Role.STUDY_COACH,
         Role.COORDINATING_TRAINER,
@@ -229,12 +254,42 @@ def case_signal(
         raise GuardFailed(_("Choose at least one category."))
     if not description.strip():
         raise GuardFailed(_("Describe the problem."))
-    case = Case.objects.create(placement=placement, description=description, signalled_by=by)
+    if confidential and placement.student_id != by.pk:
+        raise GuardFailed(_("Only the student can mark a signal confidential."))
+    case = Case.objects.create(
+        placement=placement, description=description, signalled_by=by, confidential=confidential
+    )
     CaseCategory.objects.bulk_create(CaseCategory(case=case, category=c) for c in categories)
     CaseEvent.objects.create(
         case=case, actor=by, kind=CaseEvent.Kind.TRANSITION, name="signal",
         to_state=State.SIGNALLED,
     )
+    # A confidential signal goes to the office alone (notify_roles keeps the others out).
+    roles = (Role.OFFICE,) if confidential else TRANSITION_RECIPIENTS["signal"]
+    notify_roles(case, event="signal", actor=by, roles=roles)
+    return case
+
+
+@transaction.atomic
+def case_release_confidential(*, case_id: int, by, seen_version: int | None = None) -> Case:
+    """The office opens a confidential signal: from now on the people on the placement see the
+    case, and they are told about it as about any new signal."""
+    case = lock_case(case_id, seen_version=seen_version)
+    if not by.is_office:
+        raise NotPermitted(_("Only the internship office opens a confidential signal."))
+    if not is_hidden(case):
+        raise GuardFailed(_("This signal is not confidential (any more)."))
+    if not case.is_open:
+        raise GuardFailed(_("A closed case is not opened."))
+    case.confidential_released_at = timezone.now()
+    case.confidential_released_by = by
+    case.version += 1
+    Case.objects.filter(pk=case.pk).update(
+        confidential_released_at=case.confidential_released_at,
+        confidential_released_by=by,
+        version=case.version,
+    )
+    case_log(case, by=by, name="confidential_released")
     notify_roles(case, event="signal", actor=by, roles=TRANSITION_RECIPIENTS["signal"])
     return case
 
@@ -256,6 +311,7 @@ __all__ = [
     "CaseChangedMeanwhile",
     "available_steps",
     "case_log",
+    "case_release_confidential",
     "case_resolve",
     "case_signal",
     "case_withdraw",

@@ -10,6 +10,7 @@ urlpatterns = [
     path("<int:pk>/", views.detail, name="detail"),
     path("<int:pk>/resolve/", views.resolve, name="resolve"),
     path("<int:pk>/withdraw/", views.withdraw, name="withdraw"),
+    path("<int:pk>/release/", views.release_confidential, name="release_confidential"),
     # The internship office
     path("office/", dashboard.dashboard, name="dashboard"),
     path("office/cases/", dashboard.office_list, name="office_list"),

@@ -17,12 +17,13 @@ from django.http import HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_http_methods
+from django.views.decorators.http import require_http_methods, require_POST
 from django_fsm import ConcurrentTransition, TransitionNotAllowed
 
 from . import selectors, services
 from .forms import ResolveForm, SignalForm, WithdrawForm
 from .models import Case, GuardFailed, NotPermitted, Role, State
+from .rules import can
 from .services import CaseChangedMeanwhile
 
 # --------------------------------------------------------------------------------------------
@@ -169,6 +170,7 @@ def signal(request: HttpRequest) -> HttpResponse:
         request.POST if request.method == "POST" else None,
         placements=_placement_qs(placements),
         initial=_initial_signal(request),
+        allow_confidential=any(p.student_id == request.user.pk for p in placements),
     )
     if request.method == "POST" and form.is_valid():
         try:
@@ -177,17 +179,23 @@ def signal(request: HttpRequest) -> HttpResponse:
                 by=request.user,
                 categories=form.cleaned_data["categories"],
                 description=form.cleaned_data["description"],
+                confidential=form.cleaned_data.get("confidential", False),
             )
         except NotPermitted as exc:
             return forbidden(request, exc.message)
         except GuardFailed as exc:
             form.add_error(None, exc.message)
         else:
-            messages.success(
-                request,
-                _("The problem has been signalled as %(number)s. The people involved are told.")
-                % {"number": case.number},
-            )
+            if case.confidential:
+                text = _(
+                    "The problem has been signalled as %(number)s, confidentially: only the "
+                    "internship office is told, and it contacts you first."
+                )
+            else:
+                text = _(
+                    "The problem has been signalled as %(number)s. The people involved are told."
+                )
+            messages.success(request, text % {"number": case.number})
             return redirect(case)
     return render(request, "cases/signal.html", {"form": form, "has_placements": bool(placements)})
 
@@ -214,7 +222,9 @@ def detail(request: HttpRequest, pk: int) -> HttpResponse:
     user = request.user
     roles = case.roles_of(user)
     steps = services.available_steps(case, user)
-    conversations = list(case.conversations.all())
+    # Need-to-know (cases/rules.py): the change path is not the mentor's.
+    sees_change_path = can(user, "cases.view_change_conversation", case)
+    conversations = [c for c in case.conversations.all() if sees_change_path or c.kind == "problem"]
     actions = list(case.actions.all())
     from conversations.selectors import case_conversations
 
@@ -248,18 +258,62 @@ def detail(request: HttpRequest, pk: int) -> HttpResponse:
         "actions": actions,
         "may_add_action": case.state in (State.CONVERSATION_PLANNED, State.IMPROVING)
         and bool(roles & {Role.SCHOOL_TRAINER, Role.STUDY_COACH, Role.MENTOR, Role.OFFICE}),
+        "sees_change_path": sees_change_path,
+        "may_release": can(user, "cases.release_confidential", case),
         "change_requests": list(case.change_requests.all()),
-        "outcome_reports": list(case.outcome_reports.all()),
-        "isop_requests": list(case.isop_requests.all()),
+        "outcome_reports": list(case.outcome_reports.all()) if sees_change_path else [],
+        "isop_requests": list(case.isop_requests.all()) if sees_change_path else [],
         "wrap_ups": list(case.wrap_ups.all()),
         "may_record_wrap_up": case.state == State.TRANSFER_REQUESTED
         and bool(roles & {Role.SCHOOL_TRAINER, Role.STUDENT, Role.OFFICE}),
         "transfers": transfers,
-        "handovers": handovers,
+        "handovers": handovers if sees_change_path else [],
         "stops": list(case.stops.all()),
-        "events": list(case.events.all()),
+        "events": _timeline(case, sees_change_path),
     }
     return render(request, "cases/detail.html", context)
+
+
+def _timeline(case: Case, sees_change_path: bool) -> list:
+    """The timeline; without the change path's rights, the notes of every event from the
+    change request on are left out (they quote the all-party conversation, the outcome, the
+    advice), the events themselves stay."""
+    events = list(case.events.all())
+    if sees_change_path:
+        return events
+    hiding = False
+    for event in events:
+        hiding = hiding or event.name == "request_change"
+        event.note_hidden = hiding and bool(event.note)
+    return events
+
+
+@login_required
+@require_POST
+def release_confidential(request: HttpRequest, pk: int) -> HttpResponse:
+    """The office opens a confidential signal to the people on the placement."""
+    case = get_case_for_user(request, pk)
+    if not request.user.is_office:
+        return forbidden(
+            request, _("Only the internship office opens a confidential signal."), case=case
+        )
+    version = request.POST.get("seen_version", "")
+    try:
+        services.case_release_confidential(
+            case_id=case.pk,
+            by=request.user,
+            seen_version=int(version) if version.isdigit() else None,
+        )
+    except CaseChangedMeanwhile as exc:
+        messages.warning(request, exc.message)
+    except GuardFailed as exc:
+        messages.warning(request, exc.message)
+    else:
+        messages.success(
+            request,
+            _("The signal has been opened; the people on the placement are told."),
+        )
+    return redirect(case)
 
 
 @login_required

@@ -12,11 +12,14 @@ import datetime as dt
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
+from django.core.exceptions import PermissionDenied
 from django.db.models import Prefetch, Q
 from django.http import Http404
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from cases.models import OPEN_STATES, Case, State, User
+from cases.rules import can
 from cases.selectors import case_for_user
 from cases.services import AvailableStep, available_steps
 
@@ -48,17 +51,24 @@ def conversation_for_user(user: User, pk: int) -> tuple[Case, Conversation]:
         .get(pk=pk)
     )
     conversation.case = case
+    _check_may_see(user, conversation)
     return case, conversation
 
 
+def _check_may_see(user: User, conversation: Conversation) -> None:
+    """403 for a related person without the right (the mentor and the all-party conversation:
+    its page, calendar file, note, briefings); see cases/rules.py."""
+    if not can(user, "cases.view_conversation", conversation):
+        raise PermissionDenied(_("This conversation is not shared with you."))
+
+
 def invitation_for_user(user: User, pk: int) -> tuple[Case, Invitation]:
-    invitation = (
-        Invitation.objects.select_related("conversation", "person").filter(pk=pk).first()
-    )
+    invitation = Invitation.objects.select_related("conversation", "person").filter(pk=pk).first()
     if invitation is None:
         raise Http404("No such invitation.")
     case = case_for_user(user, invitation.conversation.case_id)
     invitation.conversation.case = case
+    _check_may_see(user, invitation.conversation)
     return case, invitation
 
 
@@ -133,7 +143,11 @@ def case_conversations(
         notes = {
             n.conversation_id: n
             for n in StudentNote.objects.filter(conversation__case=case).only(
-                "pk", "conversation_id", "text", "submitted_at", "logged_in_onstage_on",
+                "pk",
+                "conversation_id",
+                "text",
+                "submitted_at",
+                "logged_in_onstage_on",
                 "updated_at",
             )
         }
@@ -217,8 +231,9 @@ def _open_cases(user: User) -> list[Case]:
         .select_related("placement__student", "placement__school")
         .prefetch_related(
             # What the guards of available_steps read, so they run no query per case.
-            Prefetch("actions", queryset=ImprovementAction.objects.only("pk", "case_id",
-                                                                         "evaluation")),
+            Prefetch(
+                "actions", queryset=ImprovementAction.objects.only("pk", "case_id", "evaluation")
+            ),
             "wrap_ups",
             "handovers",
             Prefetch("conversations", queryset=planned, to_attr="planned_conversations"),
@@ -266,8 +281,16 @@ def home_for(user: User, *, today: dt.date | None = None) -> Home:
     home.case_steps = pending_steps(user, cases)
     start_of_today = timezone.localtime().replace(hour=0, minute=0, second=0, microsecond=0)
 
+    # Only cases the user still sees (a confidential signal, the old school after a transfer).
+    seen = Q() if user.is_office else Q(case__in=Case.objects.related_to(user).values("pk"))
+    seen_via_conversation = (
+        Q()
+        if user.is_office
+        else Q(conversation__case__in=Case.objects.related_to(user).values("pk"))
+    )
     home.notes_to_write = list(
         Conversation.objects.filter(
+            seen,
             case__placement__student=user,
             case__state__in=OPEN_STATES,
             status=Conversation.Status.HELD,
@@ -282,6 +305,7 @@ def home_for(user: User, *, today: dt.date | None = None) -> Home:
 
     home.summaries_to_confirm = list(
         Invitation.objects.filter(
+            seen_via_conversation,
             person=user,
             attended=False,
             read_summary_at__isnull=True,
@@ -294,6 +318,7 @@ def home_for(user: User, *, today: dt.date | None = None) -> Home:
 
     home.upcoming = list(
         Conversation.objects.filter(
+            seen,
             invitations__person=user,
             status=Conversation.Status.PLANNED,
             starts_at__gte=start_of_today,
@@ -305,6 +330,7 @@ def home_for(user: User, *, today: dt.date | None = None) -> Home:
 
     home.actions = list(
         ImprovementAction.objects.filter(
+            seen,
             owner=user,
             status=ImprovementAction.Status.OPEN,
             case__state__in=OPEN_STATES,
@@ -327,8 +353,5 @@ def home_for(user: User, *, today: dt.date | None = None) -> Home:
         .select_related("person", "conversation__case__placement__student")
         .order_by("conversation__starts_at", "pk")
     )
-    home.briefings = [
-        i for i in briefings if may_brief(i.conversation.case, i.conversation, user)
-    ]
+    home.briefings = [i for i in briefings if may_brief(i.conversation.case, i.conversation, user)]
     return home
-

@@ -305,6 +305,9 @@ def _rows(
     # date of another conversation than the planned one.
     paths = sorted({*rule.step, *ROLE_PATHS.values(), *rule.role_paths.values()} - {"pk"})
     aliases = {path: f"d_{i}" for i, path in enumerate(paths)}
+    if kind != ESCALATE:
+        # A confidential signal the office has not opened yet is the office's alone.
+        qs = qs.exclude(confidential=True, confidential_released_at__isnull=True)
     qs = qs.annotate(d_anchor=F(rule.anchor), **{a: F(p) for p, a in aliases.items()})
     qs = qs.filter(_anchor_before("d_anchor", upper, is_date))
     if lower is not None:  # due soon: not yet past the real deadline

@@ -12,7 +12,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
-from cases.models import EVENT_LABELS
+from cases.models import EVENT_LABELS, Case
 
 from .models import Notification
 
@@ -23,6 +23,10 @@ def inbox(request: HttpRequest) -> HttpResponse:
     qs = Notification.objects.filter(recipient=request.user).select_related(
         "case__placement__student", "actor"
     )
+    if not request.user.is_office:
+        # Only cases the user (still) sees: not a confidential signal before the office opens
+        # it, not the old school's case after a transfer (cases/rules.py).
+        qs = qs.filter(case__in=Case.objects.related_to(request.user).values("pk"))
     if request.GET.get("show") == "unread":
         qs = qs.filter(read_at__isnull=True)
     page = Paginator(qs.order_by("-created_at", "-pk"), 50).get_page(request.GET.get("page"))

@@ -35,6 +35,8 @@ INSTALLED_APPS = [
     "crispy_forms",
     "crispy_bootstrap5",
     "django_fsm",
+    # Per-object permissions; autodiscovers cases/rules.py (need-to-know).
+    "rules.apps.AutodiscoverRulesConfig",
     "cases",
     "conversations",
     "transfers",
@@ -64,6 +66,7 @@ AUTHENTICATION_BACKENDS = [
     "django.contrib.auth.backends.ModelBackend",
 ]
 LOGIN_URL = "login"
+    "rules.permissions.ObjectPermissionBackend",
 LOGIN_REDIRECT_URL = "cases:my_cases"
 LOGOUT_REDIRECT_URL = "login"
 

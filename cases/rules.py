@@ -1,0 +1,124 @@
+"""Need-to-know: who may see which part of a case, as per-object rules (django-rules).
+
+The rules here and `CaseQuerySet.related_to` (the lists, counts and exports) say the same
+thing; a test compares them over many users and cases. Views ask `can(user, perm, obj)`;
+`user.has_perm(perm, obj)` gives the same answer for everyone but superusers (Django lets a
+superuser through every permission; a superuser who is not in the office group still only
+sees related cases through the lists, so views never rely on `has_perm` alone).
+
+In short (the README's "Who sees and does what" has the table):
+- A case is seen by the people on its (current) placement, the office, the ISOP owner once
+  advice was asked, and the previous study coach until the warm handover is recorded.
+- "Confidential to the internship office first": until the office releases it, only the
+  student and the office see the case (everyone else gets a 404, as for an unrelated case).
+- The change path (change request reason, the all-party conversation, the positions and the
+  outcome report, the ISOP advice, the warm handover) is not the mentor's: the mentor sees the
+  case, the first conversation and the improvement actions.
+- The student's note: the student always; others once it is submitted and only when they may
+  see its conversation.
+"""
+
+from __future__ import annotations
+
+import rules
+
+from .models import Role, State
+
+# Who sees the change path of a case they see: everyone on it but the mentor.
+CHANGE_PATH_ROLES = frozenset(
+    {
+        Role.STUDENT,
+        Role.SCHOOL_TRAINER,
+        Role.COORDINATING_TRAINER,
+        Role.STUDY_COACH,
+        Role.OFFICE,
+        Role.ISOP_OWNER,
+        "old_study_coach",
+    }
+)
+
+
+def is_hidden(case) -> bool:
+    """Confidential to the office and not yet released by it."""
+    return bool(case.confidential and case.confidential_released_at is None)
+
+
+def _roles(user, case) -> set[str]:
+    return case.roles_of(user)
+
+
+@rules.predicate
+def is_office(user) -> bool:
+    return bool(getattr(user, "is_authenticated", False) and user.is_office)
+
+
+@rules.predicate
+def is_case_student(user, case) -> bool:
+    return case is not None and user.pk is not None and case.placement.student_id == user.pk
+
+
+@rules.predicate
+def is_related(user, case) -> bool:
+    """The same relation as `CaseQuerySet.related_to` (keep the two in step)."""
+    if case is None or not getattr(user, "is_authenticated", False):
+        return False
+    if user.is_office:
+        return True
+    if is_hidden(case):
+        return case.placement.student_id == user.pk
+    if case.placement.roles_of(user):
+        return True
+    # The managers' .all() reads a prefetch when the case page loaded one.
+    if user.is_isop_owner and case.isop_requests.all().exists():
+        return True
+    return case.state == State.HANDOVER and any(
+        h.old_coach_id == user.pk and h.confirmed_at is None for h in case.handovers.all()
+    )
+
+
+@rules.predicate
+def sees_change_path(user, case) -> bool:
+    return bool(_roles(user, case) & CHANGE_PATH_ROLES)
+
+
+@rules.predicate
+def may_release(user, case) -> bool:
+    return is_hidden(case) and case.is_open
+
+
+@rules.predicate
+def conversation_is_visible(user, conversation) -> bool:
+    case = conversation.case
+    if not is_related(user, case):
+        return False
+    return conversation.kind == "problem" or sees_change_path(user, case)
+
+
+@rules.predicate
+def note_is_visible(user, note) -> bool:
+    conversation = note.conversation
+    if conversation.case.placement.student_id == user.pk:
+        return is_related(user, conversation.case)
+    return note.submitted_at is not None and conversation_is_visible(user, conversation)
+
+
+view_case = is_related
+view_change_path = is_related & sees_change_path
+
+rules.add_perm("cases.view_case", view_case)
+rules.add_perm("cases.view_conversation", conversation_is_visible)
+rules.add_perm("cases.view_change_conversation", view_change_path)
+rules.add_perm("cases.view_change_request", view_change_path)
+rules.add_perm("cases.view_positions", view_change_path)
+rules.add_perm("cases.view_isop_advice", view_change_path)
+rules.add_perm("cases.view_handover", view_change_path)
+rules.add_perm("cases.view_student_note", note_is_visible)
+rules.add_perm("cases.release_confidential", is_office & may_release)
+
+
+def can(user, perm: str, obj=None) -> bool:
+    """The rule itself, without Django's "a superuser may do anything" shortcut."""
+    return rules.has_perm(perm, user, obj)
+
+
+__all__ = ["CHANGE_PATH_ROLES", "can", "is_hidden"]
