@@ -52,6 +52,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     # After authentication: the signed-in user's language is the fallback after the cookie.
     "stagebureau.middleware.DutchFirstLocaleMiddleware",
+    # One access-log row per case-scoped request, written after the response (cases/audit.py).
+    "cases.audit.AccessLogMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]

@@ -21,7 +21,8 @@ from transfers import services as transfer_services
 
 pytestmark = pytest.mark.django_db
 
-BUDGET = 12
+# 12 for the page, plus 1: the access-log row (one INSERT with the student as a subquery).
+BUDGET = 12 + 1
 
 
 def count_queries(client, url: str):
@@ -156,7 +157,7 @@ def test_a_fresh_case_takes_fewer_queries_than_one_on_the_change_path(client):
     )
     client.force_login(placement.school_trainer)
     n, response = count_queries(client, reverse("cases:detail", args=[case.pk]))
-    assert n <= 8
+    assert n <= 8 + 1  # + 1: the access-log row
     assert response.context["conversations"] == []
     assert response.context["categories"] == [Category.OTHER.label]
 
