@@ -564,6 +564,9 @@ class Case(fsm.ConcurrentTransitionMixin, models.Model):
             models.Index(fields=["state", "state_changed_at"], name="case_state_since"),
             # The office's list: one state, newest signal first.
             models.Index(fields=["state", "-signalled_at"], name="case_state_signalled"),
+            # The office's list across states, longest waiting first: the "overdue" filter is
+            # checked row by row along this index and stops after a page (and at the count cap).
+            models.Index(fields=["state_changed_at", "id"], name="case_waiting"),
             # Outcomes per period (the pictures and the steering group's report).
             models.Index(
                 fields=["closed_at"],

@@ -60,7 +60,12 @@ class Rule:
 
 
 def _state(*states: str) -> Callable[[QuerySet], QuerySet]:
-    return lambda qs: qs.filter(state__in=states)
+    def only_in(qs: QuerySet) -> QuerySet:
+        return qs.filter(state__in=states)
+
+    # Read by monitoring.overdue_filter: a rule on the state alone is a check of the row itself.
+    only_in.states = states
+    return only_in
 
 
 RULES: dict[str, Rule] = {
@@ -300,14 +305,14 @@ def _rows(
 ) -> Iterator[dict]:
     is_date = rule.anchor in _DATE_ANCHORS
     qs = rule.filter(Case.objects.filter(state__in=OPEN_STATES, placement__school__region=region))
+    if kind != ESCALATE:
+        # A confidential signal the office has not opened yet is the office's alone.
+        qs = qs.exclude(confidential=True, confidential_released_at__isnull=True)
     # Every path is read through annotations made right after the rule's filter, so they reuse
     # its joins: a second .filter() on a to-many path would join that table again and match the
     # date of another conversation than the planned one.
     paths = sorted({*rule.step, *ROLE_PATHS.values(), *rule.role_paths.values()} - {"pk"})
     aliases = {path: f"d_{i}" for i, path in enumerate(paths)}
-    if kind != ESCALATE:
-        # A confidential signal the office has not opened yet is the office's alone.
-        qs = qs.exclude(confidential=True, confidential_released_at__isnull=True)
     qs = qs.annotate(d_anchor=F(rule.anchor), **{a: F(p) for p, a in aliases.items()})
     qs = qs.filter(_anchor_before("d_anchor", upper, is_date))
     if lower is not None:  # due soon: not yet past the real deadline

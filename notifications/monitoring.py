@@ -22,11 +22,23 @@ case list.
 from __future__ import annotations
 
 import datetime as dt
+import operator
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from functools import reduce
 
 from django.db import connection, connections
-from django.db.models import BigIntegerField, CharField, DateField, DateTimeField, F, Q, Value
+from django.db.models import (
+    BigIntegerField,
+    CharField,
+    DateField,
+    DateTimeField,
+    Exists,
+    F,
+    OuterRef,
+    Q,
+    Value,
+)
 from django.db.models.functions import Cast
 from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
@@ -349,29 +361,61 @@ def overdue_filter(
     rules: Iterable[EffectiveRule] | None = None,
     cals: dict[str, WorkingDays] | None = None,
 ) -> Q:
-    """A Q on Case: an open step of the case is past its first deadline (one subquery per rule,
-    with one anchor bound per region)."""
+    """A Q on Case: an open step of the case is past its first deadline.
+
+    Checked a row at a time, so a list sorted by an indexed column stops after a page of
+    matches instead of first collecting every overdue case (which grows with the data): a rule
+    on the state alone is a condition on the row itself; any other rule is an EXISTS correlated
+    with the row. An `IN` subquery, or an EXISTS correlated by equality alone, lets PostgreSQL
+    hash the rule's matches over all open cases before the first row; the extra, always true
+    `signalled_at <= outer signalled_at` (same row) keeps it from doing so."""
     today = today or timezone.localdate()
     rules = effective_rules() if rules is None else rules
     cals = calendars() if cals is None else cals
-    q = Q(pk__in=[])
+    branches = []
     for eff in rules:
         rule = eff.rule
         is_date = rule.anchor in _DATE_ANCHORS
-        in_time = Q()
+        states = getattr(rule.filter, "states", None)
+        inline = states is not None and "__" not in rule.anchor
+        region_path, anchor_path = (
+            ("placement__school__region", rule.anchor) if inline else ("m_region", "m_anchor")
+        )
+        # Regions whose holidays give the same cutoff share one condition; when all do (most
+        # of the year), the row needs no join to its school at all.
+        by_cutoff: dict[dt.date, list[str]] = {}
         for region, cal in cals.items():
             window = _windows(eff, cal, today)
-            if window is None:
-                continue
-            in_time |= Q(m_region=region) & _anchor_before("m_anchor", window[1], is_date)
-        if not in_time:
+            if window is not None:
+                by_cutoff.setdefault(window[1], []).append(region)
+        if not by_cutoff:
             continue
-        branch = (
-            rule.filter(Case.objects.filter(state__in=OPEN_STATES))
-            .annotate(m_anchor=F(rule.anchor), m_region=F("placement__school__region"))
-            .filter(in_time)
-            .order_by()
-            .values("pk")
+        if len(by_cutoff) == 1 and len(next(iter(by_cutoff.values()))) == len(cals):
+            in_time = _anchor_before(anchor_path, next(iter(by_cutoff)), is_date)
+        else:
+            in_time = Q()
+            for cutoff, regions in by_cutoff.items():
+                in_time |= Q(**{f"{region_path}__in": regions}) & _anchor_before(
+                    anchor_path, cutoff, is_date
+                )
+        if inline:
+            branches.append(Q(state__in=states) & in_time)
+            continue
+        same_row = Case.objects.filter(
+            pk=OuterRef("pk"), signalled_at__lte=OuterRef("signalled_at")
         )
-        q |= Q(pk__in=branch)
-    return q
+        annotations = {"m_anchor": F(rule.anchor)}
+        if "m_region" in str(in_time):
+            annotations["m_region"] = F("placement__school__region")
+        branches.append(
+            Exists(
+                rule.filter(same_row)
+                .annotate(**annotations)
+                .filter(in_time)
+                .order_by()
+                .values("pk")
+            )
+        )
+    if not branches:
+        return Q(pk__in=[])
+    return Q(state__in=OPEN_STATES) & reduce(operator.or_, branches)

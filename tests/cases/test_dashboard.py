@@ -320,6 +320,32 @@ class TestOfficeList:
         waiting = client.get(url, {"sort": "waiting"}).context["cases"]
         assert list(waiting)[0] == cases[0]
 
+    def test_the_overdue_list_counts_at_most_the_cap(self, client, office, monkeypatch):
+        from cases import dashboard
+
+        monkeypatch.setattr(dashboard, "COUNT_CAP", 2)
+        for _ in range(3):
+            CaseFactory(signalled_at=ago(100), state_changed_at=ago(100))
+        url = reverse("cases:office_list")
+        response = client.get(url, {"overdue": "1", "sort": "waiting"})
+        page = response.context["page"]
+        assert page.paginator.capped and page.paginator.count == 3
+        assert "Meer dan 2 casussen" in response.content.decode()
+        assert ">Laatste<" not in response.content.decode()
+        # Without the row-by-row filter the count is exact.
+        exact = client.get(url).context["page"].paginator
+        assert not exact.capped and exact.count == 3
+
+    def test_rows_carry_the_labels_and_dates(self, client, office):
+        case = CaseFactory(state=State.IMPROVING, categories=[Category.CLASSROOM])
+        row = client.get(reverse("cases:office_list")).context["rows"][0]
+        assert row["case"] == case and row["url"] == case.get_absolute_url()
+        assert row["state_label"] == str(State.IMPROVING.label)
+        assert row["categories"] == [str(Category.CLASSROOM.label)]
+        assert row["signalled"]["iso"].startswith(
+            timezone.localtime(case.signalled_at).date().isoformat()
+        )
+
     def test_a_period_backwards_is_an_error_not_a_500(self, client, office):
         CaseFactory()
         response = client.get(
