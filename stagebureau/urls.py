@@ -4,6 +4,7 @@ from django.urls import include, path
 
 from cases.views import home
 
+from .health import health
 from .views import set_language
 
 urlpatterns = [
@@ -20,4 +21,5 @@ urlpatterns = [
     path("inbox/", include("notifications.urls")),
     path("admin/", admin.site.urls),
     path("i18n/setlang/", set_language, name="set_language"),
+    path("health/", health, name="health"),
 ]
