@@ -4,17 +4,29 @@ from django.urls import include, path
 
 from cases.views import home
 
+from . import auth_views as signin_views
 from .health import health
 from .views import set_language
 
 urlpatterns = [
     path("", home, name="home"),
-    path(
-        "login/",
-        auth_views.LoginView.as_view(redirect_authenticated_user=True),
-        name="login",
-    ),
+    path("login/", signin_views.LoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    # Sign-in link by e-mail (django-sesame); the link itself only signs in on POST.
+    path("login/link/", signin_views.request_sign_in_link, name="sign_in_link"),
+    path("login/link/sent/", signin_views.sign_in_link_sent, name="sign_in_link_sent"),
+    path("login/link/use/", signin_views.sign_in_with_link, name="sign_in_with_link"),
+    # Single sign-on (OpenID Connect, e.g. SURFconext): 404 unless OIDC_ENABLED.
+    path(
+        "oidc/authenticate/",
+        signin_views.OIDCAuthenticateView.as_view(),
+        name="oidc_authentication_init",
+    ),
+    path(
+        "oidc/callback/",
+        signin_views.OIDCCallbackView.as_view(),
+        name="oidc_authentication_callback",
+    ),
     path("cases/", include("cases.urls")),
     path("cases/", include("conversations.urls")),
     path("cases/", include("transfers.urls")),

@@ -1,10 +1,12 @@
 """Settings shared by every environment. Production = this module + the environment."""
 
 import contextlib
+import datetime as dt
 from pathlib import Path
 
 import dj_database_url
 from celery.schedules import crontab
+from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
@@ -35,16 +37,22 @@ INSTALLED_APPS = [
     "crispy_forms",
     "crispy_bootstrap5",
     "django_fsm",
+    # Throttles failed sign-ins (username + IP), logs lockouts.
+    "axes",
     # Per-object permissions; autodiscovers cases/rules.py (need-to-know).
     "rules.apps.AutodiscoverRulesConfig",
     "cases",
     "conversations",
     "transfers",
     "notifications",
+    # Sign-in pieces of the project itself (signals, the sign-in link task).
+    "stagebureau.apps.StagebureauConfig",
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Content-Security-Policy on every response (CONTENT_SECURITY_POLICY below).
+    "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -55,7 +63,13 @@ MIDDLEWARE = [
     # One access-log row per case-scoped request, written after the response (cases/audit.py).
     "cases.audit.AccessLogMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    # Idle and absolute session expiry (says why, in the user's language); then `no-store` on
+    # personal pages.
+    "stagebureau.middleware.SessionExpiryMiddleware",
+    "stagebureau.middleware.NoStoreMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last, as django-axes asks: turns a locked-out sign-in into the login page's message.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "stagebureau.urls"
@@ -63,7 +77,10 @@ WSGI_APPLICATION = "stagebureau.wsgi.application"
 AUTH_USER_MODEL = "cases.User"
 # The first loads the request's user with its global roles and unread count in one query; the
 # second keeps sessions made before it was added valid (same users, same rules).
+# The first refuses any sign-in while the username + IP is locked out (django-axes); it signs
+# nobody in itself.
 AUTHENTICATION_BACKENDS = [
+    "stagebureau.auth_backends.ThrottleBackend",
     "cases.backends.RequestUserBackend",
     "django.contrib.auth.backends.ModelBackend",
     "rules.permissions.ObjectPermissionBackend",
@@ -200,4 +217,128 @@ CELERY_BEAT_SCHEDULE = {
         "task": "notifications.tasks.scan_deadlines",
         "schedule": crontab(minute="*/30"),
     },
+}
+
+# --------------------------------------------------------------------------------------------
+# Sign-in (issue #7): throttling, session expiry, sign-in links, optional SURFconext (OIDC).
+# Every value comes from the environment; README "Configuration" lists them.
+
+# django-axes: LOGIN_FAILURE_LIMIT failures for one username from one IP address lock that
+# combination for LOGIN_LOCKOUT_MINUTES; the login page says so (stagebureau.auth_views).
+AXES_ENABLED = envbool("AXES_ENABLED", True)
+AXES_FAILURE_LIMIT = envint("LOGIN_FAILURE_LIMIT", 5)
+AXES_COOLOFF_TIME = dt.timedelta(minutes=envint("LOGIN_LOCKOUT_MINUTES", 15))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+# A failure during the lockout does not extend it: "try again in 15 minutes" stays true.
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
+AXES_LOCKOUT_CALLABLE = "stagebureau.auth_views.lockout_response"
+AXES_CLIENT_IP_CALLABLE = "stagebureau.auth_backends.client_ip"
+AXES_USERNAME_FORM_FIELD = "username"
+AXES_SENSITIVE_PARAMETERS = ["password", "sesame"]
+# Number of reverse proxies in front of the application whose X-Forwarded-For/-Proto to trust
+# (0: use the connection's address; docker-compose with gunicorn directly exposed).
+TRUSTED_PROXY_COUNT = envint("TRUSTED_PROXY_COUNT", 0)
+
+# Sessions: signed out after SESSION_IDLE_MINUTES without a request and SESSION_MAX_HOURS after
+# signing in, whatever happens (stagebureau.middleware.SessionExpiryMiddleware). The cookie
+# lives as long as the absolute limit, so an idle expiry can still say why you were signed out.
+SESSION_IDLE_SECONDS = envint("SESSION_IDLE_MINUTES", 30) * 60
+SESSION_MAX_SECONDS = envint("SESSION_MAX_HOURS", 12) * 3600
+SESSION_COOKIE_AGE = SESSION_MAX_SECONDS
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+CSRF_COOKIE_HTTPONLY = True  # no JavaScript reads the token; forms carry it
+LANGUAGE_COOKIE_HTTPONLY = True
+LANGUAGE_COOKIE_SAMESITE = "Lax"
+
+# Sign-in links (django-sesame) for school staff without an institutional account: one use
+# (the token covers the last login), valid SIGN_IN_LINK_MINUTES.
+SIGN_IN_LINK_ENABLED = envbool("SIGN_IN_LINK_ENABLED", True)
+SESAME_MAX_AGE = envint("SIGN_IN_LINK_MINUTES", 15) * 60
+SESAME_ONE_TIME = True
+SESAME_TOKEN_NAME = "sesame"
+# Requests for a link per e-mail address and per IP address within 15 minutes.
+SIGN_IN_LINK_LIMIT_PER_ADDRESS = envint("SIGN_IN_LINK_LIMIT_PER_ADDRESS", 3)
+SIGN_IN_LINK_LIMIT_PER_IP = envint("SIGN_IN_LINK_LIMIT_PER_IP", 10)
+if SIGN_IN_LINK_ENABLED:
+    AUTHENTICATION_BACKENDS.append("stagebureau.auth_backends.SignInLinkBackend")
+
+# Optional single sign-on through OpenID Connect (SURFconext or any OIDC provider); off unless
+# OIDC_ENABLED. Users are matched on their e-mail address and never created unless
+# OIDC_CREATE_USER.
+OIDC_ENABLED = envbool("OIDC_ENABLED", False)
+OIDC_PROVIDER_NAME = env("OIDC_PROVIDER_NAME", "SURFconext")
+OIDC_RP_CLIENT_ID = env("OIDC_RP_CLIENT_ID", "")
+OIDC_RP_CLIENT_SECRET = env("OIDC_RP_CLIENT_SECRET", "")
+OIDC_OP_AUTHORIZATION_ENDPOINT = env("OIDC_OP_AUTHORIZATION_ENDPOINT", "")
+OIDC_OP_TOKEN_ENDPOINT = env("OIDC_OP_TOKEN_ENDPOINT", "")
+OIDC_OP_USER_ENDPOINT = env("OIDC_OP_USER_ENDPOINT", "")
+OIDC_OP_JWKS_ENDPOINT = env("OIDC_OP_JWKS_ENDPOINT", "")
+OIDC_OP_ISSUER = env("OIDC_OP_ISSUER", "")
+OIDC_RP_SIGN_ALGO = env("OIDC_RP_SIGN_ALGO", "RS256")
+OIDC_RP_SCOPES = env("OIDC_RP_SCOPES", "openid email")
+OIDC_CREATE_USER = envbool("OIDC_CREATE_USER", False)
+OIDC_USE_PKCE = envbool("OIDC_USE_PKCE", True)
+OIDC_TIMEOUT = envint("OIDC_TIMEOUT", 10)
+OIDC_USERNAME_ALGO = "stagebureau.auth_backends.oidc_username"
+OIDC_AUTHENTICATION_CALLBACK_URL = "oidc_authentication_callback"
+LOGIN_REDIRECT_URL_FAILURE = "/login/"
+if OIDC_ENABLED:
+    _missing = [
+        name
+        for name in (
+            "OIDC_RP_CLIENT_ID",
+            "OIDC_RP_CLIENT_SECRET",
+            "OIDC_OP_AUTHORIZATION_ENDPOINT",
+            "OIDC_OP_TOKEN_ENDPOINT",
+            "OIDC_OP_USER_ENDPOINT",
+        )
+        if not globals()[name]
+    ]
+    if OIDC_RP_SIGN_ALGO.startswith(("RS", "ES")) and not OIDC_OP_JWKS_ENDPOINT:
+        _missing.append("OIDC_OP_JWKS_ENDPOINT")
+    if _missing:
+        raise ImproperlyConfigured(f"OIDC_ENABLED needs {', '.join(_missing)}.")
+    AUTHENTICATION_BACKENDS.append("stagebureau.auth_backends.OIDCBackend")
+
+# Optional shared cache (e.g. redis://127.0.0.1:6379/1) for the sign-in link throttle across
+# processes; the default per-process memory cache suits one server process.
+if env("CACHE_URL"):
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": env("CACHE_URL"),
+        }
+    }
+
+# --------------------------------------------------------------------------------------------
+# Headers (issue #7). Production (stagebureau.settings.production) adds HSTS, HTTPS and secure
+# cookies. No inline script or style anywhere: templates load static/js/app.js only.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF],
+        "img-src": [SELF, "data:"],
+        "font-src": [SELF],
+        "connect-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [SELF],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+    },
+}
+if env("CSP_REPORT_URI"):
+    CONTENT_SECURITY_POLICY["DIRECTIVES"]["report-uri"] = [env("CSP_REPORT_URI")]
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+# Pages under these prefixes are never cached (nor is any page for a signed-in user).
+NO_STORE_PATH_PREFIXES = ["/cases/", "/inbox/", "/privacy/", "/admin/"]
+
+LOGGING["loggers"] = {
+    # Lockouts and refused sign-in links: one line each, never a password or token.
+    "stagebureau.security": {"handlers": ["console"], "level": "INFO", "propagate": False},
 }
