@@ -123,13 +123,15 @@ NOT_CASE_SCOPED: dict[str, str] = {
     "cases:steering_report": "anonymised counts only (small numbers hidden), no case file",
     "admin:app_list": "the admin's list of models of an app",
     "admin:view_on_site": "a redirect to the object's own page, which is logged itself",
-    "admin:auth_group_change": "groups, no personal data",
-    "admin:auth_group_delete": "groups, no personal data",
-    "admin:auth_group_history": "groups, no personal data",
-    "admin:cases_user_password_change": "sets a password, shows no case",
+    "admin:auth_user_password_change": "sets a password, shows no case",
+    "admin:<path:object_id>/": "the admin's redirect to an object's change page (logged there)",
+    "admin:(?P<url>.*)$": "the admin's catch-all for unknown addresses (a 404 without a case)",
 }
 # Admin object pages of models that hold no case or student data.
 ADMIN_MODELS_WITHOUT_CASE = {
+    "axes.AccessAttempt",  # sign-in attempts: username and IP address, no case
+    "axes.AccessFailureLog",
+    "axes.AccessLog",
     "auth.Group",
     "cases.User",
     "cases.Partnership",

@@ -207,6 +207,9 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", "INFO")},
 }
 
+# Privacy: closed cases are anonymised this many days after they were closed (cases/privacy.py).
+CASE_RETENTION_DAYS = envint("CASE_RETENTION_DAYS", 730)
+
 CELERY_BEAT_SCHEDULE = {
     "sweep-notification-outbox": {
         "task": "notifications.tasks.sweep_outbox",
@@ -216,6 +219,11 @@ CELERY_BEAT_SCHEDULE = {
     "scan-deadlines": {
         "task": "notifications.tasks.scan_deadlines",
         "schedule": crontab(minute="*/30"),
+    },
+    # Retention: closed cases past CASE_RETENTION_DAYS lose their texts (idempotent).
+    "anonymise-expired-cases": {
+        "task": "cases.tasks.anonymise_expired_cases",
+        "schedule": crontab(hour=3, minute=17),
     },
 }
 

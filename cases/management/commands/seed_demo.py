@@ -40,6 +40,7 @@ from cases.models import (
     TrainingSchool,
     User,
 )
+from cases.privacy import PRIVACY_OFFICER_GROUP, privacy_officer_group
 from conversations import services as conversation_services
 from conversations.models import Conversation, ImprovementAction
 from transfers import services as transfer_services
@@ -116,6 +117,7 @@ PEOPLE = [
         admin=True,
     ),
     Person("isop", "Gerard", "van Leeuwen", "ISOP process owner", groups=(Role.ISOP_OWNER,)),
+    Person("privacy", "Fatima", "El Amrani", "privacy officer", groups=(PRIVACY_OFFICER_GROUP,)),
 ]
 
 # Who works where: school key -> (mentor, school trainer, study coach, coordinating trainer).
@@ -804,6 +806,7 @@ class Command(BaseCommand):
             role: Group.objects.get_or_create(name=role)[0]
             for role in (Role.OFFICE, Role.ISOP_OWNER)
         }
+        groups[PRIVACY_OFFICER_GROUP] = privacy_officer_group()
         people = {}
         password = None
         for person in PEOPLE:

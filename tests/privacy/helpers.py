@@ -1,0 +1,38 @@
+"""A case with a record of every kind (the whole change path, a student's note, a briefing),
+closed or still open, for the privacy tests."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.utils import timezone
+
+from cases.privacy import privacy_officer_group
+from conversations import services as conversation_services
+from tests.cases.factories import UserFactory
+from tests.cases.test_case_page_queries import change_path
+
+
+def full_case(*, closed: bool = True):
+    """(case, placement, office, isop): closed as transferred (or in the open handover)."""
+    case, placement, office, isop = change_path(handover_confirmed=closed)
+    first = case.conversations.order_by("pk").first()
+    conversation_services.note_save(
+        conversation_id=first.pk,
+        by=placement.student,
+        text="My own view of the conversation.",
+        submit=True,
+        logged_in_onstage_on=dt.date.today(),
+    )
+    case.refresh_from_db()
+    return case, placement, office, isop
+
+
+def privacy_officer():
+    user = UserFactory(first_name="Priva", last_name="Officer")
+    user.groups.add(privacy_officer_group())
+    return user
+
+
+def days_later(days: int) -> dt.datetime:
+    return timezone.now() + dt.timedelta(days=days)
