@@ -7,9 +7,10 @@ import re
 from pathlib import Path
 
 from django.urls import reverse
+from django.utils import translation
 from playwright.sync_api import Browser, Page, expect
 
-from cases.models import Case
+from cases.models import Case, State
 from tests.cases.factories import UserFactory
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "e2e"
@@ -61,9 +62,19 @@ def submit(page: Page) -> None:
     expect(page.locator(".alert-danger")).to_have_count(0)
 
 
-def expect_state(page: Page, label: str) -> None:
-    """The case page's state badge reads `label` (Dutch)."""
-    expect(page.locator("main .state-badge").first).to_contain_text(label)
+def dutch(choice) -> str:
+    """A model choice's label as the Dutch interface shows it."""
+    with translation.override("nl"):
+        return str(choice.label)
+
+
+def expect_state(page: Page, value: State) -> None:
+    """The case page's state badge shows the state, in Dutch."""
+    with translation.override("en"):
+        assert dutch(value) != str(value.label), f"no Dutch label for {value}"
+    badge = page.locator("main .state-badge").first
+    expect(badge).to_have_class(re.compile(rf"\bstate-{value}\b"))
+    expect(badge).to_have_text(dutch(value))
 
 
 def state(case: Case) -> str:

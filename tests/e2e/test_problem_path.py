@@ -63,7 +63,7 @@ def test_problem_path_signal_conversation_briefing_note_evaluation_resolved(
     page.click("main form button[type=submit]")
     case = Case.objects.get()
     expect(page.locator(".alert-success")).to_contain_text(case.number)
-    expect_state(page, "gesignaleerd")
+    expect_state(page, State.SIGNALLED)
     expect(page.locator("main")).to_contain_text("gesignaleerd door Marieke van Dijk")
     shot(page, "problem-1-mentor-signalled")
     page.context.close()
@@ -89,7 +89,7 @@ def test_problem_path_signal_conversation_briefing_note_evaluation_resolved(
     page.fill('input[name="location"]', "Lokaal 2.14")
     submit(page)
     assert state(case) == State.CONVERSATION_PLANNED
-    expect_state(page, "gesprek gepland")
+    expect_state(page, State.CONVERSATION_PLANNED)
     expect(page.locator(".conversation-card")).to_contain_text("Lokaal 2.14")
 
     # Everyone invited (but the planner) receives an invitation with a calendar file.
@@ -120,7 +120,7 @@ def test_problem_path_signal_conversation_briefing_note_evaluation_resolved(
     row.locator('input[name$="-due_date"]').fill(timezone.localdate().isoformat())
     submit(page)
     assert state(case) == State.IMPROVING
-    expect_state(page, "verbeteracties lopen")
+    expect_state(page, State.IMPROVING)
     briefing = page.locator(".briefing-item")
     expect(briefing).to_have_count(1)
     expect(briefing).to_contain_text("Marieke van Dijk")
@@ -185,14 +185,14 @@ def test_problem_path_signal_conversation_briefing_note_evaluation_resolved(
     page.fill('textarea[name="note"]', "De begeleiding loopt weer.")
     submit(page)
     assert state(case) == State.CLOSED_RESOLVED
-    expect_state(page, "gesloten: opgelost")
+    expect_state(page, State.CLOSED_RESOLVED)
     shot(page, "problem-4-trainer-resolved")
     page.context.close()
 
     # The student sees the case closed, and is told by e-mail.
     page = log_in(browser, stack, student)
     open_case(page, stack, case)
-    expect_state(page, "gesloten: opgelost")
+    expect_state(page, State.CLOSED_RESOLVED)
     expect(page.locator("main")).to_contain_text("Deze casus is gesloten.")
     page.context.close()
     smtp_sink.wait_for(
