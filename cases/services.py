@@ -102,6 +102,13 @@ def check_permitted(case: Case, name: str, user) -> None:
     without the right writes records, and the guards are checked after the records exist.
     """
     meta = transition_meta(name)
+    # "Not yours" before "not now": a step that is never this person's is refused (403) in
+    # every state, so nobody learns the state of a part of the case that is not theirs.
+    # (The previous study coach is one only during the handover: that step keeps "not now".)
+    transitions = list(meta.transitions.values())
+    state_bound = any("old_study_coach" in getattr(t.permission, "roles", ()) for t in transitions)
+    if not state_bound and not any(t.has_perm(case, user) for t in transitions):
+        _refuse(transitions[0], name)
     if is_hidden(case) and name not in WHILE_CONFIDENTIAL:
         raise GuardFailed(CONFIDENTIAL_FIRST)
     if not meta.has_transition(case.state):
@@ -111,11 +118,15 @@ def check_permitted(case: Case, name: str, user) -> None:
         )
     transition = meta.get_transition(case.state)
     if not transition.has_perm(case, user):
-        roles = getattr(transition.permission, "roles", ())
-        raise NotPermitted(
-            _("Only the %(roles)s may do this: “%(action)s”.")
-            % {"roles": _join_roles(roles), "action": _label(name)}
-        )
+        _refuse(transition, name)
+
+
+def _refuse(transition, name: str):
+    roles = getattr(transition.permission, "roles", ())
+    raise NotPermitted(
+        _("Only the %(roles)s may do this: “%(action)s”.")
+        % {"roles": _join_roles(roles), "action": _label(name)}
+    )
 
 
 def check_transition(case: Case, name: str, user) -> None:

@@ -348,6 +348,15 @@ def plan_again(request: HttpRequest, pk: int) -> HttpResponse:
     case = get_case_for_user(request, pk)
     conversations = list(case.conversations.all())
     kind = services.kind_for_state(case.state)
+    # "Not yours" before "not now" (as check_step): no hint about the state to others.
+    if not case.roles_of(request.user) & services.PLANNER_ROLES[
+        kind or Conversation.Kind.PROBLEM
+    ]:
+        return forbidden(
+            request,
+            _("Only the school trainer, the study coach or the office plan this."),
+            case=case,
+        )
     if case.state not in selectors.PLANNED_STATES or any(
         c.kind == kind and c.status == Conversation.Status.PLANNED for c in conversations
     ):

@@ -1,0 +1,726 @@
+"""The access matrix: every URL pattern of the project, walked for every role.
+
+One world, built through the real services: case A went the whole change path (problem
+conversation with actions, change request, all-party conversation, outcome with positions,
+ISOP advice, wrap-up, transfer to a new school with a new study coach) and waits for the warm
+handover, so every kind of record exists; case B is a student's signal "confidential to the
+internship office first" that the office has not opened. Unique markers are planted in the
+sensitive texts. Then, for every URL pattern (read from the resolver, so a new page is walked
+the day it is added, and an unknown one fails until it has a row in the matrix):
+
+- anonymous: every non-public page sends to the login page (GET and POST);
+- every case-scoped page, for every person: unrelated → 404, related without the right → 403,
+  allowed → the page (or a redirect back to the case); the expected sets are written out below;
+- lists, searches, counts and exports contain exactly the cases the person may see;
+- no marker ever reaches a person who may not see it: not in a page, a download, an export,
+  nor any e-mail;
+- no GET changes data; no POST goes through without a CSRF token.
+
+The numbers of checks are printed (`-s`) and must stay above a floor, so the walk cannot
+shrink without someone noticing.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import re
+from collections import Counter
+from dataclasses import dataclass, field
+
+import openpyxl
+import pytest
+from django.apps import apps
+from django.core import mail
+from django.test import Client
+from django.urls import URLPattern, URLResolver, get_resolver, reverse
+from django.utils import timezone
+
+from cases import services as case_services
+from cases.models import AdviceDecision, Case, Category, Outcome
+from cases.privacy import is_privacy_officer, privacy_officer_group
+from conversations import services as conversation_services
+from conversations.models import Conversation
+from notifications.models import Notification
+from notifications.services import deliver
+from tests.cases.factories import PlacementFactory, TrainingSchoolFactory, UserFactory
+from transfers import services as transfer_services
+
+pytestmark = pytest.mark.django_db
+
+# --------------------------------------------------------------------------------------------
+# The markers and who may read them
+# --------------------------------------------------------------------------------------------
+
+MARK_DESCRIPTION = "MARK-7f3a-description-of-case-a"
+MARK_REASON = "MARK-7f3a-change-request-reason"
+MARK_INFORM = "MARK-7f3a-office-contact-note"
+MARK_CHANGE_SUMMARY = "MARK-7f3a-change-conversation-summary"
+MARK_ANSWER = "MARK-7f3a-five-answers"
+MARK_OUTCOME = "MARK-7f3a-outcome-and-positions-note"
+MARK_ISOP = "MARK-7f3a-isop-advice-rationale"
+MARK_NOTE_DRAFT = "MARK-7f3a-student-note-draft"
+MARK_CONFIDENTIAL = "MARK-7f3a-confidential-description"
+ALL_MARKERS = (
+    MARK_DESCRIPTION,
+    MARK_REASON,
+    MARK_INFORM,
+    MARK_CHANGE_SUMMARY,
+    MARK_ANSWER,
+    MARK_OUTCOME,
+    MARK_ISOP,
+    MARK_NOTE_DRAFT,
+    MARK_CONFIDENTIAL,
+)
+CHANGE_PATH_MARKERS = (
+    MARK_REASON,
+    MARK_INFORM,
+    MARK_CHANGE_SUMMARY,
+    MARK_ANSWER,
+    MARK_OUTCOME,
+    MARK_ISOP,
+)
+
+# --------------------------------------------------------------------------------------------
+# The people. Each person's role ("kind") on case A and on case B; None = unrelated.
+# --------------------------------------------------------------------------------------------
+
+PEOPLE = (
+    "student",
+    "mentor",
+    "school_trainer",
+    "study_coach",
+    "coordinating_trainer",
+    "old_study_coach",
+    "old_mentor",
+    "old_school_trainer",
+    "office",
+    "isop",
+    "outsider",
+    "student_b",
+    "mentor_b",
+    "school_trainer_b",
+    "study_coach_b",
+    "privacy_officer",
+)
+# After the transfer the old school's mentor and trainer are no longer on the case; the old
+# coach is, until the handover is recorded. The ISOP owner is, because advice was asked.
+KIND_ON_A = {
+    "student": "student",
+    "mentor": "mentor",
+    "school_trainer": "school_trainer",
+    "study_coach": "study_coach",
+    "coordinating_trainer": "coordinating_trainer",
+    "old_study_coach": "old_study_coach",
+    "office": "office",
+    "isop": "isop",
+}
+# Confidential and not opened: the mentor, trainer and coach of B get a 404, like strangers.
+KIND_ON_B = {"student_b": "student", "office": "office"}
+
+SEES_CHANGE_PATH = {
+    "student",
+    "school_trainer",
+    "study_coach",
+    "coordinating_trainer",
+    "old_study_coach",
+    "office",
+    "isop",
+}
+ALL_KINDS = SEES_CHANGE_PATH | {"mentor"}
+
+
+def markers_hidden_from(person: str) -> set[str]:
+    """The markers this person must never receive."""
+    hidden = set()
+    kind = KIND_ON_A.get(person)
+    if kind is None:
+        hidden |= {MARK_DESCRIPTION, *CHANGE_PATH_MARKERS}
+    elif kind not in SEES_CHANGE_PATH:
+        hidden |= set(CHANGE_PATH_MARKERS)
+    if kind != "student":
+        hidden.add(MARK_NOTE_DRAFT)
+    if person not in KIND_ON_B:
+        hidden.add(MARK_CONFIDENTIAL)
+    return hidden
+
+
+# --------------------------------------------------------------------------------------------
+# The expected matrix: who (by kind on the case) gets the page; related others get 403.
+# Keyed by URL name and, for the conversation's objects, the conversation: P(roblem) or
+# C(hange). Steps are the person's by role whatever the state ("not yours" before "not now").
+# --------------------------------------------------------------------------------------------
+
+PLANNERS = {"mentor", "school_trainer", "study_coach", "office"}
+CHANGE_PLANNERS = {"school_trainer", "study_coach", "office"}
+CASE_PAGES: dict[str, set[str]] = {
+    "cases:detail": ALL_KINDS,
+    "cases:resolve": {"school_trainer", "study_coach", "office"},
+    "cases:withdraw": {"school_trainer", "study_coach", "office", "student"},  # signaller
+    "cases:release_confidential": {"office"},
+    "conversations:plan": PLANNERS,  # the plan step of the case's state (problem here)
+    "conversations:plan_again": PLANNERS,
+    "conversations:record": PLANNERS,
+    "conversations:add_action": PLANNERS,
+    "transfers:request": {"student", "school_trainer", "study_coach"},
+    "transfers:inform": {"school_trainer", "office"},
+    "transfers:outcome": {"school_trainer", "office"},
+    "transfers:advice": {"isop"},
+    "transfers:place": {"office"},
+    "transfers:stop": {"office"},
+    "transfers:resume": {"office"},
+    "transfers:handover": {"old_study_coach"},
+    "transfers:wrap_up": {"school_trainer", "student", "office"},
+}
+OBJECT_PAGES: dict[tuple[str, str], set[str]] = {
+    ("conversations:calendar", "P"): ALL_KINDS,
+    ("conversations:calendar", "C"): SEES_CHANGE_PATH,
+    ("conversations:reschedule", "P"): PLANNERS,
+    ("conversations:reschedule", "C"): CHANGE_PLANNERS,
+    ("conversations:cancel", "P"): PLANNERS,
+    ("conversations:cancel", "C"): CHANGE_PLANNERS,
+    ("conversations:note", "P"): {"student"},
+    ("conversations:note", "C"): {"student"},
+    # P has the student's draft: only the student downloads it. C has no note: a redirect
+    # back for whoever sees the conversation.
+    ("conversations:note_download", "P"): {"student"},
+    ("conversations:note_download", "C"): SEES_CHANGE_PATH,
+    ("conversations:brief", "P"): PLANNERS,
+    ("conversations:brief", "C"): PLANNERS - {"mentor"},
+    # The invited person only (here the student's invitation); a POST.
+    ("conversations:confirm_read", "P"): {"student"},
+    ("conversations:confirm_read", "C"): {"student"},
+    # The owner (the student) or the trainer, coach or office.
+    ("conversations:evaluate_action", "P"): {"student", "school_trainer", "study_coach", "office"},
+    # The new study coach confirms receipt.
+    ("transfers:handover_received", "C"): {"study_coach"},
+}
+# Pages without a case: who gets them (by kind "office", "isop" or "user"). A POST-only page
+# is checked for anonymous users and CSRF only.
+ANYONE = {"office", "isop", "privacy", "user"}
+GLOBAL_PAGES: dict[str, set[str]] = {
+    "home": ANYONE,
+    "cases:my_cases": ANYONE,
+    "cases:signal": ANYONE,
+    "notifications:inbox": ANYONE,
+    "cases:dashboard": {"office"},
+    "cases:office_list": {"office"},
+    "cases:office_export": {"office"},
+    "cases:report": {"office"},
+    "cases:steering_report": {"office"},
+    "transfers:worklist": {"office"},
+    "transfers:isop_queue": {"isop"},
+    # The access log (cases/privacy_views.py): the privacy officer's alone; a person's own
+    # data for everyone; a student's data for the office and the privacy officer.
+    "privacy:access_log": {"privacy"},
+    "privacy:my_data": ANYONE,
+    "privacy:my_data_json": ANYONE,
+}
+# Pages about a student (kwarg student_pk; student A's pk): who gets them.
+STUDENT_PAGES: dict[str, set[str]] = {
+    "privacy:student_log": {"privacy"},
+    "privacy:student_data": {"office", "privacy"},
+    "privacy:student_data_json": {"office", "privacy"},
+}
+# A student's data export made on their request (AVG/GDPR) holds their whole file, their note
+# drafts included: the office and the privacy officer hand it to the student.
+EXPORTS_FOR_THE_STUDENT = set(STUDENT_PAGES) - {"privacy:student_log"}
+POST_ONLY = {
+    "notifications:mark_all_read",
+    "notifications:mark_read",
+    "logout",
+    "set_language",
+    "cases:release_confidential",
+    "conversations:confirm_read",
+}
+PUBLIC = {
+    "login",
+    "logout",
+    "set_language",
+    "health",
+    "sign_in_link",
+    "sign_in_link_sent",
+    "sign_in_with_link",
+    "oidc_authentication_init",
+    "oidc_authentication_callback",
+}
+SKIPPED_NAMESPACES = {"admin"}  # Django's admin has its own staff check and tests
+FORMATS = {"cases:office_export": ("csv", "xlsx"), "cases:steering_report": ("csv", "html")}
+
+# Floors: the walk may grow, never shrink unnoticed.
+MIN_PATTERNS = 40
+MIN_CHECKS = 2500
+
+
+# --------------------------------------------------------------------------------------------
+# The world
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass
+class World:
+    people: dict
+    case_a: Case
+    case_b: Case
+    problem: Conversation
+    change: Conversation
+    objects: dict = field(default_factory=dict)
+
+
+def _hold(case, by, *, summary, answers=None, actions=()):
+    conversation = conversation_services.conversation_plan(
+        case_id=case.pk, by=by, starts_at=timezone.now(), location="Lokaal 1"
+    )
+    conversation_services.conversation_record(
+        case_id=case.pk,
+        by=by,
+        attendance={i.person_id: True for i in conversation.invitations.all()},
+        summary=summary,
+        actions=list(actions),
+        answers=answers,
+    )
+    return conversation
+
+
+def build_world() -> World:
+    old = PlacementFactory(coordinating_trainer=UserFactory())
+    office, isop = UserFactory(office=True), UserFactory(isop_owner=True)
+    trainer = old.school_trainer
+    case_a = case_services.case_signal(
+        placement=old,
+        by=old.student,
+        categories=[Category.WELLBEING],
+        description=f"Het gaat niet goed. {MARK_DESCRIPTION}",
+    )
+    problem = _hold(
+        case_a,
+        trainer,
+        summary="Eerste gesprek gevoerd.",
+        actions=[
+            conversation_services.ActionInput("Lesvoorbereiding", old.student.pk, dt.date.today())
+        ],
+    )
+    conversation_services.note_save(
+        conversation_id=problem.pk, by=old.student, text=f"Concept {MARK_NOTE_DRAFT}"
+    )
+    transfer_services.change_request_create(
+        case_id=case_a.pk, by=old.student, kind="transfer", reason=f"Andere school. {MARK_REASON}"
+    )
+    transfer_services.change_request_inform_office(
+        case_id=case_a.pk, by=trainer, note=f"Gebeld. {MARK_INFORM}"
+    )
+    answers = {
+        name: f"{name} {MARK_ANSWER}"
+        for name in ("problem", "what_was_done", "when_it_goes_well", "student_needs")
+    }
+    answers["school_offers"] = f"school {MARK_ANSWER}"
+    conversation = conversation_services.conversation_plan(
+        case_id=case_a.pk,
+        by=trainer,
+        starts_at=timezone.now(),
+        location="Lokaal 2",
+        with_coordinating_trainer=True,
+    )
+    conversation_services.conversation_record(
+        case_id=case_a.pk,
+        by=trainer,
+        attendance={i.person_id: True for i in conversation.invitations.all()},
+        summary=f"Alle partijen. {MARK_CHANGE_SUMMARY}",
+        answers=answers,
+    )
+    change = Conversation.objects.get(pk=conversation.pk)
+    positions = {i.person_id: "agree" for i in change.invitations.all()}
+    positions[old.student.pk] = "disagree"
+    transfer_services.outcome_report(
+        case_id=case_a.pk,
+        by=trainer,
+        outcome=Outcome.OPINIONS_DIFFER,
+        positions=positions,
+        note=f"Verschil van mening. {MARK_OUTCOME}",
+    )
+    transfer_services.advice_give(
+        case_id=case_a.pk,
+        by=isop,
+        decision=AdviceDecision.TRANSFER,
+        rationale=f"Wisselen. {MARK_ISOP}",
+    )
+    transfer_services.wrap_up_record(
+        case_id=case_a.pk, by=trainer, last_day=dt.date.today(), agreement="Afscheid van de klas."
+    )
+    new_people = {
+        "mentor": UserFactory(),
+        "school_trainer": UserFactory(),
+        "study_coach": UserFactory(),
+        "coordinating_trainer": UserFactory(),
+    }
+    transfer_services.student_place(
+        case_id=case_a.pk,
+        by=office,
+        school=TrainingSchoolFactory(),
+        start_date=dt.date.today(),
+        **new_people,
+    )
+    case_a.refresh_from_db()
+
+    other = PlacementFactory()
+    case_b = case_services.case_signal(
+        placement=other,
+        by=other.student,
+        categories=[Category.MENTOR_RELATIONSHIP],
+        description=f"Over mijn mentor. {MARK_CONFIDENTIAL}",
+        confidential=True,
+    )
+    people = {
+        "student": old.student,
+        **new_people,
+        "old_study_coach": old.study_coach,
+        "old_mentor": old.mentor,
+        "old_school_trainer": old.school_trainer,
+        "office": office,
+        "isop": isop,
+        "outsider": UserFactory(),
+        "student_b": other.student,
+        "mentor_b": other.mentor,
+        "school_trainer_b": other.school_trainer,
+        "study_coach_b": other.study_coach,
+        "privacy_officer": UserFactory(),
+    }
+    people["privacy_officer"].groups.add(privacy_officer_group())
+    assert set(people) == set(PEOPLE)
+    world = World(people, case_a, case_b, problem, change)
+    world.objects = {
+        "conversation_pk": {"P": problem.pk, "C": change.pk},
+        "invitation_pk": {
+            "P": problem.invitations.get(person=old.student).pk,
+            "C": change.invitations.get(person=old.student).pk,
+        },
+        "action_pk": {"P": case_a.actions.get().pk},
+        "handover_pk": {"C": case_a.handovers.get().pk},
+    }
+    return world
+
+
+# --------------------------------------------------------------------------------------------
+# Walking the URL patterns
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Pattern:
+    name: str  # namespaced
+    kwargs: tuple[str, ...]
+
+
+def all_patterns() -> list[Pattern]:
+    found: list[Pattern] = []
+
+    def walk(patterns, namespace: str) -> None:
+        for entry in patterns:
+            if isinstance(entry, URLResolver):
+                if entry.namespace in SKIPPED_NAMESPACES:
+                    continue
+                inner = f"{namespace}{entry.namespace}:" if entry.namespace else namespace
+                walk(entry.url_patterns, inner)
+            elif isinstance(entry, URLPattern):
+                assert entry.name, f"every page has a name (for the matrix): {entry.pattern}"
+                kwargs = tuple(sorted(entry.pattern.regex.groupindex))
+                found.append(Pattern(f"{namespace}{entry.name}", kwargs))
+
+    walk(get_resolver().url_patterns, "")
+    return found
+
+
+CASE_KWARGS = {"pk"}
+OBJECT_KWARGS = {"conversation_pk", "invitation_pk", "action_pk", "handover_pk"}
+
+
+def classify(pattern: Pattern) -> str:
+    kwargs = set(pattern.kwargs)
+    if pattern.name == "notifications:mark_read":
+        return "notification"
+    if kwargs == CASE_KWARGS:
+        return "case"
+    if len(kwargs) == 1 and kwargs <= OBJECT_KWARGS:
+        return "object"
+    if kwargs <= {"fmt"}:
+        return "global"
+    if kwargs == {"student_pk"}:
+        return "student"
+    raise AssertionError(f"{pattern.name}: no row in the access matrix for kwargs {kwargs}")
+
+
+def urls_of(pattern: Pattern, world: World) -> list[tuple[str, str, str]]:
+    """(url, variant, case) for the pattern: each conversation, each case, each format."""
+    kind = classify(pattern)
+    if kind == "case":
+        return [
+            (reverse(pattern.name, kwargs={"pk": world.case_a.pk}), "", "A"),
+            (reverse(pattern.name, kwargs={"pk": world.case_b.pk}), "", "B"),
+        ]
+    if kind == "object":
+        (kwarg,) = pattern.kwargs
+        return [
+            (reverse(pattern.name, kwargs={kwarg: pk}), variant, "A")
+            for variant, pk in world.objects[kwarg].items()
+        ]
+    if kind == "student":
+        student = world.people["student"]
+        return [(reverse(pattern.name, kwargs={"student_pk": student.pk}), "", "")]
+    if kind == "notification":
+        mine = Notification.objects.filter(recipient=world.people["student"]).first()
+        return [(reverse(pattern.name, kwargs={"pk": mine.pk}), "", "student")]
+    if pattern.kwargs:
+        return [
+            (reverse(pattern.name, kwargs={"fmt": fmt}), fmt, "") for fmt in FORMATS[pattern.name]
+        ]
+    return [(reverse(pattern.name), "", "")]
+
+
+def allowed_kinds(pattern: Pattern, variant: str) -> set[str]:
+    kind = classify(pattern)
+    if kind == "case":
+        return CASE_PAGES[pattern.name]
+    if kind == "object":
+        return OBJECT_PAGES[(pattern.name, variant)]
+    raise AssertionError(pattern)
+
+
+def global_kind(user) -> str:
+    if user.is_office:
+        return "office"
+    if user.is_isop_owner:
+        return "isop"
+    return "privacy" if is_privacy_officer(user) else "user"
+
+
+def body(response) -> str:
+    if getattr(response, "streaming", False):
+        raw = b"".join(response.streaming_content)
+    else:
+        raw = response.content
+    if response.get("Content-Type", "").startswith(
+        "application/vnd.openxmlformats-officedocument.spreadsheetml"
+    ):
+        book = openpyxl.load_workbook(io.BytesIO(raw), read_only=True)
+        return "\n".join(
+            " ".join(str(c) for c in row if c is not None)
+            for sheet in book.worksheets
+            for row in sheet.iter_rows(values_only=True)
+        )
+    return raw.decode("utf-8", errors="replace")
+
+
+def outcome_of(response) -> str:
+    """ok / 403 / 404 / login / 405 / other-<code>."""
+    code = response.status_code
+    if code in (200, 409):
+        return "ok"
+    if code == 302:
+        location = response["Location"]
+        return "login" if location.startswith(reverse("login")) else "ok"
+    if code in (403, 404, 405):
+        return str(code)
+    return f"other-{code}"
+
+
+def snapshot() -> dict:
+    """Row counts of every model of the project, and each case's version and state."""
+    counts = {}
+    for app in ("cases", "conversations", "transfers", "notifications", "auth"):
+        for model in apps.get_app_config(app).get_models():
+            if model._meta.label == "cases.AccessLog":
+                continue  # viewing a case is meant to write the access log
+            counts[model._meta.label] = model._default_manager.count()
+    counts["cases"] = sorted(Case.objects.values_list("pk", "version", "state"))
+    counts["read"] = sorted(
+        Notification.objects.filter(read_at__isnull=False).values_list("pk", flat=True)
+    )
+    return counts
+
+
+# --------------------------------------------------------------------------------------------
+# The tests
+# --------------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def world() -> World:
+    return build_world()
+
+
+def test_the_fixture_has_every_record_and_the_expected_relations(world):
+    a, b = world.case_a, world.case_b
+    assert a.state == "handover" and b.state == "signalled"
+    for name in ("conversations", "actions", "change_requests", "outcome_reports"):
+        assert getattr(a, name).exists(), name
+    assert a.isop_requests.exists() and a.wrap_ups.exists() and a.handovers.exists()
+    for person, user in world.people.items():
+        related = set(Case.objects.related_to(user).filter(pk__in=[a.pk, b.pk]))
+        expected = {c for c, kinds in ((a, KIND_ON_A), (b, KIND_ON_B)) if person in kinds}
+        assert related == expected, person
+        for case in (a, b):
+            assert user.has_perm("cases.view_case", case) == (case in expected), (person, case)
+
+
+def test_every_url_for_every_person(world):
+    """GET (and POST for POST-only pages, refusals only) of every URL as every person."""
+    patterns = [p for p in all_patterns() if p.name not in PUBLIC]
+    mail.outbox.clear()
+    before = snapshot()
+    failures: list[str] = []
+    checks: Counter = Counter()
+    seen_patterns = set()
+    for person, user in world.people.items():
+        client = Client()
+        client.force_login(user)
+        hidden = markers_hidden_from(person)
+        for pattern in patterns:
+            seen_patterns.add(pattern.name)
+            kind = classify(pattern)
+            if kind == "global" and pattern.name in POST_ONLY:
+                continue  # anonymous and CSRF checks only
+            for url, variant, which in urls_of(pattern, world):
+                if kind == "global":
+                    expected = "ok" if global_kind(user) in GLOBAL_PAGES[pattern.name] else "403"
+                elif kind == "student":
+                    expected = "ok" if global_kind(user) in STUDENT_PAGES[pattern.name] else "403"
+                elif kind == "notification":
+                    expected = "ok" if person == "student" else "404"
+                else:
+                    on = KIND_ON_A if which == "A" else KIND_ON_B
+                    role = on.get(person)
+                    if role is None:
+                        expected = "404"
+                    elif which == "B" and pattern.name == "transfers:handover":
+                        # The previous study coach exists only during a handover: outside
+                        # one, "not now" (a redirect back to the case) for whoever sees it.
+                        expected = "ok"
+                    elif which == "B" and kind == "case":
+                        expected = "ok" if role in CASE_PAGES[pattern.name] else "403"
+                    else:
+                        expected = "ok" if role in allowed_kinds(pattern, variant) else "403"
+                if pattern.name in POST_ONLY:
+                    if expected == "ok":
+                        continue  # an allowed POST changes data: its own tests cover it
+                    response = client.post(url)
+                    checks["post"] += 1
+                else:
+                    response = client.get(url)
+                    checks["get"] += 1
+                got = outcome_of(response)
+                if got != expected:
+                    where = f"{pattern.name} {variant}".strip()
+                    failures.append(f"{person} {url} ({where}): {got} ≠ {expected}")
+                text = body(response)
+                if pattern.name in EXPORTS_FOR_THE_STUDENT and expected == "ok":
+                    checks["export"] += 1
+                    continue
+                for marker in hidden:
+                    checks["marker"] += 1
+                    if marker in text:
+                        failures.append(f"LEAK {marker} to {person} at {url}")
+    # No GET changed anything (the refused POSTs neither).
+    assert snapshot() == before
+    assert not failures, "\n".join(failures)
+    total = sum(checks.values())
+    print(
+        f"\naccess matrix: {len(seen_patterns)} URL patterns × {len(world.people)} people: "
+        f"{checks['get']} GETs, {checks['post']} refused POSTs, {checks['marker']} marker checks, "
+        f"{total} checks in all"
+    )
+    assert len(seen_patterns) >= MIN_PATTERNS
+    assert total >= MIN_CHECKS
+
+
+def test_anonymous_users_are_sent_to_login_everywhere(world):
+    client = Client()
+    checked = 0
+    for pattern in all_patterns():
+        if pattern.name in PUBLIC:
+            continue
+        for url, _variant, _which in urls_of(pattern, world):
+            for method in (client.get, client.post):
+                response = method(url)
+                assert response.status_code == 302, (url, method)
+                assert response["Location"].startswith(reverse("login") + "?next="), url
+                checked += 1
+    print(f"\nanonymous: {checked} requests sent to the login page")
+    assert checked >= 2 * MIN_PATTERNS
+
+
+def test_no_post_without_a_csrf_token(world):
+    before = snapshot()
+    checked = 0
+    for who in (None, "office", "student", "school_trainer"):
+        client = Client(enforce_csrf_checks=True)
+        if who:
+            client.force_login(world.people[who])
+        for pattern in all_patterns():
+            for url, _variant, _which in urls_of(pattern, world):
+                response = client.post(url, {"seen_version": world.case_a.version})
+                assert response.status_code == 403, (who, url, response.status_code)
+                checked += 1
+    assert snapshot() == before
+    print(f"\nCSRF: {checked} POSTs without a token refused")
+    assert checked >= 4 * MIN_PATTERNS
+
+
+NUMBER = re.compile(r"SB-\d{5}")
+
+
+def test_lists_counts_and_exports_hold_exactly_the_cases_the_person_sees(world):
+    a, b = world.case_a.number, world.case_b.number
+    checked = 0
+    for person, user in world.people.items():
+        client = Client()
+        client.force_login(user)
+        visible = {
+            case.number
+            for case, kinds in ((world.case_a, KIND_ON_A), (world.case_b, KIND_ON_B))
+            if person in kinds
+        }
+        # "My cases" (open and all) and its count: exactly the visible ones.
+        for query in ("", "?show=all"):
+            response = client.get(reverse("cases:my_cases") + query)
+            assert set(NUMBER.findall(response.content.decode())) == visible, (person, query)
+            assert response.context["page"].paginator.count == len(visible), person
+            checked += 2
+        # Home, inbox and the ISOP queue: never a case the person does not see.
+        for name in ("home", "notifications:inbox", "transfers:isop_queue"):
+            response = client.get(reverse(name))
+            found = set(NUMBER.findall(body(response)))
+            assert found <= visible, (person, name, found - visible)
+            checked += 1
+        if person == "office":
+            for fmt in ("csv", "xlsx"):
+                response = client.get(reverse("cases:office_export", kwargs={"fmt": fmt}))
+                assert {a, b} <= set(NUMBER.findall(body(response))), fmt
+                checked += 1
+            response = client.get(reverse("cases:office_list"), {"q": ""})
+            assert {a, b} <= set(NUMBER.findall(body(response)))
+            checked += 1
+    print(f"\nlists: {checked} list, count and export checks")
+
+
+def test_no_e_mail_carries_a_marker_or_tells_anyone_of_a_confidential_signal(world):
+    mail.outbox.clear()
+    for pk in Notification.objects.order_by("pk").values_list("pk", flat=True):
+        deliver(pk)
+    assert len(mail.outbox) >= 20
+    email_to_person = {u.email: p for p, u in world.people.items()}
+    for message in mail.outbox:
+        parts = [message.subject, message.body]
+        parts += [content for content, _mime in getattr(message, "alternatives", [])]
+        parts += [str(a[1]) for a in message.attachments]
+        text = "\n".join(parts)
+        for marker in ALL_MARKERS:
+            assert marker not in text, (message.to, marker)
+        (to,) = message.to
+        person = email_to_person.get(to)
+        if person is not None and person not in KIND_ON_B:
+            assert world.case_b.number not in text, (person, message.subject)
+    told_of_b = set(
+        Notification.objects.filter(case=world.case_b).values_list("recipient_id", flat=True)
+    )
+    assert told_of_b <= {world.people["student_b"].pk, world.people["office"].pk}
+    assert world.people["office"].pk in told_of_b
