@@ -268,6 +268,8 @@ EXPORT_COVERED: dict[str, str] = {
 EXPORT_EXCLUDED: dict[str, str] = {
     "admin.LogEntry": "the administrators' edit history of staff; names objects, holds no case "
     "content; the same edits are on the case's timeline where they matter",
+    "cases.TrainingSchool": "a school and its coordinating trainer (staff); the student's "
+    "schools are in `placements`",
 }
 
 ROLE_SELF = "student"  # the student is "student" in their own export

@@ -1,0 +1,149 @@
+"""The privacy officer's pages: find a student, list the student's access log (who, when, which
+case, which page, kind), paginated; recent security events; nobody else (403)."""
+
+from __future__ import annotations
+
+from io import StringIO
+
+import pytest
+from django.contrib.auth import authenticate
+from django.contrib.auth.models import Group
+from django.core.management import call_command
+from django.urls import reverse
+
+from cases import privacy
+from cases.models import AccessLog, User
+from tests.cases.factories import CaseFactory, UserFactory
+
+from .helpers import privacy_officer
+
+pytestmark = pytest.mark.django_db
+
+PAGES = ["privacy:access_log", "privacy:student_log"]
+
+
+def url(name: str, student=None) -> str:
+    return reverse(name, args=[student.pk]) if name == "privacy:student_log" else reverse(name)
+
+
+def test_the_migration_made_the_group_with_the_permission():
+    group = Group.objects.get(name=privacy.PRIVACY_OFFICER_GROUP)
+    assert list(group.permissions.values_list("content_type__app_label", "codename")) == [
+        ("cases", "view_accesslog")
+    ]
+
+
+def test_the_privacy_officer_finds_a_student_by_name_and_by_number(client):
+    case = CaseFactory()
+    student = case.placement.student
+    User.objects.filter(pk=student.pk).update(
+        first_name="Noor", last_name="Zandvoort", student_number="S123456"
+    )
+    CaseFactory()  # another student, not matching
+    client.force_login(privacy_officer())
+    for query in ("zandvoort", "Noor Zand", "S1234"):
+        response = client.get(reverse("privacy:access_log"), {"q": query})
+        assert response.status_code == 200
+        assert [s.pk for s in response.context["students"]] == [student.pk], query
+    assert reverse("privacy:student_log", args=[student.pk]) in response.content.decode()
+    mentor_search = client.get(reverse("privacy:access_log"), {"q": case.placement.mentor.username})
+    assert mentor_search.context["students"] == []  # staff are not students
+
+
+def test_the_student_log_lists_who_when_which_case_page_and_kind(client):
+    case = CaseFactory()
+    mentor = case.placement.mentor
+    client.force_login(mentor)
+    client.get(case.get_absolute_url())
+    officer = privacy_officer()
+    client.force_login(officer)
+    response = client.get(reverse("privacy:student_log", args=[case.placement.student.pk]))
+    assert response.status_code == 200
+    html = response.content.decode()
+    [row] = response.context["page"].object_list
+    assert (row.user, row.case_id, row.kind, row.page) == (mentor, case.pk, "view", "cases:detail")
+    assert mentor.username in html and case.number in html and "Bekeken" in html.title()
+    assert case.description not in html
+
+
+def test_the_student_log_is_paginated_newest_first(client):
+    case = CaseFactory()
+    student = case.placement.student
+    for i in range(60):
+        AccessLog(
+            user=case.placement.mentor, case_id=case.pk, student=student, kind="view", page=f"p{i}"
+        ).save()
+    client.force_login(privacy_officer())
+    first = client.get(reverse("privacy:student_log", args=[student.pk]))
+    second = client.get(reverse("privacy:student_log", args=[student.pk]), {"page": 2})
+    assert len(first.context["page"].object_list) == 50
+    assert first.context["page"].object_list[0].page == "p59"
+    # The officer's own look at page 1 is logged too, so page 2 holds the rest.
+    assert len(second.context["page"].object_list) == 60 + 1 - 50
+
+
+def test_looking_at_a_students_log_is_itself_logged(client):
+    case = CaseFactory()
+    officer = privacy_officer()
+    client.force_login(officer)
+    client.get(reverse("privacy:student_log", args=[case.placement.student.pk]))
+    row = AccessLog.objects.get()
+    assert (row.user, row.student, row.kind, row.case_id) == (
+        officer,
+        case.placement.student,
+        "view",
+        None,
+    )
+
+
+def test_recent_security_events_are_listed(client):
+    case = CaseFactory()
+    intruder = UserFactory(username="nosy-parker")
+    client.force_login(intruder)
+    assert client.get(case.get_absolute_url()).status_code == 404
+    client.force_login(privacy_officer())
+    response = client.get(reverse("privacy:access_log"))
+    [event] = response.context["events"]
+    assert (event.user, event.case_id, event.status) == (intruder, case.pk, 404)
+    assert "nosy-parker" in response.content.decode()
+
+
+@pytest.mark.parametrize("who", ["office", "superuser", "student", "mentor", "isop"])
+@pytest.mark.parametrize("name", PAGES)
+def test_nobody_else_sees_the_access_log(client, who, name):
+    case = CaseFactory()
+    user = {
+        "office": UserFactory(office=True),
+        "superuser": UserFactory(is_staff=True, is_superuser=True),
+        "student": case.placement.student,
+        "mentor": case.placement.mentor,
+        "isop": UserFactory(isop_owner=True),
+    }[who]
+    AccessLog(
+        user=case.placement.mentor,
+        case_id=case.pk,
+        student=case.placement.student,
+        username="LOGGED-VISITOR-MARK",
+        kind="view",
+        page="cases:detail",
+    ).save()
+    client.force_login(user)
+    response = client.get(url(name, case.placement.student))
+    assert response.status_code == 403
+    assert "privacyfunctionaris" in response.content.decode().lower()
+    assert "LOGGED-VISITOR-MARK" not in response.content.decode()
+
+
+@pytest.mark.parametrize("name", PAGES)
+def test_anonymous_users_are_sent_to_log_in(client, name):
+    case = CaseFactory()
+    response = client.get(url(name, case.placement.student))
+    assert response.status_code == 302
+    assert response["Location"].startswith(reverse("login"))
+
+
+def test_seed_demo_has_a_privacy_officer_login():
+    call_command("seed_demo", "--quiet-logins", stdout=StringIO())
+    user = authenticate(username="privacy", password="demo")
+    assert user is not None and privacy.is_privacy_officer(user)
+    assert not privacy.is_privacy_officer(User.objects.get(username="stagebureau"))
