@@ -244,6 +244,7 @@ AXES_LOCKOUT_CALLABLE = "stagebureau.auth_views.lockout_response"
 AXES_CLIENT_IP_CALLABLE = "stagebureau.auth_backends.client_ip"
 AXES_USERNAME_FORM_FIELD = "username"
 AXES_SENSITIVE_PARAMETERS = ["password", "sesame"]
+AXES_VERBOSE = False  # lockouts are logged by stagebureau.signin, not every attempt
 # Number of reverse proxies in front of the application whose X-Forwarded-For/-Proto to trust
 # (0: use the connection's address; docker-compose with gunicorn directly exposed).
 TRUSTED_PROXY_COUNT = envint("TRUSTED_PROXY_COUNT", 0)
