@@ -1,5 +1,6 @@
 """The set-up around the application: settings from the environment, Celery's reliability
-settings, docker-compose.yml, the Dockerfile, the scripts and CI, and the README's tables."""
+settings, the scripts and CI, and the README's tables. (docker-compose.yml and the Dockerfile:
+tests/test_production_stack.py.)"""
 
 from __future__ import annotations
 
@@ -12,7 +13,6 @@ import sys
 from pathlib import Path
 
 import pytest
-import yaml
 from celery.utils.imports import symbol_by_name
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
@@ -21,7 +21,6 @@ from stagebureau.celery import app
 from stagebureau.env import env, envbool, envint, envlist
 
 ROOT = Path(__file__).resolve().parent.parent
-APP_SERVICES = ("web", "worker", "beat")
 
 
 def run_settings(env_vars: dict[str, str], code: str) -> subprocess.CompletedProcess:
@@ -207,82 +206,7 @@ def test_every_scheduled_task_imports_and_is_registered():
         assert entry["schedule"], name
 
 
-# --- docker-compose.yml and the Dockerfile -----------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def compose() -> dict:
-    return yaml.safe_load((ROOT / "docker-compose.yml").read_text(encoding="utf-8"))
-
-
-def command_of(service: dict) -> str:
-    command = service.get("command", "")
-    return " ".join(command) if isinstance(command, list) else str(command)
-
-
-def environment_of(service: dict) -> dict[str, str]:
-    environment = service.get("environment", {})
-    if isinstance(environment, list):
-        environment = dict(item.split("=", 1) for item in environment)
-    return {key: str(value) for key, value in environment.items()}
-
-
-def test_compose_has_the_whole_stack(compose):
-    services = compose["services"]
-    assert set(services) >= {"db", "redis", "web", "worker", "beat", "mailpit"}
-    assert services["db"]["image"] == "postgres:15"
-    assert services["redis"]["image"] == "redis:7"
-    assert "mailpit" in services["mailpit"]["image"]
-
-
-def test_redis_persists_the_queue(compose):
-    redis = compose["services"]["redis"]
-    assert "--appendonly yes" in command_of(redis)
-    assert any(str(v).endswith(":/data") for v in redis.get("volumes", []))
-
-
-def test_web_migrates_then_runs_gunicorn(compose):
-    command = command_of(compose["services"]["web"])
-    assert command.index("migrate") < command.index("gunicorn stagebureau.wsgi")
-
-
-def test_worker_runs_a_worker_without_an_embedded_beat(compose):
-    command = command_of(compose["services"]["worker"])
-    assert "celery -A stagebureau worker" in command
-    assert " -B" not in command and "--beat" not in command
-
-
-def test_exactly_one_beat(compose):
-    beats = [
-        name
-        for name, service in compose["services"].items()
-        if re.search(r"celery .*\bbeat\b|\bworker\b.*(\s-B\b|--beat)", command_of(service))
-    ]
-    assert beats == ["beat"]
-    replicas = compose["services"]["beat"].get("deploy", {}).get("replicas", 1)
-    assert replicas == 1
-
-
-def test_the_app_services_share_their_configuration(compose):
-    for name in APP_SERVICES:
-        service = compose["services"][name]
-        environment = environment_of(service)
-        assert environment["DATABASE_URL"].startswith("postgres://"), name
-        assert "@db:5432/" in environment["DATABASE_URL"], name
-        assert environment["CELERY_BROKER_URL"] == "redis://redis:6379/0", name
-        assert environment["SECRET_KEY"], name
-        assert environment["EMAIL_HOST"] == "mailpit", name
-        assert environment["EMAIL_PORT"] == "1025", name
-        assert environment["DEBUG"] == "false", name
-        assert service["build"] == "." or service["build"]["context"] == ".", name
-        assert set(service["depends_on"]) >= {"db", "redis"}, name
-
-
-def test_the_dockerfile_builds_on_python_311_slim():
-    dockerfile = (ROOT / "Dockerfile").read_text(encoding="utf-8")
-    assert re.search(r"^FROM python:3\.11-slim\b", dockerfile, re.MULTILINE)
-    assert "collectstatic" in dockerfile
-    assert "playwright install" not in dockerfile
+# --- docker-compose.yml and the Dockerfile: tests/test_production_stack.py ---------------------
 
 
 # --- scripts, Makefile and CI ------------------------------------------------------------------
