@@ -19,7 +19,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from cases.models import OPEN_STATES, Case, State, User
-from cases.rules import can
+from cases.rules import can, is_hidden
 from cases.selectors import case_for_user
 from cases.services import AvailableStep, available_steps
 
@@ -254,6 +254,10 @@ def pending_steps(user: User, cases: list[Case]) -> list[CaseSteps]:
         _prime_open_handover(case)
         steps = available_steps(case, user)
         plan_again = may_plan_again(case, user, case.planned_conversations)
+        if is_hidden(case) and can(user, "cases.release_confidential", case):
+            # A confidential signal waits for the office: its step is opening it (a button on
+            # the case page, after talking to the student).
+            steps = [*steps, _release_step()]
         pending = [
             s
             for s in steps
@@ -268,6 +272,15 @@ def pending_steps(user: User, cases: list[Case]) -> list[CaseSteps]:
         if pending or plan_again or consider_change:
             rows.append(CaseSteps(case, pending, plan_again, consider_change))
     return rows
+
+
+def _release_step() -> AvailableStep:
+    return AvailableStep(
+        name="release_confidential",
+        label=_("Open the confidential signal"),
+        url_name="cases:detail",
+        blocked_reason=None,
+    )
 
 
 def _case_placement_related():
