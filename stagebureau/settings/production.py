@@ -2,9 +2,9 @@
 
     DJANGO_SETTINGS_MODULE=stagebureau.settings.production
 
-Required: SECRET_KEY, ALLOWED_HOSTS. Usually also DATABASE_URL, CELERY_BROKER_URL, SITE_URL and
-EMAIL_*. HTTPS is assumed: HSTS, redirect to https and secure cookies, each switchable by the
-environment for a set-up behind a TLS-terminating proxy (README "Configuration").
+Required: SECRET_KEY. Usually also ALLOWED_HOSTS (default: only 127.0.0.1 and localhost),
+DATABASE_URL, CELERY_BROKER_URL, SITE_URL and EMAIL_*. HTTPS is assumed: HSTS, redirect to https
+and secure cookies, each switchable by the environment (README "Configuration").
 `manage.py check --deploy --fail-level WARNING` passes with these settings (tested).
 """
 
@@ -19,8 +19,6 @@ if envbool("DEBUG", False):
 os.environ["DEBUG"] = "false"
 if not env("SECRET_KEY"):
     raise ImproperlyConfigured("SECRET_KEY must be set (or SECRET_KEY_FILE).")
-if not env("ALLOWED_HOSTS"):
-    raise ImproperlyConfigured("ALLOWED_HOSTS must be set, e.g. ALLOWED_HOSTS=stage.example.org.")
 
 from .base import *  # noqa: E402,F403
 from .base import LOGGING  # noqa: E402
@@ -44,9 +42,11 @@ SECURE_HSTS_SECONDS = envint("SECURE_HSTS_SECONDS", 31_536_000)  # a year
 SECURE_HSTS_INCLUDE_SUBDOMAINS = envbool("SECURE_HSTS_INCLUDE_SUBDOMAINS", True)
 SECURE_HSTS_PRELOAD = envbool("SECURE_HSTS_PRELOAD", True)
 
-SESSION_COOKIE_SECURE = True
-CSRF_COOKIE_SECURE = True
-LANGUAGE_COOKIE_SECURE = True
+# Cookies only over HTTPS. SECURE_COOKIES=false only for plain HTTP on a non-localhost address
+# in a test set-up (browsers accept secure cookies from http://localhost).
+SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = LANGUAGE_COOKIE_SECURE = envbool(
+    "SECURE_COOKIES", True
+)
 SESSION_COOKIE_HTTPONLY = True
 CSRF_COOKIE_HTTPONLY = True
 LANGUAGE_COOKIE_HTTPONLY = True
