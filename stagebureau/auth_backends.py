@@ -51,10 +51,14 @@ class ThrottleBackend(AxesStandaloneBackend):
 
 
 class SignInLinkBackend(SesameBackendMixin, RequestUserBackend):
-    """A one-time sign-in link's token (django-sesame) → an active user."""
+    """A one-time sign-in link's token (django-sesame) → an active user without admin rights
+    (stagebureau.signin.link_users)."""
 
     def authenticate(self, request, sesame=None, scope="", max_age=None):
-        return super().authenticate(request, sesame, scope=scope, max_age=max_age)
+        user = super().authenticate(request, sesame, scope=scope, max_age=max_age)
+        if user is not None and (user.is_staff or user.is_superuser):
+            return None
+        return user
 
 
 def claimed_email(claims: dict) -> str:

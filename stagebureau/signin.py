@@ -95,10 +95,16 @@ def sign_in_url(user: User) -> str:
     return f"{settings.SITE_URL}{reverse('sign_in_with_link')}{get_query_string(user)}"
 
 
+def link_users():
+    """Who may sign in with a link: active users without admin rights (an admin signs in with
+    a password or single sign-on, never with only an e-mail box)."""
+    return User.objects.filter(is_active=True, is_staff=False, is_superuser=False)
+
+
 def send_sign_in_links(email: str) -> int:
-    """E-mail a one-time link to every active user with this address; how many were sent."""
+    """E-mail a one-time link to every such user with this address; how many were sent."""
     sent = 0
-    for user in User.objects.filter(email__iexact=email.strip(), is_active=True):
+    for user in link_users().filter(email__iexact=email.strip()):
         with translation.override(user.language or settings.LANGUAGE_CODE):
             minutes = settings.SESAME_MAX_AGE // 60
             lines = [

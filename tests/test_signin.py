@@ -316,6 +316,17 @@ class TestSignInLinks:
         assert len(set(answers)) == 1
         assert [m.to for m in mail.outbox] == [["known@school.example"]]
 
+    def test_admins_get_no_link_and_a_link_never_signs_in_an_admin(
+        self, client, django_capture_on_commit_callbacks
+    ):
+        from sesame.utils import get_query_string
+
+        admin = UserFactory(username="beheer", email="beheer@school.example", is_staff=True)
+        ask_link(client, django_capture_on_commit_callbacks, "beheer@school.example")
+        assert mail.outbox == []
+        use_link(client, reverse("sign_in_with_link") + get_query_string(admin))
+        assert not signed_in(client)
+
     def test_asking_is_throttled_per_address_and_per_computer(
         self, client, django_capture_on_commit_callbacks
     ):

@@ -350,4 +350,6 @@ NO_STORE_PATH_PREFIXES = ["/cases/", "/inbox/", "/privacy/", "/admin/"]
 LOGGING["loggers"] = {
     # Lockouts and refused sign-in links: one line each, never a password or token.
     "stagebureau.security": {"handlers": ["console"], "level": "INFO", "propagate": False},
+    # django-axes reports every sign-in at INFO; its rows are in the admin. Lockouts: WARNING.
+    "axes": {"level": "WARNING"},
 }
