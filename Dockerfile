@@ -32,7 +32,8 @@ RUN python -c "import tomllib; print('\n'.join(tomllib.load(open('pyproject.toml
 # writable. The static files are collected, hashed and compressed now, for WhiteNoise.
 COPY . .
 RUN pip install --no-deps -e . \
-    && SECRET_KEY=build-only-not-secret python manage.py collectstatic --no-input -v 0 \
+    && SECRET_KEY=build-only-not-secret ALLOWED_HOSTS=build.invalid \
+        python manage.py collectstatic --no-input -v 0 \
     && test -f "$STATIC_ROOT/staticfiles.json" \
     && mkdir -p /app/var/beat \
     && chown -R stagebureau:stagebureau /app/var
