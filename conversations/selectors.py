@@ -19,7 +19,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from cases.models import OPEN_STATES, Case, State, User
-from cases.rules import can, is_hidden
+from cases.rules import CHANGE_PATH_ROLES, can, is_hidden
 from cases.selectors import case_for_user
 from cases.services import AvailableStep, available_steps
 
@@ -366,5 +366,14 @@ def home_for(user: User, *, today: dt.date | None = None) -> Home:
         .select_related("person", "conversation__case__placement__student")
         .order_by("conversation__starts_at", "pk")
     )
-    home.briefings = [i for i in briefings if may_brief(i.conversation.case, i.conversation, user)]
+    # Only briefings of conversations the user may see (not the all-party one for a mentor).
+    home.briefings = [
+        i
+        for i in briefings
+        if may_brief(i.conversation.case, i.conversation, user)
+        and (
+            i.conversation.kind == Conversation.Kind.PROBLEM
+            or i.conversation.case.roles_of(user) & CHANGE_PATH_ROLES
+        )
+    ]
     return home

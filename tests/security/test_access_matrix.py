@@ -247,6 +247,8 @@ PUBLIC = {
 SKIPPED_NAMESPACES = {"admin"}  # Django's admin has its own staff check and tests
 FORMATS = {"cases:office_export": ("csv", "xlsx"), "cases:steering_report": ("csv", "html")}
 
+LOGS = {"privacy:access_log", "privacy:student_log"}
+
 # Floors: the walk may grow, never shrink unnoticed.
 MIN_PATTERNS = 40
 MIN_CHECKS = 2500
@@ -321,10 +323,14 @@ def build_world() -> World:
         location="Lokaal 2",
         with_coordinating_trainer=True,
     )
+    # The coordinating trainer was absent and is still to be briefed: the briefing shows on
+    # the home pages of those who may brief it, never on the mentor's.
+    attendance = {i.person_id: True for i in conversation.invitations.all()}
+    attendance[old.coordinating_trainer.pk] = False
     conversation_services.conversation_record(
         case_id=case_a.pk,
         by=trainer,
-        attendance={i.person_id: True for i in conversation.invitations.all()},
+        attendance=attendance,
         summary=f"Alle partijen. {MARK_CHANGE_SUMMARY}",
         answers=answers,
     )
@@ -569,6 +575,9 @@ def test_every_url_for_every_person(world):
     before = snapshot()
     failures: list[str] = []
     checks: Counter = Counter()
+    # Any link to the all-party conversation or its invitations.
+    invitations = "|".join(str(pk) for pk in world.change.invitations.values_list("pk", flat=True))
+    change_links = re.compile(rf"/conversations/{world.change.pk}/|/invitations/({invitations})/")
     seen_patterns = set()
     for person, user in world.people.items():
         client = Client()
@@ -612,6 +621,13 @@ def test_every_url_for_every_person(world):
                     where = f"{pattern.name} {variant}".strip()
                     failures.append(f"{person} {url} ({where}): {got} ≠ {expected}")
                 text = body(response)
+                # The access log lists the paths people visited (records, not links).
+                if KIND_ON_A.get(person) not in SEES_CHANGE_PATH and pattern.name not in LOGS:
+                    checks["link"] += 1
+                    # (A page names its own path, e.g. in the language switcher.)
+                    own = text.replace(f'"{url}', '"').replace(f"={url}", "=")
+                    if change_links.search(own):
+                        failures.append(f"LINK to the all-party conversation for {person} at {url}")
                 if pattern.name in EXPORTS_FOR_THE_STUDENT and expected == "ok":
                     checks["export"] += 1
                     continue
