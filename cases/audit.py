@@ -242,13 +242,20 @@ def log_request(request: HttpRequest, response: HttpResponse) -> None:
         row["path"] = request.get_full_path()[:300]  # the filter says what was exported
         _log_bulk(row, BULK_EXPORTS[view_name](request))
         return
+    scoped = scope is not None
     if scope is not None:
-        value = match.kwargs[scope.kwarg]
+        try:
+            value = int(match.kwargs[scope.kwarg])
+        except (TypeError, ValueError):  # e.g. an admin address with a non-numeric id
+            value = None
+        if value is None or not 0 < value < 2**63:  # not an id the database can hold
+            scope = None
+    if scope is not None:
         AccessLog(case_id=scope.case_id(value), student_id=scope.student_id(value), **row).save()
     elif own:
         AccessLog(student_id=user.pk, **row).save()
-    elif kind == AccessLog.Kind.REFUSED and response.status_code == 403:
-        AccessLog(**row).save()  # a refused page without a case: still a security event
+    elif kind == AccessLog.Kind.REFUSED and (scoped or response.status_code == 403):
+        AccessLog(**row).save()  # refused without a (valid) case: still a security event
     else:
         return
     if kind == AccessLog.Kind.REFUSED:

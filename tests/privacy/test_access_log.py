@@ -332,3 +332,21 @@ def test_a_case_opened_after_a_transfer_still_logs_the_same_student(client):
     client.force_login(office)
     client.get(case.get_absolute_url())
     assert rows()[0].student_id == placement.student_id
+
+
+def test_an_id_the_database_cannot_hold_is_a_security_event_without_a_case(caplog):
+    from django.http import HttpResponseNotFound
+    from django.test import RequestFactory
+    from django.urls import resolve
+
+    user = UserFactory()
+    for path in ("/cases/99999999999999999999999/", "/admin/cases/case/abc/change/"):
+        request = RequestFactory().get(path)
+        request.user = user
+        request.resolver_match = resolve(path)
+        with caplog.at_level(logging.ERROR, logger="cases.audit"):
+            audit.log_request(request, HttpResponseNotFound())
+    assert [(r.kind, r.case_id, r.student_id, r.status) for r in rows()] == [
+        ("refused", None, None, 404)
+    ] * 2
+    assert not [r for r in caplog.records if r.name == "cases.audit"]
