@@ -143,8 +143,11 @@ def test_the_start_order_follows_health(compose):
     # The worker and the beat wait for the web service, which has migrated the database.
     assert healthy("worker") >= {"web", "redis"}
     assert healthy("beat") >= {"web", "redis"}
-    # ...so the web's healthcheck must not wait for the worker.
-    assert "?only=database,broker" in (ROOT / "stagebureau/health.py").read_text(encoding="utf-8")
+    # ...so the web's healthcheck leaves the worker out: `--http` asks /health/?only=database,
+    # broker (tests/test_health.py), and its Dockerfile twin is the same command.
+    assert "worker" not in healthcheck_of(services["web"])
+    dockerfile = (ROOT / "Dockerfile").read_text(encoding="utf-8")
+    assert 'CMD ["python", "-m", "stagebureau.health", "--http"]' in dockerfile
 
 
 def test_the_app_services_run_the_production_settings(compose):
