@@ -8,6 +8,7 @@ from collections.abc import Callable
 from functools import wraps
 from typing import Any
 
+from django.apps import apps
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse, JsonResponse
@@ -18,7 +19,16 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
 from . import privacy
-from .models import AccessLog, Role, State, User
+from .models import (
+    EVENT_LABELS,
+    AccessLog,
+    AdviceDecision,
+    Outcome,
+    Placement,
+    Role,
+    State,
+    User,
+)
 from .views import forbidden
 
 LOG_PAGE_SIZE = 50
@@ -87,11 +97,34 @@ def _data_page(request: HttpRequest, student: User, *, json_url: str, own: bool)
             "data": privacy.student_data(student),
             "json_url": json_url,
             "own": own,
-            "roles": {**dict(Role.choices), privacy.ROLE_SELF: _("you"), "staff": _("staff")},
-            "states": dict(State.choices),
-            "kinds": dict(AccessLog.Kind.choices),
+            **_labels(),
         },
     )
+
+
+def _labels() -> dict[str, dict]:
+    """The export's codes as words for the readable page (other apps' choices by label, so
+    that cases imports none of them)."""
+
+    def choices(label: str, field: str) -> dict:
+        return dict(apps.get_model(label)._meta.get_field(field).flatchoices)
+
+    return {
+        "roles": {**dict(Role.choices), "staff": _("staff")},
+        "states": dict(State.choices),
+        "kinds": dict(AccessLog.Kind.choices),
+        "events": EVENT_LABELS,
+        "placement_statuses": dict(Placement.Status.choices),
+        "conversation_statuses": choices("conversations.Conversation", "status"),
+        "evaluations": choices("conversations.ImprovementAction", "evaluation"),
+        "stances": choices("transfers.Position", "stance"),
+        "outcomes": dict(Outcome.choices),
+        "decisions": dict(AdviceDecision.choices),
+        "questions": {
+            f.name: f.verbose_name
+            for f in apps.get_model("conversations.Conversation")._meta.concrete_fields
+        },
+    }
 
 
 def _json(student: User) -> JsonResponse:
