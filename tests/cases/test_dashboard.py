@@ -94,6 +94,9 @@ def make_cases(n: int, school=None) -> list:
             state_changed_at=ago(3 + i % 20),
             signalled_at=ago(30 + i),
             categories=[Category.WELLBEING, Category.OTHER],
+            # Every other student is a Jansen: the searched list is never empty, whatever
+            # names the factory makes up for the others.
+            **({"placement__student__last_name": "Jansen"} if i % 2 == 0 else {}),
             **kwargs,
         )
         if case.state == State.CHANGE_CONVERSATION_PLANNED:
