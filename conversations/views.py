@@ -15,6 +15,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from cases.models import GuardFailed, NotPermitted, Role, State
+from cases.rules import can
 from cases.services import CaseChangedMeanwhile
 from cases.views import check_step, forbidden, get_case_for_user, step_page
 
@@ -559,15 +560,14 @@ def note_download(request: HttpRequest, conversation_pk: int) -> HttpResponse:
     """The note as Markdown for the student's portfolio; others only once it is submitted."""
     case, conversation = selectors.conversation_for_user(request.user, conversation_pk)
     existing = selectors.note_of(conversation)
-    is_student = case.placement.student_id == request.user.pk
     if existing is None or selectors.note_state(existing) == selectors.NOTE_MISSING:
         messages.info(request, _("There is no note to download yet."))
         return redirect(_conversation_anchor(case, conversation))
-    if not is_student and existing.submitted_at is None:
+    existing.conversation = conversation
+    if not can(request.user, "cases.view_student_note", existing):  # a draft: the student's
         return forbidden(
             request, _("The student has not submitted this note yet."), case=case
         )
-    existing.conversation = conversation
     response = HttpResponse(
         services.note_markdown(existing), content_type="text/markdown; charset=utf-8"
     )
