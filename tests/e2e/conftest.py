@@ -5,7 +5,8 @@ The server and the worker are separate processes on the test database, so the da
 one they can open: PostgreSQL (`DATABASE_URL=postgres://…`; CI runs it). Without it, or without
 /usr/bin/chromium, the tests are skipped with a loud reason, and tests/conftest.py turns a skip
 into a failure under CI=true. The broker is whatever CELERY_BROKER_URL says (Redis in CI); the
-notification tasks go to a queue of this test session alone, so no other worker takes them.
+notification tasks go to a queue of this test session alone, so no other worker takes them,
+and only while a journey runs.
 
 Run locally:
     createdb -U postgres -h 127.0.0.1 sb_e2e
@@ -16,6 +17,7 @@ Run locally:
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import email
 import logging
 import os
@@ -36,8 +38,9 @@ import pytest
 from django.conf import settings
 from django.db import connection
 
+from stagebureau.celery import app
 from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS, NO_CHROMIUM
-from tests.notifications.workers import database_url, routed_queue, wait_until
+from tests.notifications.workers import _reset_routes, database_url, wait_until
 
 ROOT = Path(__file__).resolve().parents[2]
 HERE = Path(__file__).resolve().parent
@@ -206,7 +209,8 @@ def e2e_stack(django_db_setup, django_db_blocker, smtp_sink, tmp_path_factory):
     logs = tmp_path_factory.mktemp("e2e-logs")
     port = free_port()
     url = f"http://127.0.0.1:{port}"
-    with routed_queue() as queue:  # the test process publishes to the same queue
+    queue = f"test-e2e-{uuid.uuid4().hex[:12]}"
+    try:
         env = {
             key: value
             for key, value in os.environ.items()
@@ -284,6 +288,23 @@ def e2e_stack(django_db_setup, django_db_blocker, smtp_sink, tmp_path_factory):
         finally:
             for process in processes.values():
                 _stop(process)
+    finally:
+        with contextlib.suppress(Exception), app.connection_for_write() as conn:
+            conn.default_channel.queue_purge(queue)  # leave nothing behind on the broker
+
+
+@contextlib.contextmanager
+def routes_to(queue: str):
+    """While a journey runs, what the test process itself publishes goes to the stack's queue
+    (and only then: other tests' tasks must not reach the end-to-end worker)."""
+    saved = app.conf.task_routes
+    app.conf.task_routes = {"notifications.tasks.*": {"queue": queue}}
+    _reset_routes()
+    try:
+        yield
+    finally:
+        app.conf.task_routes = saved
+        _reset_routes()
 
 
 @pytest.fixture
@@ -292,7 +313,8 @@ def stack(e2e_stack, transactional_db, smtp_sink, _allow_async_unsafe):
     mailbox emptied for this test."""
     smtp_sink.clear()
     e2e_stack.check_alive()
-    yield e2e_stack
+    with routes_to(e2e_stack.queue):
+        yield e2e_stack
     e2e_stack.check_alive()
 
 
