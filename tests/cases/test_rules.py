@@ -165,3 +165,40 @@ def test_a_superuser_outside_the_office_sees_no_case_through_the_rules():
     with pytest.raises(Exception) as raised:
         case_for_user(admin, case.pk)
     assert raised.typename == "Http404"
+
+
+def test_the_mentors_case_page_in_the_middle_of_the_change_path(client):
+    """Before any transfer, the mentor is still on the placement: the page shows the case, the
+    first conversation and the actions, and nothing of the change path."""
+    from django.urls import reverse
+
+    from tests.conversations.factories import ImprovementActionFactory
+    from tests.transfers.factories import (
+        ChangeRequestFactory,
+        OutcomeReportFactory,
+        PositionFactory,
+    )
+
+    secret = "GEHEIM-change-path"
+    case = CaseFactory(isop_advice=True)
+    ConversationFactory(case=case, held=True, summary="Eerste gesprek.")
+    ConversationFactory(
+        case=case, change=True, held=True, answered=True, summary=f"Alle partijen {secret}"
+    )
+    ImprovementActionFactory(case=case, description="Lesvoorbereiding")
+    ChangeRequestFactory(case=case, reason=f"Reden {secret}", office_informed=True)
+    report = OutcomeReportFactory(case=case, opinions_differ=True, note=f"Uitkomst {secret}")
+    PositionFactory(report=report)
+    IsopAdviceFactory(case=case, question=f"Vraag {secret}")
+    url = reverse("cases:detail", args=[case.pk])
+
+    client.force_login(case.placement.mentor)
+    page = client.get(url).content.decode()
+    assert "Eerste gesprek." in page and "Lesvoorbereiding" in page
+    assert secret not in page
+    assert "De student voelt zich niet welkom." not in page  # the five answers
+    assert "positions" not in page  # the positions list
+
+    client.force_login(case.placement.school_trainer)
+    page = client.get(url).content.decode()
+    assert page.count(secret) >= 4 and "positions" in page
