@@ -2,20 +2,24 @@
 
 Django's ModelBackend loads the user; every page then asks for the user's global roles (a
 query on the groups) and the base template for the number of unread notifications (a count).
-`get_user` folds both into the user's query as annotations, so they are read once per request
-and never go stale across requests (a change of groups counts from the next request on).
+`get_user` folds both, and whether the user is the privacy officer, into the user's query as
+annotations, so they are read once per request and never go stale across requests (a change
+of groups counts from the next request on).
 """
 
 from __future__ import annotations
 
 from django.contrib.auth.backends import ModelBackend
+from django.contrib.auth.models import Permission
 from django.db.models import Count, Exists, IntegerField, OuterRef, Q, Subquery
 from django.db.models.functions import Coalesce
 
 from .models import GLOBAL_ROLES, User
+from .privacy import ACCESS_LOG_PERMISSION
 
 ROLE_FLAG = "_has_global_role_{}"
 UNREAD = "_unread_notifications"
+PRIVACY_OFFICER = "_is_privacy_officer"
 
 
 def user_with_request_data():
@@ -30,10 +34,16 @@ def user_with_request_data():
         .annotate(n=Count("pk", filter=Q(read_at__isnull=True)))
         .values("n")
     )
+    app_label, codename = ACCESS_LOG_PERMISSION
+    access_log = Permission.objects.filter(content_type__app_label=app_label, codename=codename)
     return User._default_manager.annotate(
         **{
             ROLE_FLAG.format(role): Exists(memberships.filter(group__name=role))
             for role in GLOBAL_ROLES
+        },
+        **{
+            PRIVACY_OFFICER: Exists(access_log.filter(group__user=OuterRef("pk")))
+            | Exists(access_log.filter(user=OuterRef("pk")))
         },
         **{UNREAD: Coalesce(Subquery(unread, output_field=IntegerField()), 0)},
     )

@@ -85,6 +85,17 @@ class User(AbstractUser):
     def is_isop_owner(self) -> bool:
         return Role.ISOP_OWNER in self.global_roles
 
+    @cached_property
+    def is_privacy_officer(self) -> bool:
+        """Reads the access log (cases.view_accesslog by a group or directly; not implied by
+        being a superuser). Loaded with the request's user by cases.backends."""
+        flag = self.__dict__.get("_is_privacy_officer")
+        if flag is not None:
+            return bool(flag) and self.is_active
+        from .privacy import is_privacy_officer
+
+        return is_privacy_officer(self)
+
 
 # --------------------------------------------------------------------------------------------
 # Schools and placements

@@ -62,6 +62,8 @@ def is_privacy_officer(user) -> bool:
     superuser: the administrators of the application do not read the access log."""
     if not getattr(user, "is_authenticated", False) or not user.is_active:
         return False
+    if "_is_privacy_officer" in user.__dict__:  # loaded with the request's user (backends)
+        return bool(user.__dict__["_is_privacy_officer"])
     app_label, codename = ACCESS_LOG_PERMISSION
     return (
         Permission.objects.filter(content_type__app_label=app_label, codename=codename)
