@@ -14,7 +14,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from notifications.services import notify
+from notifications.services import notify, retire_unseeable
 
 from .models import (
     GLOBAL_ROLES,
@@ -196,6 +196,7 @@ def run_transition(case: Case, name: str, *, by, **kwargs) -> Case:
     notify_roles(case, event=name, actor=by, roles=TRANSITION_RECIPIENTS.get(name, ()))
     if from_state != case.state:
         case.__dict__.pop("open_handover", None)
+    retire_unseeable(case, may_see=is_related)
     return case
 
 

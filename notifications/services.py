@@ -105,6 +105,19 @@ def add_details(
     return changed
 
 
+def retire_unseeable(case, *, may_see: Callable[[Any, Any], bool]) -> int:
+    """Mark as read the case's unread notifications of people who may no longer see the case
+    (the old school's staff after a transfer, the old study coach after the handover): the
+    inbox leaves them out, so the unread badge must not count them. E-mails are unaffected."""
+    unread = Notification.objects.filter(case=case, read_at__isnull=True).select_related(
+        "recipient"
+    )
+    gone = [n.pk for n in unread if not may_see(n.recipient, case)]
+    if gone:
+        Notification.objects.filter(pk__in=gone).update(read_at=timezone.now())
+    return len(gone)
+
+
 def queue_delivery(ids: list[int]) -> None:
     from .tasks import deliver_notification
 

@@ -12,6 +12,7 @@ from cases.models import AdviceDecision, Case, GuardFailed, NotPermitted, Outcom
 from notifications.models import Notification
 from tests.cases.factories import CaseFactory, TrainingSchoolFactory, UserFactory
 from tests.cases.test_transitions import act, arrange, make_crew
+from tests.notifications.factories import NotificationFactory
 from tests.transfers.factories import (
     ChangeRequestFactory,
     HandoverFactory,
@@ -369,6 +370,20 @@ class TestPlaceStudent:
             )
         )
         assert informed == {crew.student.pk, crew.study_coach.pk, new_coach.pk}
+
+    def test_the_old_schools_staff_lose_their_unread_notifications_with_access(self, crew):
+        case = arrange("place_student", crew)
+        for person in (crew.mentor, crew.school_trainer, crew.student, crew.study_coach):
+            NotificationFactory(case=case, recipient=person, event="conversation_planned")
+        _place(crew, case, UserFactory())
+        unread = set(
+            Notification.objects.filter(case=case, read_at__isnull=True).values_list(
+                "recipient", flat=True
+            )
+        )
+        # The student and the old coach (until the handover) still see the case.
+        assert crew.mentor.pk not in unread and crew.school_trainer.pk not in unread
+        assert {crew.student.pk, crew.study_coach.pk} <= unread
 
     def test_the_same_study_coach_closes_the_case(self, crew):
         case = arrange("place_student", crew)
