@@ -7,6 +7,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from .models import Case, Category, Placement, User
+from .validators import CleanInputMixin
 
 
 class DateInput(forms.DateInput):
@@ -31,7 +32,7 @@ class PersonChoiceField(forms.ModelChoiceField):
         return f"{name} ({obj.username})" if name else obj.username
 
 
-class StepForm(forms.Form):
+class StepForm(CleanInputMixin, forms.Form):
     """Base of every form that changes a case: carries the case version seen at GET."""
 
     seen_version = forms.IntegerField(widget=forms.HiddenInput)
@@ -43,6 +44,15 @@ class StepForm(forms.Form):
             initial.setdefault("seen_version", case.version)
         super().__init__(*args, **kwargs)
 
+    def clean(self):
+        data = super().clean()
+        if "seen_version" in self.errors:
+            # A hidden field the user cannot correct: say what to do instead.
+            self.add_error(
+                None, _("This form is incomplete or out of date. Reload the page and try again.")
+            )
+        return data
+
 
 class PlacementChoiceField(forms.ModelChoiceField):
     def label_from_instance(self, obj: Placement) -> str:
@@ -53,7 +63,7 @@ class PlacementChoiceField(forms.ModelChoiceField):
         }
 
 
-class SignalForm(forms.Form):
+class SignalForm(CleanInputMixin, forms.Form):
     placement = PlacementChoiceField(
         label=_("Placement"),
         queryset=Placement.objects.none(),

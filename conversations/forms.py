@@ -9,6 +9,7 @@ from django.utils.translation import gettext_lazy as _
 
 from cases.forms import DateInput, DateTimeLocalInput, PersonChoiceField, StepForm
 from cases.models import FIVE_ANSWERS, Case, Role, User
+from cases.validators import CleanInputMixin
 
 from .models import Conversation, ImprovementAction
 
@@ -88,7 +89,7 @@ class RecordForm(StepForm):
         return {name: self.cleaned_data[name] for name in FIVE_ANSWERS}
 
 
-class ActionForm(forms.Form):
+class ActionForm(CleanInputMixin, forms.Form):
     description = forms.CharField(label=_("What"), max_length=500)
     owner = PersonChoiceField(label=_("Who"), queryset=User.objects.none())
     due_date = forms.DateField(label=_("Due date"), widget=DateInput())
@@ -115,6 +116,7 @@ ActionFormSet = forms.formset_factory(
     validate_min=True,
     max_num=20,
     validate_max=True,
+    absolute_max=20,  # a forged TOTAL_FORMS never builds more forms than this
 )
 
 
@@ -143,7 +145,7 @@ class EvaluateActionForm(StepForm):
 # --- rescheduling, cancelling, planning again ----------------------------------------------
 
 
-class RescheduleForm(forms.Form):
+class RescheduleForm(CleanInputMixin, forms.Form):
     starts_at = forms.DateTimeField(
         label=_("New date and time"),
         widget=DateTimeLocalInput(),
@@ -156,7 +158,7 @@ class RescheduleForm(forms.Form):
     )
 
 
-class CancelForm(forms.Form):
+class CancelForm(CleanInputMixin, forms.Form):
     reason = forms.CharField(
         label=_("Reason for cancelling"),
         widget=forms.Textarea(attrs={"rows": 3}),
@@ -171,7 +173,7 @@ class PlanAgainForm(PlanForm):
 # --- briefing absent people ----------------------------------------------------------------
 
 
-class BriefingForm(forms.Form):
+class BriefingForm(CleanInputMixin, forms.Form):
     note = forms.CharField(
         label=_("How was the person briefed? (optional)"),
         required=False,
@@ -184,7 +186,7 @@ class BriefingForm(forms.Form):
 # --- the student's note --------------------------------------------------------------------
 
 
-class NoteForm(forms.Form):
+class NoteForm(CleanInputMixin, forms.Form):
     """The student's note. Both buttons post the whole form: nothing typed is ever dropped."""
 
     text = forms.CharField(

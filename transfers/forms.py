@@ -4,11 +4,13 @@ resume, warm handover and the wrap-up with the class."""
 from __future__ import annotations
 
 from django import forms
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from cases.forms import DateInput, PersonChoiceField, StepForm
 from cases.models import AdviceDecision, Outcome, TrainingSchool, User
 from cases.selectors import active_users
+from cases.validators import CleanInputMixin
 
 from .models import ChangeRequest, Position
 
@@ -116,6 +118,16 @@ class PlaceForm(WrapUpFieldsMixin, StepForm):
         if with_wrap_up:
             self.add_wrap_up_fields()
 
+    def clean(self):
+        data = super().clean()
+        start, last_day = data.get("start_date"), data.get("last_day")
+        if start and last_day and start < last_day:
+            self.add_error(
+                "start_date",
+                _("The new placement cannot start before the last day at the current school."),
+            )
+        return data
+
 
 class StopForm(WrapUpFieldsMixin, StepForm):
     temporary = forms.TypedChoiceField(
@@ -135,6 +147,15 @@ class StopForm(WrapUpFieldsMixin, StepForm):
         super().__init__(*args, **kwargs)
         if with_wrap_up:
             self.add_wrap_up_fields()
+
+    def clean(self):
+        data = super().clean()
+        resume = data.get("expected_resume_date")
+        if data.get("temporary") and resume is not None and resume < timezone.localdate():
+            self.add_error(
+                "expected_resume_date", _("The expected resume date cannot be in the past.")
+            )
+        return data
 
 
 class ResumeForm(StepForm):
@@ -210,6 +231,12 @@ class HandoverForm(StepForm):
         label=_("Open actions"), required=False, widget=forms.Textarea(attrs={"rows": 3})
     )
 
+    def clean_contact_made_on(self):
+        value = self.cleaned_data["contact_made_on"]
+        if value > timezone.localdate():
+            raise forms.ValidationError(_("This date is in the future."))
+        return value
 
-class HandoverReceivedForm(forms.Form):
+
+class HandoverReceivedForm(CleanInputMixin, forms.Form):
     """Only a confirmation button: the new coach has read the handover."""
