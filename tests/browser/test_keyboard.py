@@ -62,7 +62,7 @@ def log_in_with_keyboard(browser: Browser, live_url, user) -> Page:
     return page
 
 
-@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+@pytest.mark.django_db(transaction=True)
 def test_signal_a_problem_with_the_keyboard_only(browser: Browser, live_url):
     student = UserFactory(username="k-student", first_name="Noor", last_name="Meijer")
     placement = PlacementFactory(student=student)
@@ -91,7 +91,7 @@ def test_signal_a_problem_with_the_keyboard_only(browser: Browser, live_url):
     page.context.close()
 
 
-@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+@pytest.mark.django_db(transaction=True)
 def test_request_a_change_with_the_keyboard_only(browser: Browser, live_url):
     trainer = UserFactory(username="k-trainer", first_name="Petra", last_name="Willems")
     case = CaseFactory(improving=True, placement=PlacementFactory(school_trainer=trainer))

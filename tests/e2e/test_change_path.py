@@ -29,7 +29,7 @@ from tests.e2e.journey import (
     submit,
 )
 
-pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
+pytestmark = pytest.mark.django_db(transaction=True)
 
 TODAY = dt.date.today()
 ANSWERS = {

@@ -19,7 +19,7 @@ from conversations import services as conversation_services
 from tests.cases.factories import PlacementFactory
 from tests.e2e.journey import log_in, open_case, person, shot
 
-pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
+pytestmark = pytest.mark.django_db(transaction=True)
 
 AMSTERDAM = zoneinfo.ZoneInfo("Europe/Amsterdam")
 

@@ -26,7 +26,7 @@ from tests.e2e.journey import (
     submit,
 )
 
-pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
+pytestmark = pytest.mark.django_db(transaction=True)
 
 DESCRIPTION = "Sanne krijgt sinds twee weken geen feedback meer; nabesprekingen worden afgezegd."
 SUMMARY = "Afgesproken: elke maandag een nabespreking van een kwartier."

@@ -29,7 +29,7 @@ from tests.e2e.journey import (
 )
 from transfers import services as transfer_services
 
-pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
+pytestmark = pytest.mark.django_db(transaction=True)
 
 TODAY = dt.date.today()
 RESUME_ON = TODAY + dt.timedelta(days=42)
