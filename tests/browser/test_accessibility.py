@@ -242,6 +242,11 @@ VISITS = [
         lambda: User.objects.get(username="isop"),
         lambda: reverse("transfers:isop_queue"),
     ),
+    Visit(
+        "access log (privacy officer)",
+        lambda: User.objects.get(username="privacy"),
+        lambda: reverse("privacy:access_log"),
+    ),
     # Last: the old coach's handover is recorded first, then the new coach confirms receipt.
     Visit(
         "handover received",
