@@ -63,7 +63,7 @@ def test_it_is_idempotent():
     before = snapshot()
     second = seed()
     assert snapshot() == before
-    assert "Demo cases created: 15" in first
+    assert "Demo cases created: 16" in first
     assert "Demo cases created: 0" in second
 
 

@@ -100,6 +100,7 @@ PEOPLE = [
     Person("student12", "Luuk", "Vos", "student"),
     Person("student13", "Zoë", "Peters", "student"),
     Person("student14", "Sem", "Hendriks", "student"),
+    Person("student15", "Iris", "Koster", "student"),
     Person("mentor", "Marieke", "van Dijk", "mentor"),
     Person("mentor2", "Kees", "Dekker", "mentor"),
     Person("mentor3", "Ingrid", "Brouwer", "mentor"),
@@ -304,6 +305,19 @@ SCENARIOS = [
         (Category.OTHER,),
         12,
     ),
+    # A student's signal about her own mentor, "confidential to the internship office first":
+    # only she and the office see it until the office opens it.
+    Scenario(
+        State.SIGNALLED,
+        "student15",
+        "domstad",
+        (),
+        "Mijn mentor maakt in de teamkamer opmerkingen over mijn uiterlijk waar anderen bij zijn. "
+        "Ik wil eerst met het stagebureau overleggen voordat de school het hoort.",
+        (Category.MENTOR_RELATIONSHIP,),
+        1,
+        options={"confidential": True},
+    ),
 ]
 
 
@@ -377,6 +391,7 @@ class Walk:
             by=by,
             categories=list(self.scenario.categories),
             description=self.scenario.description,
+            confidential=self.scenario.options.get("confidential", False),
         )
 
     def step_plan(self, next_moment=None) -> None:
