@@ -36,7 +36,7 @@ from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpRespons
 from django.shortcuts import render
 from django.template.loader import render_to_string
 from django.urls import reverse
-from django.utils import dateformat, timezone
+from django.utils import formats, timezone
 from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -413,7 +413,7 @@ def office_rows(cases: Iterable[Case]) -> list[dict[str, Any]]:
 
     def day(value: dt.datetime) -> dict[str, str]:
         local = timezone.localtime(value)
-        return {"iso": local.isoformat(), "text": dateformat.format(local, "j M Y")}
+        return {"iso": local.isoformat(), "text": formats.date_format(local, "SHORT_DATE_FORMAT")}
 
     rows = []
     for case in cases:

@@ -44,3 +44,21 @@ def test_switching_language_is_remembered_on_the_profile(client):
 
 def test_switching_language_needs_post(client):
     assert client.get("/i18n/setlang/").status_code == 405
+
+
+def test_tables_show_compact_dates_in_the_users_language(client):
+    import datetime as dt
+
+    from django.urls import reverse
+    from django.utils import timezone
+
+    from tests.cases.factories import CaseFactory
+
+    moment = timezone.make_aware(dt.datetime(2026, 3, 2, 15, 5))
+    CaseFactory(signalled_at=moment, state_changed_at=moment)
+    client.force_login(UserFactory(office=True))
+    dutch = client.get(reverse("cases:office_list")).content.decode()
+    assert "2 mrt 2026" in dutch
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
+    english = client.get(reverse("cases:office_list")).content.decode()
+    assert "2 Mar 2026" in english

@@ -141,6 +141,8 @@ AUTH_PASSWORD_VALIDATORS = [
 LANGUAGE_CODE = "nl"
 LANGUAGES = [("nl", _("Dutch")), ("en", _("English"))]
 LOCALE_PATHS = [BASE_DIR / "stagebureau" / "locale"]
+# Compact dates in tables per language ("29 nov 2026" / "29 Nov 2026"): stagebureau/formats/.
+FORMAT_MODULE_PATH = ["stagebureau.formats"]
 TIME_ZONE = "Europe/Amsterdam"
 USE_I18N = True
 USE_TZ = True
