@@ -18,8 +18,10 @@ versions, forged formset counts, another case in the URL). Properties:
   Dutch error and the user's typed text kept (when it is storable) — never a silent loss;
   a redirect carries a message;
 - NUL characters are refused with a message (PostgreSQL cannot store them);
-- after an accepted input, the case page (as actor and office), the timeline, everyone's inbox
-  and home page and every e-mail show the hostile markup only escaped;
+- after an accepted input, the page redirected to (the case page with its timeline) shows the
+  hostile markup only escaped; for the first accepted markup examples of each endpoint also the
+  case page as the office, the home pages of the actor and the student, the office's inbox and
+  every e-mail sent (text and HTML);
 - redirects never go to `javascript:` or another host.
 
 The number of examples per endpoint is printed (`-s`) and each must reach MIN_EXAMPLES.
@@ -60,10 +62,12 @@ from transfers import services as transfer_services
 pytestmark = pytest.mark.django_db
 
 EXAMPLES = 25
+MIN_TOTAL = 800  # all endpoints together (33 endpoints × 25 = 825)
 MIN_EXAMPLES = 20  # per endpoint (a small discrete input space may end a little early)
 EXAMPLES_RUN: Counter = Counter()
 ACCEPTED: Counter = Counter()
 FULL_CHECKS: Counter = Counter()
+SERVER_ERRORS: Counter = Counter()
 MAX_FULL_CHECKS = 5
 
 TODAY = dt.date.today()
@@ -198,6 +202,8 @@ def next_field() -> tuple[st.SearchStrategy, st.SearchStrategy]:
             " javascript:alert(1)",
             "/inbox/",
             "",
+            "inbox",  # a bare word: redirect() would take it for a view name
+            "home",
         ]
     )
     return st.just("/inbox/"), mostly(st.just(""), hostile)
@@ -680,7 +686,7 @@ ENDPOINTS: dict[str, Endpoint] = {
             build_briefed,
             "mentor",
             invitation_kw,
-            lambda w: {"junk": junk_field()},
+            lambda w: {"junk": junk_field(), "next": next_field()},
             versioned=False,
         ),
         Endpoint(
@@ -1069,19 +1075,21 @@ def run_endpoint(endpoint: Endpoint, django_settings) -> None:
         [str(version - 1), str(version + 1), "-1", "0", str(2**63), "abc", "", "\x00", None]
     )
     # Another case's object, or an id beyond any database integer, in the URL.
-    huge_kwargs = dict.fromkeys(endpoint.url_kwargs(world), 2 ** 63 + 1)
+    huge_kwargs = dict.fromkeys(endpoint.url_kwargs(world), 2**63 + 1)
     huge_url = reverse(url_name, kwargs=huge_kwargs) if huge_kwargs else None
     targets = st.sampled_from(
         ["own"] + (["other"] if other_url else []) + (["huge"] if huge_url else [])
     )
 
     examples = st.one_of(
-        st.tuples(st.just("accept"), valid, st.just(str(version)), st.just("own")),
+        st.tuples(st.just("accept"), valid, st.just(str(version)), st.just("own"), st.just("form")),
         st.tuples(
             st.just("fuzz"),
             fuzzed,
             mostly(st.just(str(version)), versions),
             mostly(st.just("own"), targets),
+            # Wrong shapes: a JSON body instead of a form, every field posted twice.
+            st.sampled_from(["form"] * 8 + ["json", "twice"]),
         ),
     )
 
@@ -1097,7 +1105,7 @@ def run_endpoint(endpoint: Endpoint, django_settings) -> None:
     )
     @given(example=examples)
     def check(example):
-        mode, data, seen_version, target = example
+        mode, data, seen_version, target, shape = example
         data = dict(data)
         if endpoint.versioned and seen_version is not None:
             data["seen_version"] = seen_version
@@ -1108,7 +1116,7 @@ def run_endpoint(endpoint: Endpoint, django_settings) -> None:
             with transaction.atomic():
                 if endpoint.relogin:
                     client.force_login(world.people[endpoint.actor])
-                check_one(endpoint, world, client, url, mode, data, target)
+                check_one(endpoint, world, client, url, mode, data, target, shape)
                 raise Rollback
         except Rollback:
             pass
@@ -1116,8 +1124,15 @@ def run_endpoint(endpoint: Endpoint, django_settings) -> None:
     check()
 
 
-def check_one(endpoint, world, client, url, mode, data, target) -> None:
+def check_one(endpoint, world, client, url, mode, data, target, shape="form") -> None:
     payload, content_type = encode(data)
+    if shape == "json":
+        payload = json.dumps(data).encode("utf-8", "surrogatepass")
+        content_type = "application/json"
+        data = {}  # the form sees nothing
+    elif shape == "twice" and not content_type:
+        payload = {name: [value, "tweede waarde"] for name, value in data.items()}
+        data = dict.fromkeys(data, "tweede waarde")  # Django takes the last value
     if content_type:
         response = client.post(url, payload, content_type=content_type)
     else:
@@ -1125,6 +1140,8 @@ def check_one(endpoint, world, client, url, mode, data, target) -> None:
     status = response.status_code
     html = body(response)
     where = f"{endpoint.name} {mode} {target} {shorten(data)}"
+    if status == 500:
+        SERVER_ERRORS[endpoint.name] += 1
     assert status != 500, f"server error: {where}"
     assert status in {200, 302, 403, 404, 409, 429}, f"{status}: {where}"
     assert_escaped(html, where)
@@ -1140,7 +1157,8 @@ def check_one(endpoint, world, client, url, mode, data, target) -> None:
     texts_with_nul = [k for k in endpoint.text_fields if "\x00" in data.get(k, "")]
     if status == 302:
         assert not texts_with_nul, f"NUL accepted in {texts_with_nul}: {where}"
-        ACCEPTED[endpoint.name] += 1
+        if mode == "accept":
+            ACCEPTED[endpoint.name] += 1
         follow = client.get(response["Location"])
         assert follow.status_code != 500, where
         if endpoint.actor is not None and "login" not in response["Location"]:
@@ -1189,13 +1207,16 @@ def report():
     if not EXAMPLES_RUN:
         return
     total = sum(EXAMPLES_RUN.values())
+    if set(EXAMPLES_RUN) == set(ENDPOINTS):  # the whole module ran (not a -k selection)
+        assert total >= MIN_TOTAL, f"only {total} examples ran"
     lines = [
-        f"{name:40} {EXAMPLES_RUN[name]:4} examples, {ACCEPTED[name]:3} accepted"
+        f"{name:40} {EXAMPLES_RUN[name]:4} examples, {ACCEPTED[name]:3} valid ones accepted"
         for name in sorted(EXAMPLES_RUN)
     ]
     print("\nExamples per form (bad input):\n" + "\n".join(lines))
     print(
-        f"Total: {total} examples at {len(EXAMPLES_RUN)} endpoints, 0 server errors, "
+        f"Total: {total} examples at {len(EXAMPLES_RUN)} endpoints, "
+        f"{sum(SERVER_ERRORS.values())} server errors, "
         f"{time.monotonic() - started:.0f} s"
     )
 
