@@ -1329,3 +1329,99 @@ def test_get_forms_never_fail_and_escape_everything(settings):
     for name, url in pages:
         checker(name, url)()
     print(f"\nGET forms: {len(pages)} pages × {GET_EXAMPLES} examples")
+
+
+# --------------------------------------------------------------------------------------------
+# The bugs found, pinned as plain examples, and the shared validator on every form
+# --------------------------------------------------------------------------------------------
+
+
+def test_every_form_of_the_apps_uses_the_shared_input_hygiene():
+    import inspect
+
+    from django import forms as django_forms
+
+    from cases import forms as case_forms
+    from cases.validators import CleanInputMixin
+    from conversations import forms as conversation_forms
+    from transfers import forms as transfer_forms
+
+    found = []
+    for module in (case_forms, conversation_forms, transfer_forms):
+        for name, cls in inspect.getmembers(module, inspect.isclass):
+            if issubclass(cls, django_forms.BaseForm) and cls.__module__ == module.__name__:
+                found.append(name)
+                assert issubclass(cls, CleanInputMixin), f"{module.__name__}.{name}"
+    assert len(found) >= 20, found
+
+
+def test_a_year_9999_is_refused_on_the_form_not_a_server_error():
+    # Found by the property test: the calendar invitation (start + 1 hour) overflowed (500).
+    world = build("signalled")
+    client = Client(raise_request_exception=False)
+    client.force_login(world.people["school_trainer"])
+    for starts_at in ("9999-12-31T23:59", "0001-01-01T00:00"):
+        response = client.post(
+            reverse("conversations:plan", args=[world.case.pk]),
+            {"starts_at": starts_at, "location": "Lokaal 3", "seen_version": world.case.version},
+        )
+        assert response.status_code == 200
+        assert "Kies een datum tussen 01-01-2000 en 31-12-2099." in response.content.decode()
+        assert 'value="Lokaal 3"' in response.content.decode()
+
+
+@pytest.mark.parametrize("url_name", ["notifications:mark_read", "conversations:confirm_read"])
+def test_a_bare_word_as_next_goes_to_the_default_page(url_name):
+    # Found by the property test: redirect("inbox") looked up a view called "inbox" (500).
+    if url_name == "notifications:mark_read":
+        world = build_notification()
+        actor, kwargs = "school_trainer", {"pk": world.objects["notification"].pk}
+        expected = reverse("notifications:inbox")
+    else:
+        world = build_briefed()
+        actor, kwargs = "mentor", {"invitation_pk": world.objects["invitation"].pk}
+        expected = None
+    client = Client(raise_request_exception=False)
+    client.force_login(world.people[actor])
+    for target in ("inbox", "home", "javascript:alert(1)", "//evil.example/"):
+        response = client.post(reverse(url_name, kwargs=kwargs), {"next": target})
+        assert response.status_code == 302, (target, response.status_code)
+        assert safe_location(response["Location"]), response["Location"]
+        if expected:
+            assert response["Location"] == expected
+
+
+def test_nul_control_characters_and_100k_characters_get_a_dutch_message_and_keep_the_text():
+    world = build("signalled")
+    client = Client(raise_request_exception=False)
+    client.force_login(world.people["mentor"])
+    url = reverse("cases:withdraw", args=[world.case.pk])
+    cases = {
+        "Toch\x00 niet": "Deze tekst bevat een null-teken, dat niet kan worden opgeslagen.",
+        "Toch \x1b[31mniet": "Deze tekst bevat onzichtbare stuurtekens",
+        "x"
+        * 100_000: "Zorg dat deze waarde niet meer dan 20000 tekens bevat (het zijn er nu 100000).",
+    }
+    for reason, message in cases.items():
+        response = client.post(url, {"reason": reason, "seen_version": world.case.version})
+        html = response.content.decode()
+        assert response.status_code == 200
+        assert message in html, message
+        assert escape(reason) in html  # nothing typed is lost
+        assert 'maxlength="20000"' in html  # the browser knows the limit too
+    world.case.refresh_from_db()
+    assert world.case.state == "signalled"
+
+
+def test_markup_is_stored_as_typed_and_shown_escaped():
+    world = build("signalled")
+    client = Client(raise_request_exception=False)
+    client.force_login(world.people["mentor"])
+    response = client.post(
+        reverse("cases:withdraw", args=[world.case.pk]),
+        {"reason": f"{SCRIPT} {IMG}", "seen_version": world.case.version},
+    )
+    assert response.status_code == 302
+    page = client.get(reverse("cases:detail", args=[world.case.pk])).content.decode()
+    assert escape(f"{SCRIPT} {IMG}") in page
+    assert_escaped(page, "case page")
