@@ -35,7 +35,7 @@ def log_in(browser: Browser, stack, user) -> Page:
     page.fill("#id_password", PASSWORD)
     page.click("main form button[type=submit]")
     expect(page).not_to_have_url(re.compile(re.escape(reverse("login"))))
-    expect(page.locator("nav .navbar-text")).to_contain_text(str(user))
+    expect(page.locator("nav #user-menu")).to_contain_text(str(user))
     return page
 
 
