@@ -20,7 +20,16 @@ def run(*args: str, **env: str) -> subprocess.CompletedProcess:
     environment = {
         name: value
         for name, value in os.environ.items()
-        if name not in {"DEBUG", "SECRET_KEY", "ALLOWED_HOSTS", "DJANGO_SETTINGS_MODULE"}
+        # DJANGO_ALLOW_ASYNC_UNSAFE: the browser tests set it in this process (Playwright's
+        # event loop); a deployment must not have it (async.E001).
+        if name
+        not in {
+            "DEBUG",
+            "SECRET_KEY",
+            "ALLOWED_HOSTS",
+            "DJANGO_SETTINGS_MODULE",
+            "DJANGO_ALLOW_ASYNC_UNSAFE",
+        }
         and not name.startswith(("OIDC_", "SECURE_", "SESSION_"))
     }
     environment.update({"DJANGO_SETTINGS_MODULE": "stagebureau.settings.production", **env})
