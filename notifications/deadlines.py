@@ -282,11 +282,25 @@ def effective_rules() -> list[EffectiveRule]:
     return result
 
 
+_CALENDARS: dict[tuple, WorkingDays] = {}
+
+
 def calendars() -> dict[str, WorkingDays]:
+    """The working-day calendar per region. A region's calendar is reused while its school
+    holidays stay the same, so what it has worked out (working days, cutoffs) serves the
+    next request too."""
     by_region: dict[str, list[tuple[dt.date, dt.date]]] = {r: [] for r in TrainingSchool.Region}
     for holiday in SchoolHoliday.objects.all():
         by_region[holiday.region].append((holiday.start_date, holiday.end_date))
-    return {region: WorkingDays(periods) for region, periods in by_region.items()}
+    result = {}
+    for region, periods in by_region.items():
+        key = tuple(sorted(periods))
+        if key not in _CALENDARS:
+            if len(_CALENDARS) > 64:
+                _CALENDARS.clear()
+            _CALENDARS[key] = WorkingDays(periods)
+        result[region] = _CALENDARS[key]
+    return result
 
 
 def _anchor_before(anchor_path: str, cutoff: dt.date, sample_is_date: bool) -> Q:

@@ -22,6 +22,7 @@ class WorkingDays:
     def __init__(self, school_holidays: Iterable[tuple[dt.date, dt.date]] = ()) -> None:
         self._school = [(start, end) for start, end in school_holidays]
         self._cache: dict[dt.date, bool] = {}
+        self._anchors: dict[tuple[dt.date, int], dt.date] = {}
 
     def is_working_day(self, day: dt.date) -> bool:
         cached = self._cache.get(day)
@@ -57,8 +58,13 @@ class WorkingDays:
 
     def latest_anchor(self, today: dt.date, n: int) -> dt.date:
         """The latest anchor date `a` with add(a, n) <= today: anything anchored on or before it
-        has reached its deadline. add() is monotonic in its anchor, so walk back until it fits."""
+        has reached its deadline. add() is monotonic in its anchor, so walk back until it fits.
+        Remembered per (today, n): the lists ask the same few questions for every rule."""
+        found = self._anchors.get((today, n))
+        if found is not None:
+            return found
         anchor = today + dt.timedelta(days=abs(n) * 3 + 120) if n < 0 else today
         while self.add(anchor, n) > today:
             anchor -= dt.timedelta(days=1)
+        self._anchors[(today, n)] = anchor
         return anchor
