@@ -18,10 +18,9 @@ from django.urls import reverse
 from django.utils import timezone
 from playwright.sync_api import Browser, Page, expect
 
-from cases import services as case_services
 from cases.models import Case, CaseEvent, State
-from conversations import services as conversation_services
-from tests.cases.factories import PlacementFactory, TrainingSchoolFactory, UserFactory
+from tests.cases.factories import TrainingSchoolFactory, UserFactory
+from tests.conversations.factories import improving_case
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 PASSWORD = "password"  # UserFactory's
@@ -51,38 +50,18 @@ def people(live_url):
 @pytest.fixture
 def case(people) -> Case:
     """A case with improvement actions running, arranged through the services."""
-    placement = PlacementFactory(
-        student=people["student"],
-        mentor=people["mentor"],
-        school_trainer=people["trainer"],
-        study_coach=people["coach"],
-        school=TrainingSchoolFactory(name="Domstad Lyceum"),
-    )
-    case = case_services.case_signal(
-        placement=placement,
-        by=people["student"],
-        categories=["mentor_relationship"],
+    return improving_case(
+        people,
+        school="Domstad Lyceum",
+        signalled_by="student",
+        category="mentor_relationship",
         description="De samenwerking met de mentor loopt vast.",
-    )
-    trainer = people["trainer"]
-    conversation = conversation_services.conversation_plan(
-        case_id=case.pk,
-        by=trainer,
-        starts_at=timezone.now() - dt.timedelta(days=14),
+        planner="trainer",
+        days_ago=14,
         location="Lokaal 2.14",
-    )
-    conversation_services.conversation_record(
-        case_id=case.pk,
-        by=trainer,
-        attendance={i.person_id: True for i in conversation.invitations.all()},
         summary="Afspraken gemaakt over de begeleiding.",
-        actions=[
-            conversation_services.ActionInput("Wekelijks gesprek", trainer.pk, TODAY),
-        ],
+        action="Wekelijks gesprek",
     )
-    case.refresh_from_db()
-    assert case.state == State.IMPROVING
-    return case
 
 
 def log_in(browser: Browser, live_url, user) -> Page:

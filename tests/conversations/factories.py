@@ -115,3 +115,57 @@ class ImprovementActionFactory(DjangoModelFactory):
         overdue = factory.Trait(
             due_date=factory.LazyFunction(lambda: dt.date.today() - dt.timedelta(days=7))
         )
+
+
+def improving_case(
+    people: dict,
+    *,
+    school: str,
+    signalled_by: str,
+    category: str,
+    description: str,
+    planner: str,
+    days_ago: int,
+    location: str,
+    summary: str,
+    action: str,
+):
+    """A case with improvement actions running, arranged through the real services: signalled
+    on a placement of `people` (student, mentor, trainer, coach), its first conversation held
+    `days_ago` days ago by `planner` with everyone present and one action due today. The
+    browser journeys start from here."""
+    from cases import services as case_services
+    from cases.models import State
+    from conversations import services as conversation_services
+    from tests.cases.factories import PlacementFactory, TrainingSchoolFactory
+
+    placement = PlacementFactory(
+        student=people["student"],
+        mentor=people["mentor"],
+        school_trainer=people["trainer"],
+        study_coach=people["coach"],
+        school=TrainingSchoolFactory(name=school),
+    )
+    case = case_services.case_signal(
+        placement=placement,
+        by=people[signalled_by],
+        categories=[category],
+        description=description,
+    )
+    by = people[planner]
+    conversation = conversation_services.conversation_plan(
+        case_id=case.pk,
+        by=by,
+        starts_at=timezone.now() - dt.timedelta(days=days_ago),
+        location=location,
+    )
+    conversation_services.conversation_record(
+        case_id=case.pk,
+        by=by,
+        attendance={i.person_id: True for i in conversation.invitations.all()},
+        summary=summary,
+        actions=[conversation_services.ActionInput(action, by.pk, dt.date.today())],
+    )
+    case.refresh_from_db()
+    assert case.state == State.IMPROVING
+    return case

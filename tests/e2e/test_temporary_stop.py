@@ -13,10 +13,9 @@ from django.urls import reverse
 from django.utils import formats, timezone, translation
 from playwright.sync_api import Browser, expect
 
-from cases import services as case_services
 from cases.models import Case, CaseEvent, State
 from conversations import services as conversation_services
-from tests.cases.factories import PlacementFactory, TrainingSchoolFactory
+from tests.conversations.factories import improving_case
 from tests.e2e.journey import (
     expect_state,
     log_in,
@@ -56,36 +55,18 @@ def people(stack):
 @pytest.fixture
 def case(people) -> Case:
     """Improvement actions running after the first conversation."""
-    placement = PlacementFactory(
-        student=people["student"],
-        mentor=people["mentor"],
-        school_trainer=people["trainer"],
-        study_coach=people["coach"],
-        school=TrainingSchoolFactory(name="Het Baarnsch Lyceum"),
-    )
-    case = case_services.case_signal(
-        placement=placement,
-        by=people["coach"],
-        categories=["wellbeing"],
+    return improving_case(
+        people,
+        school="Het Baarnsch Lyceum",
+        signalled_by="coach",
+        category="wellbeing",
         description="Daan is uitgeput en meldt zich vaak ziek.",
-    )
-    coach = people["coach"]
-    conversation = conversation_services.conversation_plan(
-        case_id=case.pk,
-        by=coach,
-        starts_at=timezone.now() - dt.timedelta(days=10),
+        planner="coach",
+        days_ago=10,
         location="Online",
-    )
-    conversation_services.conversation_record(
-        case_id=case.pk,
-        by=coach,
-        attendance={i.person_id: True for i in conversation.invitations.all()},
         summary="Minder lessen geven.",
-        actions=[conversation_services.ActionInput("Rooster aanpassen", coach.pk, TODAY)],
+        action="Rooster aanpassen",
     )
-    case.refresh_from_db()
-    assert case.state == State.IMPROVING
-    return case
 
 
 def test_temporary_stop_with_wrap_up_and_resume(browser: Browser, stack, smtp_sink, people, case):
