@@ -819,18 +819,43 @@ class CaseCategory(models.Model):
         return self.get_category_display()
 
 
-class CaseEventQuerySet(models.QuerySet):
-    """Append-only in bulk too: a queryset can add timeline rows, never change or remove them."""
+class AppendOnlyQuerySet(models.QuerySet):
+    """Append-only in bulk too: a queryset can add rows, never change or remove them."""
+
+    refusal = "These records are append-only."
 
     def update(self, **kwargs):
-        raise PermissionDenied("Timeline events are append-only.")
+        raise PermissionDenied(self.refusal)
 
     def delete(self):
-        raise PermissionDenied("Timeline events are append-only.")
+        raise PermissionDenied(self.refusal)
 
 
-class CaseEvent(models.Model):
+class AppendOnlyModel(models.Model):
+    """A row is written once: saving it again or deleting it is refused (its queryset too)."""
+
+    refusal = "These records are append-only."
+
+    class Meta:
+        abstract = True
+
+    def save(self, *args, **kwargs) -> None:
+        if self.pk is not None and not self._state.adding:
+            raise PermissionDenied(self.refusal)
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise PermissionDenied(self.refusal)
+
+
+class CaseEventQuerySet(AppendOnlyQuerySet):
+    refusal = "Timeline events are append-only."
+
+
+class CaseEvent(AppendOnlyModel):
     """The case's timeline: every transition and every record, with actor and time. Append-only."""
+
+    refusal = "Timeline events are append-only."
 
     class Kind(models.TextChoices):
         TRANSITION = "transition", _("step")
@@ -870,14 +895,6 @@ class CaseEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.case_id} {self.name} {self.at:%Y-%m-%d %H:%M}"
-
-    def save(self, *args, **kwargs) -> None:
-        if self.pk is not None and not self._state.adding:
-            raise PermissionDenied("Timeline events are append-only.")
-        super().save(*args, **kwargs)
-
-    def delete(self, *args, **kwargs):
-        raise PermissionDenied("Timeline events are append-only.")
 
     @property
     def label(self) -> str:
@@ -925,21 +942,17 @@ EVENT_LABELS: dict[str, str] = {
 }
 
 
-class AccessLogQuerySet(models.QuerySet):
-    """Append-only in bulk too (the retention task is the one documented exception)."""
-
-    def update(self, **kwargs):
-        raise PermissionDenied("The access log is append-only.")
-
-    def delete(self):
-        raise PermissionDenied("The access log is append-only.")
+class AccessLogQuerySet(AppendOnlyQuerySet):
+    refusal = "The access log is append-only."
 
 
-class AccessLog(models.Model):
+class AccessLog(AppendOnlyModel):
     """Who looked at or exported which case file, when, on which page; refused attempts too.
 
     Never holds the content itself. Written for every case-scoped request (view, download,
     export) and for every refused one (403/404 on a case: a security event)."""
+
+    refusal = "The access log is append-only."
 
     class Kind(models.TextChoices):
         VIEW = "view", _("viewed")
@@ -998,11 +1011,3 @@ class AccessLog(models.Model):
 
     def __str__(self) -> str:
         return f"{self.at:%Y-%m-%d %H:%M} {self.username} {self.kind} {self.case_id} {self.page}"
-
-    def save(self, *args, **kwargs) -> None:
-        if self.pk is not None and not self._state.adding:
-            raise PermissionDenied("The access log is append-only.")
-        super().save(*args, **kwargs)
-
-    def delete(self, *args, **kwargs):
-        raise PermissionDenied("The access log is append-only.")
