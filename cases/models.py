@@ -898,7 +898,7 @@ class CaseEvent(AppendOnlyModel):
 
     @property
     def label(self) -> str:
-        return EVENT_LABELS.get(self.name, self.name)
+        return event_label(self.name)
 
 
 def transition_names() -> list[str]:
@@ -940,6 +940,11 @@ EVENT_LABELS: dict[str, str] = {
     "student_note_submitted": _("Student note submitted"),
     "confidential_released": _("Confidential signal opened by the internship office"),
 }
+
+
+def event_label(name: str) -> str:
+    """The translated label of a timeline or notification event of the core, else the name."""
+    return EVENT_LABELS.get(name, name)
 
 
 class AccessLogQuerySet(AppendOnlyQuerySet):
