@@ -638,7 +638,12 @@ class Case(fsm.ConcurrentTransitionMixin, models.Model):
         target=State.CONVERSATION_PLANNED,
         conditions=[has_planned_problem_conversation],
         permission=roles_may(Role.SCHOOL_TRAINER, Role.STUDY_COACH, Role.MENTOR, Role.OFFICE),
-        custom={"label": _("Plan the conversation"), "url": "conversations:plan"},
+        custom={
+            "label": _("Plan the conversation"),
+            "done": _("Conversation planned"),
+            "tell": (Role.STUDENT, Role.MENTOR, Role.SCHOOL_TRAINER, Role.STUDY_COACH),
+            "url": "conversations:plan",
+        },
     )
     def plan_conversation(self, *, by, note: str = "") -> None:
         pass
@@ -649,7 +654,12 @@ class Case(fsm.ConcurrentTransitionMixin, models.Model):
         target=State.IMPROVING,
         conditions=[problem_attendance_complete, has_improvement_action],
         permission=roles_may(Role.SCHOOL_TRAINER, Role.STUDY_COACH, Role.MENTOR, Role.OFFICE),
-        custom={"label": _("Record the conversation as held"), "url": "conversations:record"},
+        custom={
+            "label": _("Record the conversation as held"),
+            "done": _("Conversation recorded as held"),
+            "tell": (Role.STUDENT, Role.MENTOR, Role.SCHOOL_TRAINER, Role.STUDY_COACH),
+            "url": "conversations:record",
+        },
     )
     def record_conversation(self, *, by, note: str = "") -> None:
         pass
@@ -660,7 +670,12 @@ class Case(fsm.ConcurrentTransitionMixin, models.Model):
         target=State.CLOSED_RESOLVED,
         conditions=[all_actions_evaluated],
         permission=roles_may(Role.SCHOOL_TRAINER, Role.STUDY_COACH, Role.OFFICE),
-        custom={"label": _("Close as resolved"), "url": "cases:resolve"},
+        custom={
+            "label": _("Close as resolved"),
+            "done": _("Closed as resolved"),
+            "tell": (Role.STUDENT, Role.MENTOR, Role.SCHOOL_TRAINER, Role.STUDY_COACH),
+            "url": "cases:resolve",
+        },
     )
     def resolve(self, *, by, note: str = "") -> None:
         self.closed_at = timezone.now()
@@ -671,7 +686,12 @@ class Case(fsm.ConcurrentTransitionMixin, models.Model):
         target=State.CHANGE_REQUESTED,
         conditions=[has_open_change_request],
         permission=roles_may(Role.STUDENT, Role.SCHOOL_TRAINER, Role.STUDY_COACH),
-        custom={"label": _("Request a change of placement or a stop"), "url": "transfers:request"},
+        custom={
+            "label": _("Request a change of placement or a stop"),
+            "done": _("Change of placement requested"),
+            "tell": (Role.STUDENT, Role.MENTOR, Role.SCHOOL_TRAINER, Role.STUDY_COACH),
+            "url": "transfers:request",
+        },
     )
     def request_change(self, *, by, note: str = "") -> None:
         pass
@@ -682,7 +702,12 @@ class Case(fsm.ConcurrentTransitionMixin, models.Model):
         target=State.OFFICE_INFORMED,
         conditions=[office_contact_recorded],
         permission=roles_may(Role.SCHOOL_TRAINER, Role.OFFICE),
-        custom={"label": _("Record contact with the internship office"), "url": "transfers:inform"},
+        custom={
+            "label": _("Record contact with the internship office"),
+            "done": _("Internship office informed"),
+            "tell": (Role.OFFICE,),
+            "url": "transfers:inform",
+        },
     )
     def inform_office(self, *, by, note: str = "", on_behalf_of=None) -> None:
         pass
@@ -693,7 +718,17 @@ class Case(fsm.ConcurrentTransitionMixin, models.Model):
         target=State.CHANGE_CONVERSATION_PLANNED,
         conditions=[has_planned_change_conversation, change_conversation_has_required_people],
         permission=roles_may(Role.SCHOOL_TRAINER, Role.STUDY_COACH, Role.OFFICE),
-        custom={"label": _("Plan the all-party conversation"), "url": "conversations:plan"},
+        custom={
+            "label": _("Plan the all-party conversation"),
+            "done": _("All-party conversation planned"),
+            "tell": (
+                Role.STUDENT,
+                Role.SCHOOL_TRAINER,
+                Role.STUDY_COACH,
+                Role.COORDINATING_TRAINER,
+            ),
+            "url": "conversations:plan",
+        },
     )
     def plan_change_conversation(self, *, by, note: str = "") -> None:
         pass
@@ -708,7 +743,12 @@ class Case(fsm.ConcurrentTransitionMixin, models.Model):
             five_answers_recorded,
         ],
         permission=roles_may(Role.SCHOOL_TRAINER, Role.STUDY_COACH, Role.OFFICE),
-        custom={"label": _("Record the all-party conversation"), "url": "conversations:record"},
+        custom={
+            "label": _("Record the all-party conversation"),
+            "done": _("All-party conversation recorded"),
+            "tell": (Role.STUDENT, Role.SCHOOL_TRAINER, Role.STUDY_COACH),
+            "url": "conversations:record",
+        },
     )
     def record_change_conversation(self, *, by, note: str = "") -> None:
         pass
@@ -718,7 +758,12 @@ class Case(fsm.ConcurrentTransitionMixin, models.Model):
         source=State.OUTCOME_PENDING,
         target=fsm.RETURN_VALUE(*set(OUTCOME_TARGET.values())),
         permission=roles_may(Role.SCHOOL_TRAINER, Role.OFFICE),
-        custom={"label": _("Report the outcome to the office"), "url": "transfers:outcome"},
+        custom={
+            "label": _("Report the outcome to the office"),
+            "done": _("Outcome reported"),
+            "tell": (Role.OFFICE, Role.STUDENT, Role.STUDY_COACH),
+            "url": "transfers:outcome",
+        },
     )
     def report_outcome(self, *, by, outcome: str, note: str = "", on_behalf_of=None) -> str:
         if outcome not in OUTCOME_TARGET:
@@ -730,7 +775,12 @@ class Case(fsm.ConcurrentTransitionMixin, models.Model):
         source=State.ISOP_ADVICE,
         target=fsm.RETURN_VALUE(*set(ADVICE_TARGET.values())),
         permission=roles_may(Role.ISOP_OWNER),
-        custom={"label": _("Give advice"), "url": "transfers:advice"},
+        custom={
+            "label": _("Give advice"),
+            "done": _("ISOP advice given"),
+            "tell": (Role.OFFICE, Role.STUDENT, Role.SCHOOL_TRAINER, Role.STUDY_COACH),
+            "url": "transfers:advice",
+        },
     )
     def give_advice(self, *, by, decision: str, note: str = "") -> str:
         if decision not in ADVICE_TARGET:
@@ -743,7 +793,12 @@ class Case(fsm.ConcurrentTransitionMixin, models.Model):
         target=fsm.RETURN_VALUE(State.HANDOVER, State.CLOSED_TRANSFERRED),
         conditions=[wrap_up_recorded, new_placement_recorded],
         permission=roles_may(Role.OFFICE),
-        custom={"label": _("Place the student at a new placement"), "url": "transfers:place"},
+        custom={
+            "label": _("Place the student at a new placement"),
+            "done": _("Student placed at a new placement"),
+            "tell": (Role.STUDENT, Role.SCHOOL_TRAINER, Role.STUDY_COACH),
+            "url": "transfers:place",
+        },
     )
     def place_student(self, *, by, new_placement: Placement, note: str = "") -> str:
         coach_changes = new_placement.study_coach_id != self.placement.study_coach_id
@@ -759,7 +814,12 @@ class Case(fsm.ConcurrentTransitionMixin, models.Model):
         target=fsm.RETURN_VALUE(State.STOPPED, State.CLOSED_STOPPED),
         conditions=[wrap_up_recorded, stop_recorded],
         permission=roles_may(Role.OFFICE),
-        custom={"label": _("Record a (temporary) stop"), "url": "transfers:stop"},
+        custom={
+            "label": _("Record a (temporary) stop"),
+            "done": _("Internship stopped"),
+            "tell": (Role.STUDENT, Role.MENTOR, Role.SCHOOL_TRAINER, Role.STUDY_COACH),
+            "url": "transfers:stop",
+        },
     )
     def stop_internship(self, *, by, temporary: bool, note: str = "") -> str:
         if temporary:
@@ -773,7 +833,12 @@ class Case(fsm.ConcurrentTransitionMixin, models.Model):
         target=State.CLOSED_TRANSFERRED,
         conditions=[handover_contact_recorded],
         permission=is_old_coach,
-        custom={"label": _("Record the warm handover"), "url": "transfers:handover"},
+        custom={
+            "label": _("Record the warm handover"),
+            "done": _("Warm handover recorded"),
+            "tell": (Role.OFFICE, Role.STUDENT, Role.STUDY_COACH),
+            "url": "transfers:handover",
+        },
     )
     def confirm_handover(self, *, by, note: str = "") -> None:
         self.closed_at = timezone.now()
@@ -783,7 +848,12 @@ class Case(fsm.ConcurrentTransitionMixin, models.Model):
         source=State.STOPPED,
         target=State.CLOSED_STOPPED,
         permission=roles_may(Role.OFFICE),
-        custom={"label": _("Resume the internship"), "url": "transfers:resume"},
+        custom={
+            "label": _("Resume the internship"),
+            "done": _("Internship resumed"),
+            "tell": (Role.STUDENT, Role.SCHOOL_TRAINER, Role.STUDY_COACH),
+            "url": "transfers:resume",
+        },
     )
     def resume(self, *, by, placement: Placement | None = None, note: str = "") -> None:
         if placement is not None:
@@ -795,7 +865,12 @@ class Case(fsm.ConcurrentTransitionMixin, models.Model):
         source=list(OPEN_STATES),
         target=State.CLOSED_WITHDRAWN,
         permission=roles_may(Role.SCHOOL_TRAINER, Role.STUDY_COACH, Role.OFFICE, "signaller"),
-        custom={"label": _("Withdraw the case"), "url": "cases:withdraw"},
+        custom={
+            "label": _("Withdraw the case"),
+            "done": _("Case withdrawn"),
+            "tell": (Role.STUDENT, Role.MENTOR, Role.SCHOOL_TRAINER, Role.STUDY_COACH),
+            "url": "cases:withdraw",
+        },
     )
     def withdraw(self, *, by, note: str = "") -> None:
         if not note.strip():
@@ -910,22 +985,10 @@ def transition_meta(name: str):
     return getattr(Case, name)._django_fsm
 
 
-EVENT_LABELS: dict[str, str] = {
+# The timeline's words for what is not a transition (the signal and the records); each
+# transition declares its own ("done") with the transition above.
+RECORD_LABELS: dict[str, str] = {
     "signal": _("Problem signalled"),
-    "plan_conversation": _("Conversation planned"),
-    "record_conversation": _("Conversation recorded as held"),
-    "resolve": _("Closed as resolved"),
-    "request_change": _("Change of placement requested"),
-    "inform_office": _("Internship office informed"),
-    "plan_change_conversation": _("All-party conversation planned"),
-    "record_change_conversation": _("All-party conversation recorded"),
-    "report_outcome": _("Outcome reported"),
-    "give_advice": _("ISOP advice given"),
-    "place_student": _("Student placed at a new placement"),
-    "stop_internship": _("Internship stopped"),
-    "confirm_handover": _("Warm handover recorded"),
-    "resume": _("Internship resumed"),
-    "withdraw": _("Case withdrawn"),
     "action_added": _("Improvement action added"),
     "action_evaluated": _("Improvement action evaluated"),
     "wrap_up_recorded": _("Wrap-up with the class recorded"),
@@ -939,6 +1002,17 @@ EVENT_LABELS: dict[str, str] = {
     "summary_read": _("Summary read by the briefed person"),
     "student_note_submitted": _("Student note submitted"),
     "confidential_released": _("Confidential signal opened by the internship office"),
+}
+
+
+def step_declaration(name: str) -> dict:
+    """What the transition `name` declares: label, done, tell (roles told), url."""
+    return next(iter(transition_meta(name).transitions.values())).custom
+
+
+EVENT_LABELS: dict[str, str] = {
+    **{name: step_declaration(name)["done"] for name in transition_names()},
+    **RECORD_LABELS,
 }
 
 

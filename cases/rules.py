@@ -38,6 +38,14 @@ CHANGE_PATH_ROLES = frozenset(
 )
 
 
+# Who records what besides the transitions (the view and the service ask the same rule).
+ACTION_ADDER_ROLES = frozenset(
+    {Role.MENTOR, Role.SCHOOL_TRAINER, Role.STUDY_COACH, Role.OFFICE}
+)
+ACTION_EVALUATOR_ROLES = frozenset({Role.SCHOOL_TRAINER, Role.STUDY_COACH, Role.OFFICE})
+WRAP_UP_ROLES = frozenset({Role.SCHOOL_TRAINER, Role.STUDENT, Role.OFFICE})
+
+
 def is_hidden(case) -> bool:
     """Confidential to the office and not yet released by it."""
     return bool(case.confidential and case.confidential_released_at is None)
@@ -102,6 +110,24 @@ def note_is_visible(user, note) -> bool:
     return note.submitted_at is not None and conversation_is_visible(user, conversation)
 
 
+@rules.predicate
+def adds_actions(user, case) -> bool:
+    return bool(_roles(user, case) & ACTION_ADDER_ROLES)
+
+
+@rules.predicate
+def evaluates_action(user, action) -> bool:
+    """The action's owner, or the school trainer, study coach or office of its case."""
+    if action is None or user.pk is None:
+        return False
+    return action.owner_id == user.pk or bool(_roles(user, action.case) & ACTION_EVALUATOR_ROLES)
+
+
+@rules.predicate
+def records_wrap_up(user, case) -> bool:
+    return bool(_roles(user, case) & WRAP_UP_ROLES)
+
+
 view_case = is_related
 view_change_path = is_related & sees_change_path
 
@@ -114,6 +140,9 @@ rules.add_perm("cases.view_isop_advice", view_change_path)
 rules.add_perm("cases.view_handover", view_change_path)
 rules.add_perm("cases.view_student_note", note_is_visible)
 rules.add_perm("cases.release_confidential", is_office & may_release)
+rules.add_perm("cases.add_action", adds_actions)
+rules.add_perm("cases.evaluate_action", evaluates_action)
+rules.add_perm("cases.record_wrap_up", records_wrap_up)
 
 
 def can(user, perm: str, obj=None) -> bool:

@@ -14,8 +14,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from notifications.services import notify, retire_unseeable
-
+from .events import StepEvent, publish
 from .models import (
     GLOBAL_ROLES,
     Case,
@@ -26,6 +25,8 @@ from .models import (
     Placement,
     Role,
     State,
+    User,
+    step_declaration,
     transition_meta,
     transition_names,
 )
@@ -43,29 +44,14 @@ ROLE_LABELS = {
     "old_study_coach": gettext_lazy("previous study coach"),
 }
 
-# Whom each step notifies (besides the actor). Placement roles and global roles.
-TRANSITION_RECIPIENTS: dict[str, tuple[str, ...]] = {
-    "signal": (Role.STUDENT, Role.MENTOR, Role.SCHOOL_TRAINER, Role.STUDY_COACH),
-    "plan_conversation": (Role.STUDENT, Role.MENTOR, Role.SCHOOL_TRAINER, Role.STUDY_COACH),
-    "record_conversation": (Role.STUDENT, Role.MENTOR, Role.SCHOOL_TRAINER, Role.STUDY_COACH),
-    "resolve": (Role.STUDENT, Role.MENTOR, Role.SCHOOL_TRAINER, Role.STUDY_COACH),
-    "request_change": (Role.STUDENT, Role.MENTOR, Role.SCHOOL_TRAINER, Role.STUDY_COACH),
-    "inform_office": (Role.OFFICE,),
-    "plan_change_conversation": (
-        Role.STUDENT,
-        Role.SCHOOL_TRAINER,
-        Role.STUDY_COACH,
-        Role.COORDINATING_TRAINER,
-    ),
-    "record_change_conversation": (Role.STUDENT, Role.SCHOOL_TRAINER, Role.STUDY_COACH),
-    "report_outcome": (Role.OFFICE, Role.STUDENT, Role.STUDY_COACH),
-    "give_advice": (Role.OFFICE, Role.STUDENT, Role.SCHOOL_TRAINER, Role.STUDY_COACH),
-    "place_student": (Role.STUDENT, Role.SCHOOL_TRAINER, Role.STUDY_COACH),
-    "stop_internship": (Role.STUDENT, Role.MENTOR, Role.SCHOOL_TRAINER, Role.STUDY_COACH),
-    "confirm_handover": (Role.OFFICE, Role.STUDENT, Role.STUDY_COACH),
-    "resume": (Role.STUDENT, Role.SCHOOL_TRAINER, Role.STUDY_COACH),
-    "withdraw": (Role.STUDENT, Role.MENTOR, Role.SCHOOL_TRAINER, Role.STUDY_COACH),
-}
+# Whom a new signal tells (besides the one who signalled). Each transition declares its own
+# ("tell") with the transition in cases/models.py.
+SIGNAL_RECIPIENTS: tuple[str, ...] = (
+    Role.STUDENT,
+    Role.MENTOR,
+    Role.SCHOOL_TRAINER,
+    Role.STUDY_COACH,
+)
 
 
 class CaseChangedMeanwhile(Exception):
@@ -185,24 +171,36 @@ def available_steps(case: Case, user) -> list[AvailableStep]:
     return steps
 
 
-def run_transition(case: Case, name: str, *, by, **kwargs) -> Case:
-    """Run one transition on a locked case, write the timeline and queue the notifications."""
+def run_transition(
+    case: Case,
+    name: str,
+    *,
+    by,
+    context: dict | None = None,
+    attachment=None,
+    **kwargs,
+) -> Case:
+    """Run one transition on a locked case, write the timeline and tell the people the step
+    declares (`context` and `attachment` go with their notifications, e.g. a calendar file)."""
     check_transition(case, name, by)
-    from_state = case.state
     getattr(case, name)(by=by, **kwargs)
     case.version += 1
     case.state_changed_at = timezone.now()
     case.save()
-    notify_roles(case, event=name, actor=by, roles=TRANSITION_RECIPIENTS.get(name, ()))
-    if from_state != case.state:
-        case.__dict__.pop("open_handover", None)
-    retire_unseeable(case, may_see=is_related)
+    case.__dict__.pop("open_handover", None)
+    notify_roles(
+        case,
+        event=name,
+        actor=by,
+        roles=step_declaration(name)["tell"],
+        context=context,
+        attachment=attachment,
+        transition=True,
+    )
     return case
 
 
 def recipients_for(case: Case, roles: Iterable[str]) -> list:
-    from .models import User
-
     roles = tuple(roles)
     people = case.people([r for r in roles if r not in GLOBAL_ROLES])
     global_roles = [r for r in roles if r in GLOBAL_ROLES]
@@ -213,13 +211,58 @@ def recipients_for(case: Case, roles: Iterable[str]) -> list:
     return people
 
 
-def notify_roles(case: Case, *, event: str, actor, roles: Iterable[str], extra=()) -> None:
-    # Need-to-know: nobody is told about a case they may not see (a confidential signal is
-    # for the student and the office until the office opens it).
-    recipients = [p for p in [*recipients_for(case, roles), *extra] if p != actor]
+def tell(
+    case: Case,
+    *,
+    event: str,
+    actor,
+    recipients: Iterable,
+    step: str | None = None,
+    context: dict | None = None,
+    attachment=None,
+    transition: bool = False,
+) -> None:
+    """Publish a step event to these people (not the actor). Need-to-know: nobody is told
+    about a case they may not see (a confidential signal is for the student and the office
+    until the office opens it)."""
+    people = [p for p in recipients if p != actor]
     if is_hidden(case):
-        recipients = [p for p in recipients if is_related(p, case)]
-    notify(case, event=event, actor=actor, recipients=recipients)
+        people = [p for p in people if is_related(p, case)]
+    publish(
+        StepEvent(
+            case=case,
+            event=event,
+            actor=actor,
+            recipients=tuple(people),
+            step=step,
+            context=dict(context or {}),
+            attachment=attachment,
+            transition=transition,
+        )
+    )
+
+
+def notify_roles(
+    case: Case,
+    *,
+    event: str,
+    actor,
+    roles: Iterable[str],
+    extra=(),
+    context: dict | None = None,
+    attachment=None,
+    transition: bool = False,
+) -> None:
+    """Tell the people holding these roles on the case (and `extra` people)."""
+    tell(
+        case,
+        event=event,
+        actor=actor,
+        recipients=[*recipients_for(case, roles), *extra],
+        context=context,
+        attachment=attachment,
+        transition=transition,
+    )
 
 
 def case_touch(case: Case) -> None:
@@ -277,13 +320,13 @@ def case_signal(
         to_state=State.SIGNALLED,
     )
     # A confidential signal goes to the office alone (notify_roles keeps the others out).
-    roles = (Role.OFFICE,) if confidential else TRANSITION_RECIPIENTS["signal"]
+    roles = (Role.OFFICE,) if confidential else SIGNAL_RECIPIENTS
     notify_roles(case, event="signal", actor=by, roles=roles)
     return case
 
 
 @transaction.atomic
-def case_release_confidential(*, case_id: int, by, seen_version: int | None = None) -> Case:
+def release_confidential(*, case_id: int, by, seen_version: int | None = None) -> Case:
     """The office opens a confidential signal: from now on the people on the placement see the
     case, and they are told about it as about any new signal."""
     case = lock_case(case_id, seen_version=seen_version)
@@ -302,18 +345,18 @@ def case_release_confidential(*, case_id: int, by, seen_version: int | None = No
         version=case.version,
     )
     case_log(case, by=by, name="confidential_released")
-    notify_roles(case, event="signal", actor=by, roles=TRANSITION_RECIPIENTS["signal"])
+    notify_roles(case, event="signal", actor=by, roles=SIGNAL_RECIPIENTS)
     return case
 
 
 @transaction.atomic
-def case_resolve(*, case_id: int, by, note: str = "", seen_version: int | None = None) -> Case:
+def resolve(*, case_id: int, by, note: str = "", seen_version: int | None = None) -> Case:
     case = lock_case(case_id, seen_version=seen_version)
     return run_transition(case, "resolve", by=by, note=note)
 
 
 @transaction.atomic
-def case_withdraw(*, case_id: int, by, reason: str, seen_version: int | None = None) -> Case:
+def withdraw(*, case_id: int, by, reason: str, seen_version: int | None = None) -> Case:
     case = lock_case(case_id, seen_version=seen_version)
     return run_transition(case, "withdraw", by=by, note=reason)
 
@@ -323,13 +366,15 @@ __all__ = [
     "CaseChangedMeanwhile",
     "available_steps",
     "case_log",
-    "case_release_confidential",
-    "case_resolve",
     "case_signal",
-    "case_withdraw",
+    "case_touch",
     "check_permitted",
     "check_transition",
     "lock_case",
     "notify_roles",
+    "release_confidential",
+    "resolve",
     "run_transition",
+    "tell",
+    "withdraw",
 ]

@@ -8,8 +8,8 @@ urlpatterns = [
     path("", views.my_cases, name="my_cases"),
     path("new/", views.signal, name="signal"),
     path("<int:pk>/", views.detail, name="detail"),
-    path("<int:pk>/resolve/", views.resolve, name="resolve"),
-    path("<int:pk>/withdraw/", views.withdraw, name="withdraw"),
+    path("<int:pk>/resolve/", views.ResolveStep.as_view(), name="resolve"),
+    path("<int:pk>/withdraw/", views.WithdrawStep.as_view(), name="withdraw"),
     path("<int:pk>/release/", views.release_confidential, name="release_confidential"),
     # The internship office
     path("office/", dashboard.dashboard, name="dashboard"),

@@ -1,28 +1,33 @@
-"""Case pages: my cases, signalling, the case page, resolve and withdraw.
+"""Case pages of the core (my cases, signalling, resolve, withdraw, opening a confidential
+signal) and the step-page machinery that every app's step pages are built from.
 
-The helpers at the top are shared by the step views of conversations and transfers: one access
-helper (`get_case_for_user`) and one way to run a step form (`step_page`), so that every refusal
-of a service becomes a translated message on the same form, never a 500 and never lost input.
+`StepView` is the one way to show and submit a step's form (as EvaP's operation classes): a
+subclass declares the transition it runs (its label is the page's title, its permission the
+403, its source states the "not now"), the form, the page text and the service it calls. Every
+refusal of a service becomes a translated message on the same form, never a 500 and never
+lost input.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.contrib.auth.mixins import LoginRequiredMixin
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _lazy
+from django.views import View
 from django.views.decorators.http import require_http_methods, require_POST
 from django_fsm import ConcurrentTransition, TransitionNotAllowed
 
 from . import selectors, services
 from .forms import ResolveForm, SignalForm, WithdrawForm
-from .models import Case, GuardFailed, NotPermitted, Role, State
+from .models import Case, GuardFailed, NotPermitted, Placement, Role, State, step_declaration
 from .rules import can
 from .services import CaseChangedMeanwhile
 
@@ -69,62 +74,129 @@ def _with_current_version(data: QueryDict, version: int) -> QueryDict:
     return data
 
 
-def step_page(
-    request: HttpRequest,
-    case: Case,
-    *,
-    form: Any = None,
-    form_factory: Callable[[QueryDict | None], Any] | None = None,
-    template: str,
-    perform: Callable[[dict[str, Any]], object],
-    success: str,
-    title: str,
-    context: dict[str, Any] | None = None,
-    formsets: tuple = (),
-    rebuild_form: Callable[[QueryDict], Any] | None = None,
-) -> HttpResponse:
-    """GET shows the form; a valid POST runs `perform(cleaned_data)` and redirects to the case.
+class StepView(LoginRequiredMixin, View):
+    """One step's page: GET shows the form; a valid POST runs `perform(cleaned_data)` and
+    redirects to the case.
 
-    A refusal re-renders the same form with the posted data and the reason as a non-field error:
-    status 200 for a guard, 409 when the case changed meanwhile (the form then carries the
-    current version, so a deliberate second submit goes through). NotPermitted gives 403.
+    A refusal re-renders the same form with the posted data and the reason as a non-field
+    error: status 200 for a guard, 409 when the case changed meanwhile (the form then carries
+    the current version, so a deliberate second submit goes through). NotPermitted gives 403.
+
+    Subclasses declare; the hooks below are for what differs between steps.
     """
-    if form_factory is not None:
-        # The usual case: one factory builds the form from the POST (or empty on GET) and
-        # rebuilds it with the current version when the case changed meanwhile.
-        form = form_factory(request.POST if request.method == "POST" else None)
-        rebuild_form = rebuild_form or form_factory
-    status = 200
-    if request.method == "POST" and form.is_valid() and all(f.is_valid() for f in formsets):
-        try:
-            perform(form.cleaned_data)
-        except NotPermitted as exc:
-            return forbidden(request, exc.message, case=case)
-        except (CaseChangedMeanwhile, ConcurrentTransition) as exc:
-            status = 409
-            message = getattr(exc, "message", None) or CaseChangedMeanwhile().message
-            case.refresh_from_db()
-            if rebuild_form is not None:
-                form = rebuild_form(_with_current_version(request.POST, case.version))
-                form.is_valid()
-            form.add_error(None, message)
-        except GuardFailed as exc:
-            form.add_error(None, exc.message)
-        except TransitionNotAllowed:
-            case.refresh_from_db()
-            form.add_error(
-                None,
-                _("This step is not possible while the case is “%(state)s”.")
-                % {"state": case.get_state_display()},
-            )
-        else:
-            messages.success(request, success)
-            return redirect(case_url_for_user(request, case.pk))
-    elif request.method == "POST" and not form.non_field_errors():
-        form.add_error(None, _("Please correct the errors below."))
-    ctx = {"case": case, "form": form, "title": title, "formsets": formsets}
-    ctx.update(context or {})
-    return render(request, template, ctx, status=status)
+
+    http_method_names = ["get", "post"]
+    # The Case transition this page runs ("" for a record that is not a transition).
+    transition: str = ""
+    form_class: Any = None
+    template_name = "cases/step_form.html"
+    # Default: the transition's label.
+    title: str = ""
+    intro: str = ""
+    success: str = ""
+    submit_label: str = ""
+    submit_class: str = ""
+
+    request: HttpRequest
+    case: Case
+    form: Any
+    formsets: tuple = ()
+
+    # --- hooks ------------------------------------------------------------------------------
+
+    def get_case(self) -> Case:
+        return get_case_for_user(self.request, self.kwargs["pk"])
+
+    def transition_name(self) -> str:
+        return self.transition
+
+    def refuse(self) -> HttpResponse | None:
+        """403 (not yours) or a redirect with the reason (not now); None to show the form."""
+        name = self.transition_name()
+        return check_step(self.request, self.case, name) if name else None
+
+    def prepare(self) -> HttpResponse | None:
+        """Load what the page needs after the checks; may still answer instead of the form."""
+        return None
+
+    def get_form(self, data: QueryDict | None) -> Any:
+        return self.form_class(data, case=self.case)
+
+    def get_formsets(self, data: QueryDict | None) -> tuple:
+        return ()
+
+    def get_title(self) -> str:
+        return self.title or str(step_declaration(self.transition_name())["label"])
+
+    def get_intro(self) -> str:
+        return self.intro
+
+    def get_success(self) -> str:
+        return self.success
+
+    def get_context(self) -> dict[str, Any]:
+        return {}
+
+    def perform(self, data: dict[str, Any]) -> object:
+        raise NotImplementedError
+
+    # --- the one flow -----------------------------------------------------------------------
+
+    def get(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        return self.respond()
+
+    def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        return self.respond()
+
+    def respond(self) -> HttpResponse:
+        self.case = self.get_case()
+        for check in (self.refuse, self.prepare):
+            if (answer := check()) is not None:
+                return answer
+        data = self.request.POST if self.request.method == "POST" else None
+        self.form = self.get_form(data)
+        self.formsets = self.get_formsets(data)
+        status = 200
+        if data is not None and self.form.is_valid() and all(f.is_valid() for f in self.formsets):
+            try:
+                self.perform(self.form.cleaned_data)
+            except NotPermitted as exc:
+                return forbidden(self.request, exc.message, case=self.case)
+            except (CaseChangedMeanwhile, ConcurrentTransition) as exc:
+                status = 409
+                message = getattr(exc, "message", None) or CaseChangedMeanwhile().message
+                self.case.refresh_from_db()
+                self.form = self.get_form(_with_current_version(data, self.case.version))
+                self.form.is_valid()
+                self.form.add_error(None, message)
+            except GuardFailed as exc:
+                self.form.add_error(None, exc.message)
+            except TransitionNotAllowed:
+                self.case.refresh_from_db()
+                self.form.add_error(
+                    None,
+                    _("This step is not possible while the case is “%(state)s”.")
+                    % {"state": self.case.get_state_display()},
+                )
+            else:
+                messages.success(self.request, self.get_success())
+                return redirect(self.success_url())
+        elif data is not None and not self.form.non_field_errors():
+            self.form.add_error(None, _("Please correct the errors below."))
+        context = {
+            "case": self.case,
+            "form": self.form,
+            "title": self.get_title(),
+            "formsets": self.formsets,
+            "intro": self.get_intro(),
+            "submit_label": self.submit_label,
+            "submit_class": self.submit_class,
+            **self.get_context(),
+        }
+        return render(self.request, self.template_name, context, status=status)
+
+    def success_url(self) -> str:
+        return case_url_for_user(self.request, self.case.pk)
 
 
 # --------------------------------------------------------------------------------------------
@@ -201,8 +273,6 @@ def signal(request: HttpRequest) -> HttpResponse:
 
 
 def _placement_qs(placements: list):
-    from .models import Placement
-
     return (
         Placement.objects.filter(pk__in=[p.pk for p in placements])
         .select_related("student", "school")
@@ -299,7 +369,7 @@ def release_confidential(request: HttpRequest, pk: int) -> HttpResponse:
         )
     version = request.POST.get("seen_version", "")
     try:
-        services.case_release_confidential(
+        services.release_confidential(
             case_id=case.pk,
             by=request.user,
             seen_version=int(version) if version.isdigit() else None,
@@ -316,62 +386,41 @@ def release_confidential(request: HttpRequest, pk: int) -> HttpResponse:
     return redirect(case)
 
 
-@login_required
-@require_http_methods(["GET", "POST"])
-def resolve(request: HttpRequest, pk: int) -> HttpResponse:
-    case = get_case_for_user(request, pk)
-    if refusal := check_step(request, case, "resolve"):
-        return refusal
-
-    def build(data=None):
-        return ResolveForm(data, case=case)
-
-    return step_page(
-        request,
-        case,
-        form_factory=build,
-        template="cases/step_form.html",
-        title=_("Close the case as resolved"),
-        success=_("The case has been closed as resolved."),
-        perform=lambda d: services.case_resolve(
-            case_id=case.pk, by=request.user, note=d["note"], seen_version=d["seen_version"]
-        ),
-        context={
-            "intro": _(
-                "Close the case when the improvement actions have been evaluated and the "
-                "problem is solved."
-            ),
-            "submit_label": _("Close as resolved"),
-        },
+class ResolveStep(StepView):
+    transition = "resolve"
+    form_class = ResolveForm
+    title = _lazy("Close the case as resolved")
+    intro = _lazy(
+        "Close the case when the improvement actions have been evaluated and the problem is "
+        "solved."
     )
+    success = _lazy("The case has been closed as resolved.")
+    submit_label = _lazy("Close as resolved")
+
+    def perform(self, data: dict[str, Any]) -> object:
+        return services.resolve(
+            case_id=self.case.pk,
+            by=self.request.user,
+            note=data["note"],
+            seen_version=data["seen_version"],
+        )
 
 
-@login_required
-@require_http_methods(["GET", "POST"])
-def withdraw(request: HttpRequest, pk: int) -> HttpResponse:
-    case = get_case_for_user(request, pk)
-    if refusal := check_step(request, case, "withdraw"):
-        return refusal
-
-    def build(data=None):
-        return WithdrawForm(data, case=case)
-
-    return step_page(
-        request,
-        case,
-        form_factory=build,
-        template="cases/step_form.html",
-        title=_("Withdraw the case"),
-        success=_("The case has been withdrawn."),
-        perform=lambda d: services.case_withdraw(
-            case_id=case.pk, by=request.user, reason=d["reason"], seen_version=d["seen_version"]
-        ),
-        context={
-            "intro": _(
-                "Withdraw the case when it was signalled by mistake or is no longer needed. "
-                "Everyone involved is told, with your reason."
-            ),
-            "submit_label": _("Withdraw the case"),
-            "submit_class": "btn-danger",
-        },
+class WithdrawStep(StepView):
+    transition = "withdraw"
+    form_class = WithdrawForm
+    intro = _lazy(
+        "Withdraw the case when it was signalled by mistake or is no longer needed. Everyone "
+        "involved is told, with your reason."
     )
+    success = _lazy("The case has been withdrawn.")
+    submit_label = _lazy("Withdraw the case")
+    submit_class = "btn-danger"
+
+    def perform(self, data: dict[str, Any]) -> object:
+        return services.withdraw(
+            case_id=self.case.pk,
+            by=self.request.user,
+            reason=data["reason"],
+            seen_version=data["seen_version"],
+        )

@@ -22,8 +22,10 @@ from cases.models import (
     has_planned_change_conversation,
     has_planned_problem_conversation,
 )
-from cases.services import case_log, case_touch, check_permitted, lock_case, run_transition
+from cases.rules import can
+from cases.services import case_log, case_touch, check_permitted, lock_case, run_transition, tell
 
+from .ics import conversation_ics
 from .models import Conversation, ImprovementAction, Invitation, StudentNote
 
 PROBLEM_ROLES = (Role.STUDENT, Role.MENTOR, Role.SCHOOL_TRAINER, Role.STUDY_COACH)
@@ -52,7 +54,7 @@ def default_invitees(case: Case, kind: str, *, with_coordinating_trainer: bool =
 
 
 @transaction.atomic
-def conversation_plan(
+def plan_conversation(
     *,
     case_id: int,
     by,
@@ -84,13 +86,11 @@ def conversation_plan(
             case, kind, with_coordinating_trainer=with_coordinating_trainer
         )
     )
-    run_transition(case, transition, by=by)
     # The transition's e-mails to the invitees carry the calendar invitation.
-    from notifications.services import add_details
-
-    add_details(
+    run_transition(
         case,
-        event=transition,
+        transition,
+        by=by,
         context=_invitation_context(conversation),
         attachment=invitation_attachment(conversation),
     )
@@ -105,7 +105,7 @@ class ActionInput:
 
 
 @transaction.atomic
-def conversation_record(
+def record_conversation(
     *,
     case_id: int,
     by,
@@ -181,7 +181,7 @@ def action_add(
     seen_version: int | None = None,
 ):
     case = lock_case(case_id, seen_version=seen_version)
-    if not case.roles_of(by) & {Role.SCHOOL_TRAINER, Role.STUDY_COACH, Role.MENTOR, Role.OFFICE}:
+    if not can(by, "cases.add_action", case):
         raise NotPermitted(_("Only the mentor, school trainer, study coach or office add actions."))
     if case.state not in (State.CONVERSATION_PLANNED, State.IMPROVING):
         raise GuardFailed(_("Actions can be added while the case is being improved."))
@@ -206,8 +206,8 @@ def action_evaluate(
 ):
     action = ImprovementAction.objects.select_related("case__placement").get(pk=action_id)
     case = lock_case(action.case_id, seen_version=seen_version)
-    may_evaluate = case.roles_of(by) & {Role.SCHOOL_TRAINER, Role.STUDY_COACH, Role.OFFICE}
-    if not may_evaluate and action.owner_id != by.pk:
+    action.case = case
+    if not can(by, "cases.evaluate_action", action):
         raise NotPermitted(_("Only the owner, school trainer, study coach or office evaluate."))
     if evaluation not in ImprovementAction.Evaluation.values:
         raise GuardFailed(_("Choose whether the action helped."))
@@ -261,8 +261,6 @@ def _invitation_context(conversation: Conversation) -> dict:
 def invitation_attachment(conversation: Conversation) -> Callable[[Any], dict | None]:
     """The calendar file for each invitee, in their language (REQUEST, or CANCEL once
     cancelled); None for whoever is notified but not invited."""
-    from .ics import conversation_ics
-
     invited = set(conversation.invitations.values_list("person_id", flat=True))
     method = "CANCEL" if conversation.status == Conversation.Status.CANCELLED else "REQUEST"
     by_language: dict[str, str] = {}
@@ -283,14 +281,12 @@ def invitation_attachment(conversation: Conversation) -> Callable[[Any], dict | 
 
 
 def _notify_invitees(case: Case, conversation: Conversation, *, event: str, by) -> None:
-    from notifications.services import notify
-
     people = [i.person for i in conversation.invitations.select_related("person")]
-    notify(
+    tell(
         case,
         event=event,
         actor=by,
-        recipients=[p for p in people if p.pk != by.pk],
+        recipients=people,
         step=f"c{conversation.pk}s{conversation.ical_sequence}",
         context=_invitation_context(conversation),
         attachment=invitation_attachment(conversation),
@@ -335,9 +331,10 @@ def conversation_cancel(*, conversation_id: int, by, reason: str) -> Conversatio
 def conversation_plan_again(
     *, case_id: int, by, starts_at: datetime, location: str,
     with_coordinating_trainer: bool = False,
+    seen_version: int | None = None,
 ) -> Conversation:
     """After a cancellation: plan a new conversation without changing the case's state."""
-    case = lock_case(case_id)
+    case = lock_case(case_id, seen_version=seen_version)
     kind = kind_for_state(case.state)
     if case.state not in (State.CONVERSATION_PLANNED, State.CHANGE_CONVERSATION_PLANNED):
         raise GuardFailed(_("Plan the conversation with the case's next step instead."))
@@ -385,10 +382,8 @@ def briefing_record(*, invitation_id: int, by, note: str = "") -> Invitation:
     invitation.save(update_fields=["briefed_at", "briefed_by"])
     case_log(case, by=by, name="briefing_recorded",
              note=f"{invitation.person}" + (f": {note.strip()}" if note.strip() else ""))
-    from notifications.services import notify
-
-    notify(case, event="briefing_recorded", actor=by, recipients=[invitation.person],
-           step=f"i{invitation.pk}")
+    tell(case, event="briefing_recorded", actor=by, recipients=[invitation.person],
+         step=f"i{invitation.pk}")
     return invitation
 
 

@@ -3,6 +3,8 @@ briefing absent people; the student's note; adding and evaluating improvement ac
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
@@ -12,12 +14,13 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.text import slugify
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _lazy
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from cases.models import GuardFailed, NotPermitted, Role, State
+from cases.models import Case, GuardFailed, NotPermitted, State
 from cases.rules import can
-from cases.services import CaseChangedMeanwhile
-from cases.views import check_step, forbidden, get_case_for_user, step_page
+from cases.services import ROLE_LABELS
+from cases.views import StepView, forbidden, get_case_for_user
 
 from . import selectors, services
 from .forms import (
@@ -39,216 +42,199 @@ PLAN_TRANSITION = {
     State.SIGNALLED: "plan_conversation",
     State.OFFICE_INFORMED: "plan_change_conversation",
 }
-ACTION_ADDER_ROLES = {Role.SCHOOL_TRAINER, Role.STUDY_COACH, Role.MENTOR, Role.OFFICE}
 RECORD_TRANSITION = {
     State.CONVERSATION_PLANNED: "record_conversation",
     State.CHANGE_CONVERSATION_PLANNED: "record_change_conversation",
 }
 
 
-@login_required
-@require_http_methods(["GET", "POST"])
-def plan(request: HttpRequest, pk: int) -> HttpResponse:
-    case = get_case_for_user(request, pk)
-    if refusal := check_step(request, case, PLAN_TRANSITION.get(case.state, "plan_conversation")):
-        return refusal
-    kind = services.kind_for_state(case.state) or Conversation.Kind.PROBLEM
-
-    def build(data=None):
-        return PlanForm(data, case=case, kind=kind)
-
-    form = build(request.POST if request.method == "POST" else None)
-    with_coordinating = bool(
-        request.method == "POST" and request.POST.get("with_coordinating_trainer")
-    )
-    invitees = services.default_invitees(case, kind, with_coordinating_trainer=with_coordinating)
-    is_change = kind == Conversation.Kind.CHANGE
-    return step_page(
-        request,
-        case,
-        form=form,
-        rebuild_form=build,
-        template="conversations/plan.html",
-        title=_("Plan the all-party conversation") if is_change else _("Plan the conversation"),
-        success=_("The conversation has been planned; the invited people are told."),
-        perform=lambda d: services.conversation_plan(
-            case_id=case.pk,
-            by=request.user,
-            starts_at=d["starts_at"],
-            location=d["location"],
-            with_coordinating_trainer=d.get("with_coordinating_trainer", False),
-            seen_version=d["seen_version"],
-        ),
-        context={
-            "invitees": [(person, role_label(role)) for person, role in invitees],
-            "kind": kind,
-            "is_change": is_change,
-            "submit_label": _("Plan the conversation"),
-        },
-    )
-
-
 def role_label(role: str) -> str:
-    from cases.services import ROLE_LABELS
-
     return str(ROLE_LABELS.get(role, role))
 
 
-@login_required
-@require_http_methods(["GET", "POST"])
-def record(request: HttpRequest, pk: int) -> HttpResponse:
-    case = get_case_for_user(request, pk)
-    transition = RECORD_TRANSITION.get(case.state, "record_conversation")
-    if refusal := check_step(request, case, transition):
-        return refusal
-    conversation = (
-        case.conversations.filter(status=Conversation.Status.PLANNED).order_by("-pk").first()
-    )
-    if conversation is None:
-        # Possible after a cancellation: the state says "planned" but nothing is.
-        messages.warning(request, _("There is no planned conversation: plan one first."))
-        return redirect(case)
-    is_problem = conversation.kind == Conversation.Kind.PROBLEM
+class InviteesMixin:
+    """The plan forms show whom the conversation invites (the coordinating trainer when asked)."""
 
-    def build(data=None):
-        return RecordForm(data, case=case, conversation=conversation)
+    case: Case
+    request: HttpRequest
+    kind: str
 
-    form = build(request.POST if request.method == "POST" else None)
-    formsets = ()
-    if is_problem:
-        formsets = (
-            ActionFormSet(
-                request.POST if request.method == "POST" else None, case=case, prefix="actions"
-            ),
+    def invitees(self) -> list[tuple[Any, str]]:
+        with_coordinating = bool(
+            self.request.method == "POST" and self.request.POST.get("with_coordinating_trainer")
+        )
+        pairs = services.default_invitees(
+            self.case, self.kind, with_coordinating_trainer=with_coordinating
+        )
+        return [(person, role_label(role)) for person, role in pairs]
+
+
+class PlanConversationStep(InviteesMixin, StepView):
+    """The first conversation (from "signalled") or the all-party one (from "office informed")."""
+
+    template_name = "conversations/plan.html"
+    success = _lazy("The conversation has been planned; the invited people are told.")
+    submit_label = _lazy("Plan the conversation")
+
+    def transition_name(self) -> str:
+        return PLAN_TRANSITION.get(self.case.state, "plan_conversation")
+
+    def prepare(self) -> None:
+        self.kind = services.kind_for_state(self.case.state) or Conversation.Kind.PROBLEM
+
+    def get_form(self, data):
+        return PlanForm(data, case=self.case, kind=self.kind)
+
+    def get_context(self) -> dict[str, Any]:
+        return {
+            "invitees": self.invitees(),
+            "kind": self.kind,
+            "is_change": self.kind == Conversation.Kind.CHANGE,
+        }
+
+    def perform(self, data: dict[str, Any]) -> object:
+        return services.plan_conversation(
+            case_id=self.case.pk,
+            by=self.request.user,
+            starts_at=data["starts_at"],
+            location=data["location"],
+            with_coordinating_trainer=data.get("with_coordinating_trainer", False),
+            seen_version=data["seen_version"],
         )
 
-    def perform(data):
-        actions = []
-        if is_problem:
-            actions = [
-                services.ActionInput(
-                    description=f.cleaned_data["description"],
-                    owner_id=f.cleaned_data["owner"].pk,
-                    due_date=f.cleaned_data["due_date"],
-                )
-                for f in formsets[0].forms
-                if f.has_changed() and f.cleaned_data
-            ]
-        return services.conversation_record(
-            case_id=case.pk,
-            by=request.user,
-            attendance=form.attendance(),
+
+class RecordConversationStep(StepView):
+    template_name = "conversations/record.html"
+    success = _lazy("The conversation has been recorded.")
+    submit_label = _lazy("Record as held")
+
+    def transition_name(self) -> str:
+        return RECORD_TRANSITION.get(self.case.state, "record_conversation")
+
+    def prepare(self) -> HttpResponse | None:
+        self.conversation = (
+            self.case.conversations.filter(status=Conversation.Status.PLANNED)
+            .order_by("-pk")
+            .first()
+        )
+        if self.conversation is None:
+            # Possible after a cancellation: the state says "planned" but nothing is.
+            messages.warning(self.request, _("There is no planned conversation: plan one first."))
+            return redirect(self.case)
+        self.is_problem = self.conversation.kind == Conversation.Kind.PROBLEM
+        return None
+
+    def get_form(self, data):
+        return RecordForm(data, case=self.case, conversation=self.conversation)
+
+    def get_formsets(self, data) -> tuple:
+        if not self.is_problem:
+            return ()
+        return (ActionFormSet(data, case=self.case, prefix="actions"),)
+
+    def get_context(self) -> dict[str, Any]:
+        return {"conversation": self.conversation, "is_problem": self.is_problem}
+
+    def perform(self, data: dict[str, Any]) -> object:
+        actions = [
+            services.ActionInput(
+                description=f.cleaned_data["description"],
+                owner_id=f.cleaned_data["owner"].pk,
+                due_date=f.cleaned_data["due_date"],
+            )
+            for formset in self.formsets
+            for f in formset.forms
+            if f.has_changed() and f.cleaned_data
+        ]
+        return services.record_conversation(
+            case_id=self.case.pk,
+            by=self.request.user,
+            attendance=self.form.attendance(),
             summary=data["summary"],
-            answers=form.answers(),
+            answers=self.form.answers(),
             actions=actions,
             seen_version=data["seen_version"],
         )
 
-    return step_page(
-        request,
-        case,
-        form=form,
-        rebuild_form=build,
-        formsets=formsets,
-        template="conversations/record.html",
-        title=_("Record the conversation as held")
-        if is_problem
-        else _("Record the all-party conversation"),
-        success=_("The conversation has been recorded."),
-        perform=perform,
-        context={
-            "conversation": conversation,
-            "is_problem": is_problem,
-            "submit_label": _("Record as held"),
-        },
-    )
 
+class AddActionStep(StepView):
+    """A record, not a transition: who may add one is the rule `cases.add_action`."""
 
-@login_required
-@require_http_methods(["GET", "POST"])
-def add_action(request: HttpRequest, pk: int) -> HttpResponse:
-    case = get_case_for_user(request, pk)
-    if not case.roles_of(request.user) & ACTION_ADDER_ROLES:
-        return forbidden(
-            request,
-            _("Only the mentor, school trainer, study coach or office add actions."),
-            case=case,
-        )
+    form_class = AddActionForm
+    title = _lazy("Add an improvement action")
+    success = _lazy("The improvement action has been added.")
+    submit_label = _lazy("Add the action")
 
-    def build(data=None):
-        return AddActionForm(data, case=case)
+    def refuse(self) -> HttpResponse | None:
+        if not can(self.request.user, "cases.add_action", self.case):
+            return forbidden(
+                self.request,
+                _("Only the mentor, school trainer, study coach or office add actions."),
+                case=self.case,
+            )
+        return None
 
-    def perform(data):
-        # action_add does not take the seen version: compare it here (best effort).
-        if data["seen_version"] != case.version:
-            raise CaseChangedMeanwhile()
+    def perform(self, data: dict[str, Any]) -> object:
         return services.action_add(
-            case_id=case.pk,
-            by=request.user,
+            case_id=self.case.pk,
+            by=self.request.user,
             description=data["description"],
             owner_id=data["owner"].pk,
             due_date=data["due_date"],
+            seen_version=data["seen_version"],
         )
 
-    return step_page(
-        request,
-        case,
-        form_factory=build,
-        template="cases/step_form.html",
-        title=_("Add an improvement action"),
-        success=_("The improvement action has been added."),
-        perform=perform,
-        context={"submit_label": _("Add the action")},
-    )
 
+class EvaluateActionStep(StepView):
+    """A record: the rule `cases.evaluate_action` (the owner, or the school trainer, study
+    coach or office). A POST lets the service refuse on the form."""
 
-@login_required
-@require_http_methods(["GET", "POST"])
-def evaluate_action(request: HttpRequest, action_pk: int) -> HttpResponse:
-    action = get_object_or_404(ImprovementAction.objects.only("pk", "case_id"), pk=action_pk)
-    case = get_case_for_user(request, action.case_id)
-    action = ImprovementAction.objects.select_related("owner").get(pk=action_pk)
+    template_name = "conversations/evaluate_action.html"
+    title = _lazy("Evaluate an improvement action")
+    success = _lazy("The evaluation has been recorded.")
+    submit_label = _lazy("Save the evaluation")
 
-    def build(data=None):
+    def get_case(self) -> Case:
+        found = get_object_or_404(
+            ImprovementAction.objects.only("pk", "case_id"), pk=self.kwargs["action_pk"]
+        )
+        case = get_case_for_user(self.request, found.case_id)
+        self.action = ImprovementAction.objects.select_related("owner").get(pk=found.pk)
+        self.action.case = case
+        return case
+
+    def refuse(self) -> HttpResponse | None:
+        if self.request.method == "GET" and not can(
+            self.request.user, "cases.evaluate_action", self.action
+        ):
+            return forbidden(
+                self.request,
+                _("Only the owner, school trainer, study coach or office evaluate."),
+                case=self.case,
+            )
+        return None
+
+    def get_form(self, data):
         return EvaluateActionForm(
             data,
-            case=case,
-            initial={"evaluation": action.evaluation, "comment": action.evaluation_comment},
+            case=self.case,
+            initial={
+                "evaluation": self.action.evaluation,
+                "comment": self.action.evaluation_comment,
+            },
         )
 
-    def perform(data):
-        if data["seen_version"] != case.version:
-            raise CaseChangedMeanwhile()
+    def get_context(self) -> dict[str, Any]:
+        return {"action": self.action}
+
+    def perform(self, data: dict[str, Any]) -> object:
         return services.action_evaluate(
-            action_id=action.pk,
-            by=request.user,
+            action_id=self.action.pk,
+            by=self.request.user,
             evaluation=data["evaluation"],
             comment=data["comment"],
+            seen_version=data["seen_version"],
         )
-
-    if request.method == "GET" and not _may_evaluate(case, action, request.user):
-        return forbidden(
-            request,
-            _("Only the owner, school trainer, study coach or office evaluate."),
-            case=case,
-        )
-    return step_page(
-        request,
-        case,
-        form_factory=build,
-        template="conversations/evaluate_action.html",
-        title=_("Evaluate an improvement action"),
-        success=_("The evaluation has been recorded."),
-        perform=perform,
-        context={"action": action, "submit_label": _("Save the evaluation")},
-    )
-
-
-def _may_evaluate(case, action, user) -> bool:
-    roles = case.roles_of(user)
-    return bool(roles & {Role.SCHOOL_TRAINER, Role.STUDY_COACH, Role.OFFICE}) or (
-        action.owner_id == user.pk
-    )
 
 
 # --------------------------------------------------------------------------------------------
@@ -260,152 +246,138 @@ def _conversation_anchor(case, conversation: Conversation) -> str:
     return f"{case.get_absolute_url()}#conversation-{conversation.pk}"
 
 
-def _refuse_change(request: HttpRequest, case, conversation: Conversation) -> HttpResponse | None:
-    """403 for people who may not change it; on GET, back to the case if it is no longer
-    planned (a POST lets the service refuse on the form, keeping what was typed)."""
-    if not selectors.may_plan_conversation(case, conversation, request.user):
-        return forbidden(
-            request,
-            _(
-                "Only the person who planned it, the school trainer, the study coach or the "
-                "office may change this conversation."
-            ),
-            case=case,
+class PlannedConversationStep(StepView):
+    """Reschedule or cancel a planned conversation: 403 for people who may not change it; on
+    GET, back to the case if it is no longer planned (a POST lets the service refuse on the
+    form, keeping what was typed)."""
+
+    def get_case(self) -> Case:
+        case, self.conversation = selectors.conversation_for_user(
+            self.request.user, self.kwargs["conversation_pk"]
         )
-    if request.method == "GET" and not selectors.may_change_conversation(
-        case, conversation, request.user
-    ):
-        messages.warning(request, _("Only a planned conversation can be rescheduled or cancelled."))
-        return redirect(case)
-    return None
+        return case
+
+    def refuse(self) -> HttpResponse | None:
+        if not selectors.may_plan_conversation(self.case, self.conversation, self.request.user):
+            return forbidden(
+                self.request,
+                _(
+                    "Only the person who planned it, the school trainer, the study coach or the "
+                    "office may change this conversation."
+                ),
+                case=self.case,
+            )
+        if self.request.method == "GET" and not selectors.may_change_conversation(
+            self.case, self.conversation, self.request.user
+        ):
+            messages.warning(
+                self.request, _("Only a planned conversation can be rescheduled or cancelled.")
+            )
+            return redirect(self.case)
+        return None
+
+    def get_context(self) -> dict[str, Any]:
+        return {"conversation": self.conversation}
 
 
-@login_required
-@require_http_methods(["GET", "POST"])
-def reschedule(request: HttpRequest, conversation_pk: int) -> HttpResponse:
-    case, conversation = selectors.conversation_for_user(request.user, conversation_pk)
-    if refusal := _refuse_change(request, case, conversation):
-        return refusal
-    initial = {
-        "starts_at": timezone.localtime(conversation.starts_at).strftime("%Y-%m-%dT%H:%M"),
-        "location": conversation.location,
-    }
-    form = RescheduleForm(request.POST if request.method == "POST" else None, initial=initial)
-    return step_page(
-        request,
-        case,
-        form=form,
-        template="conversations/reschedule.html",
-        title=_("Reschedule the conversation"),
-        success=_(
-            "The conversation has been moved; the invited people are told and can download "
-            "the updated calendar invitation."
-        ),
-        perform=lambda d: services.conversation_reschedule(
-            conversation_id=conversation.pk,
-            by=request.user,
-            starts_at=d["starts_at"],
-            location=d["location"],
-        ),
-        context={"conversation": conversation, "submit_label": _("Reschedule")},
+class RescheduleStep(PlannedConversationStep):
+    template_name = "conversations/reschedule.html"
+    title = _lazy("Reschedule the conversation")
+    success = _lazy(
+        "The conversation has been moved; the invited people are told and can download the "
+        "updated calendar invitation."
     )
+    submit_label = _lazy("Reschedule")
+
+    def get_form(self, data):
+        initial = {
+            "starts_at": timezone.localtime(self.conversation.starts_at).strftime("%Y-%m-%dT%H:%M"),
+            "location": self.conversation.location,
+        }
+        return RescheduleForm(data, initial=initial)
+
+    def perform(self, data: dict[str, Any]) -> object:
+        return services.conversation_reschedule(
+            conversation_id=self.conversation.pk,
+            by=self.request.user,
+            starts_at=data["starts_at"],
+            location=data["location"],
+        )
 
 
-@login_required
-@require_http_methods(["GET", "POST"])
-def cancel(request: HttpRequest, conversation_pk: int) -> HttpResponse:
-    case, conversation = selectors.conversation_for_user(request.user, conversation_pk)
-    if refusal := _refuse_change(request, case, conversation):
-        return refusal
-    return step_page(
-        request,
-        case,
-        form=CancelForm(request.POST if request.method == "POST" else None),
-        template="conversations/cancel.html",
-        title=_("Cancel the conversation"),
-        success=_(
-            "The conversation has been cancelled; it stays in the case's history. Plan a new "
-            "one when the date is known."
-        ),
-        perform=lambda d: services.conversation_cancel(
-            conversation_id=conversation.pk, by=request.user, reason=d["reason"]
-        ),
-        context={
-            "conversation": conversation,
-            "intro": _(
-                "The invited people are told, with your reason, and their calendars receive "
-                "a cancellation. The case stays at “conversation planned” until a new "
-                "conversation is planned."
-            ),
-            "submit_label": _("Cancel the conversation"),
-            "submit_class": "btn-danger",
-        },
+class CancelStep(PlannedConversationStep):
+    template_name = "conversations/cancel.html"
+    title = _lazy("Cancel the conversation")
+    intro = _lazy(
+        "The invited people are told, with your reason, and their calendars receive a "
+        "cancellation. The case stays at “conversation planned” until a new conversation is "
+        "planned."
     )
+    success = _lazy(
+        "The conversation has been cancelled; it stays in the case's history. Plan a new one "
+        "when the date is known."
+    )
+    submit_label = _lazy("Cancel the conversation")
+    submit_class = "btn-danger"
 
+    def get_form(self, data):
+        return CancelForm(data)
 
-@login_required
-@require_http_methods(["GET", "POST"])
-def plan_again(request: HttpRequest, pk: int) -> HttpResponse:
-    case = get_case_for_user(request, pk)
-    conversations = list(case.conversations.all())
-    kind = services.kind_for_state(case.state)
-    # "Not yours" before "not now" (as check_step): no hint about the state to others.
-    if not case.roles_of(request.user) & services.PLANNER_ROLES[
-        kind or Conversation.Kind.PROBLEM
-    ]:
-        return forbidden(
-            request,
-            _("Only the school trainer, the study coach or the office plan this."),
-            case=case,
+    def perform(self, data: dict[str, Any]) -> object:
+        return services.conversation_cancel(
+            conversation_id=self.conversation.pk, by=self.request.user, reason=data["reason"]
         )
-    if case.state not in selectors.PLANNED_STATES or any(
-        c.kind == kind and c.status == Conversation.Status.PLANNED for c in conversations
-    ):
-        if request.method == "GET":
-            messages.warning(request, _("There is no cancelled conversation to plan again."))
-            return redirect(case)
-    elif not selectors.may_plan_again(case, request.user, conversations):
-        return forbidden(
-            request,
-            _("Only the school trainer, the study coach or the office plan this."),
-            case=case,
-        )
-    kind = kind or Conversation.Kind.PROBLEM
 
-    def build(data=None):
-        return PlanAgainForm(data, case=case, kind=kind)
 
-    def perform(data):
-        if data["seen_version"] != case.version:
-            raise CaseChangedMeanwhile()
+class PlanAgainStep(InviteesMixin, StepView):
+    """After a cancellation: plan a new conversation without changing the case's state."""
+
+    template_name = "conversations/plan.html"
+    title = _lazy("Plan the conversation again")
+    intro = _lazy("The previous conversation was cancelled; it stays in the history.")
+    success = _lazy("The new conversation has been planned; the invited people are told.")
+    submit_label = _lazy("Plan the conversation")
+
+    def refuse(self) -> HttpResponse | None:
+        case, user = self.case, self.request.user
+        conversations = list(case.conversations.all())
+        kind = services.kind_for_state(case.state)
+        refusal = _("Only the school trainer, the study coach or the office plan this.")
+        # "Not yours" before "not now" (as check_step): no hint about the state to others.
+        if not case.roles_of(user) & services.PLANNER_ROLES[kind or Conversation.Kind.PROBLEM]:
+            return forbidden(self.request, refusal, case=case)
+        if case.state not in selectors.PLANNED_STATES or any(
+            c.kind == kind and c.status == Conversation.Status.PLANNED for c in conversations
+        ):
+            if self.request.method == "GET":
+                messages.warning(
+                    self.request, _("There is no cancelled conversation to plan again.")
+                )
+                return redirect(case)
+        elif not selectors.may_plan_again(case, user, conversations):
+            return forbidden(self.request, refusal, case=case)
+        self.kind = kind or Conversation.Kind.PROBLEM
+        return None
+
+    def get_form(self, data):
+        return PlanAgainForm(data, case=self.case, kind=self.kind)
+
+    def get_context(self) -> dict[str, Any]:
+        return {
+            "invitees": self.invitees(),
+            "kind": self.kind,
+            "is_change": self.kind == Conversation.Kind.CHANGE,
+        }
+
+    def perform(self, data: dict[str, Any]) -> object:
         return services.conversation_plan_again(
-            case_id=case.pk,
-            by=request.user,
+            case_id=self.case.pk,
+            by=self.request.user,
             starts_at=data["starts_at"],
             location=data["location"],
             with_coordinating_trainer=data.get("with_coordinating_trainer", False),
+            seen_version=data["seen_version"],
         )
-
-    with_coordinating = bool(
-        request.method == "POST" and request.POST.get("with_coordinating_trainer")
-    )
-    invitees = services.default_invitees(case, kind, with_coordinating_trainer=with_coordinating)
-    return step_page(
-        request,
-        case,
-        form_factory=build,
-        template="conversations/plan.html",
-        title=_("Plan the conversation again"),
-        success=_("The new conversation has been planned; the invited people are told."),
-        perform=perform,
-        context={
-            "intro": _("The previous conversation was cancelled; it stays in the history."),
-            "invitees": [(person, role_label(role)) for person, role in invitees],
-            "kind": kind,
-            "is_change": kind == Conversation.Kind.CHANGE,
-            "submit_label": _("Plan the conversation"),
-        },
-    )
 
 
 @login_required
@@ -426,37 +398,47 @@ def calendar(request: HttpRequest, conversation_pk: int) -> HttpResponse:
 # --------------------------------------------------------------------------------------------
 
 
-@login_required
-@require_http_methods(["GET", "POST"])
-def brief(request: HttpRequest, invitation_pk: int) -> HttpResponse:
-    case, invitation = selectors.invitation_for_user(request.user, invitation_pk)
-    conversation = invitation.conversation
-    if not selectors.may_brief(case, conversation, request.user):
-        return forbidden(
-            request,
-            _("Only the mentor, school trainer, study coach or office record a briefing."),
-            case=case,
+class BriefStep(StepView):
+    """Record that an absent person has been briefed; they are asked to confirm it."""
+
+    template_name = "conversations/brief.html"
+    title = _lazy("Record a briefing")
+    submit_label = _lazy("Record the briefing")
+
+    def get_case(self) -> Case:
+        case, self.invitation = selectors.invitation_for_user(
+            self.request.user, self.kwargs["invitation_pk"]
         )
-    if request.method == "GET" and not invitation.needs_briefing:
-        messages.info(request, _("This person does not need to be briefed (any more)."))
-        return redirect(case)
-    return step_page(
-        request,
-        case,
-        form=BriefingForm(request.POST if request.method == "POST" else None),
-        template="conversations/brief.html",
-        title=_("Record a briefing"),
-        success=_("The briefing of %(person)s has been recorded; they are asked to confirm it.")
-        % {"person": invitation.person},
-        perform=lambda d: services.briefing_record(
-            invitation_id=invitation.pk, by=request.user, note=d["note"]
-        ),
-        context={
-            "invitation": invitation,
-            "conversation": conversation,
-            "submit_label": _("Record the briefing"),
-        },
-    )
+        return case
+
+    def refuse(self) -> HttpResponse | None:
+        conversation = self.invitation.conversation
+        if not selectors.may_brief(self.case, conversation, self.request.user):
+            return forbidden(
+                self.request,
+                _("Only the mentor, school trainer, study coach or office record a briefing."),
+                case=self.case,
+            )
+        if self.request.method == "GET" and not self.invitation.needs_briefing:
+            messages.info(self.request, _("This person does not need to be briefed (any more)."))
+            return redirect(self.case)
+        return None
+
+    def get_form(self, data):
+        return BriefingForm(data)
+
+    def get_success(self) -> str:
+        return _("The briefing of %(person)s has been recorded; they are asked to confirm it.") % {
+            "person": self.invitation.person
+        }
+
+    def get_context(self) -> dict[str, Any]:
+        return {"invitation": self.invitation, "conversation": self.invitation.conversation}
+
+    def perform(self, data: dict[str, Any]) -> object:
+        return services.briefing_record(
+            invitation_id=self.invitation.pk, by=self.request.user, note=data["note"]
+        )
 
 
 def _safe_next(request: HttpRequest, fallback: str) -> str:
@@ -485,6 +467,7 @@ def confirm_read(request: HttpRequest, invitation_pk: int) -> HttpResponse:
 # The student's note
 # --------------------------------------------------------------------------------------------
 
+
 @login_required
 @require_http_methods(["GET", "POST"])
 def note(request: HttpRequest, conversation_pk: int) -> HttpResponse:
@@ -495,9 +478,7 @@ def note(request: HttpRequest, conversation_pk: int) -> HttpResponse:
             request, _("Only the student writes the note of a conversation."), case=case
         )
     if request.method == "GET" and conversation.status != Conversation.Status.HELD:
-        messages.warning(
-            request, _("The note is written after the conversation has been held.")
-        )
+        messages.warning(request, _("The note is written after the conversation has been held."))
         return redirect(case)
     existing = selectors.note_of(conversation)
     submitted = existing is not None and existing.submitted_at is not None
@@ -566,9 +547,7 @@ def note_download(request: HttpRequest, conversation_pk: int) -> HttpResponse:
         return redirect(_conversation_anchor(case, conversation))
     existing.conversation = conversation
     if not can(request.user, "cases.view_student_note", existing):  # a draft: the student's
-        return forbidden(
-            request, _("The student has not submitted this note yet."), case=case
-        )
+        return forbidden(request, _("The student has not submitted this note yet."), case=case)
     response = HttpResponse(
         services.note_markdown(existing), content_type="text/markdown; charset=utf-8"
     )

@@ -7,4 +7,10 @@ class NotificationsConfig(AppConfig):
     verbose_name = _("Notifications")
 
     def ready(self) -> None:
+        from cases.events import subscribe
+
         from . import deadlines  # noqa: F401  (registers the deadline event labels)
+        from .services import on_step
+
+        # The outbox hears every step the core and the feature apps publish.
+        subscribe(on_step)

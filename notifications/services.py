@@ -1,7 +1,9 @@
 """notify(): write outbox rows in the caller's transaction; deliver after commit.
 
-Called by every app; calls none of them back. A broker that is down at commit time loses
-nothing: the rows stay pending and the periodic sweep queues them again.
+The outbox subscribes to the core's step events (`cases.events`, see `on_step` and apps.py):
+every app publishes through the core, and the outbox calls none of them back. A broker that
+is down at commit time loses nothing: the rows stay pending and the periodic sweep queues
+them again.
 """
 
 from __future__ import annotations
@@ -14,6 +16,9 @@ from typing import Any
 from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
+
+from cases.events import StepEvent
+from cases.rules import is_related
 
 from .emails import render_email
 from .models import Notification
@@ -29,7 +34,15 @@ SWEEP_MAX_WAIT = timedelta(hours=1)
 
 Attachment = dict[str, str]
 
-__all__ = ["notify", "add_details", "queue_delivery", "claim", "deliver", "render_email"]
+__all__ = [
+    "claim",
+    "deliver",
+    "notify",
+    "on_step",
+    "queue_delivery",
+    "render_email",
+    "retire_unseeable",
+]
 
 
 def notify(
@@ -80,29 +93,20 @@ def notify(
     return ids
 
 
-def add_details(
-    case,
-    *,
-    event: str,
-    step: str | None = None,
-    context: dict | None = None,
-    attachment: Callable[[Any], Attachment | None] | None = None,
-) -> int:
-    """Add context and a per-recipient attachment to the rows a step has just written (in the
-    same transaction, so before they are queued): e.g. the calendar invitation of a planned
-    conversation to the notifications of the transition that planned it."""
-    step = step if step is not None else f"v{case.version}"
-    rows = Notification.objects.filter(
-        dedupe_key__startswith=f"{case.pk}:{event}:{step}:", status=Notification.Status.PENDING
-    ).select_related("recipient")
-    changed = 0
-    for row in rows:
-        row.context = {**row.context, **(context or {})}
-        if attachment is not None:
-            row.attachment = attachment(row.recipient)
-        row.save(update_fields=["context", "attachment"])
-        changed += 1
-    return changed
+def on_step(event: StepEvent) -> None:
+    """The subscriber to the core's step events: one outbox row per person told; after a
+    transition, the unread notifications of people who no longer see the case are retired."""
+    notify(
+        event.case,
+        event=event.event,
+        actor=event.actor,
+        recipients=event.recipients,
+        step=event.step,
+        context=dict(event.context),
+        attachment=event.attachment,
+    )
+    if event.transition:
+        retire_unseeable(event.case, may_see=is_related)
 
 
 def retire_unseeable(case, *, may_see: Callable[[Any, Any], bool]) -> int:

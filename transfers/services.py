@@ -21,6 +21,7 @@ from cases.models import (
     State,
     TrainingSchool,
 )
+from cases.rules import can
 from cases.services import case_log, check_permitted, lock_case, notify_roles, run_transition
 
 from .models import (
@@ -36,7 +37,7 @@ from .models import (
 
 
 @transaction.atomic
-def change_request_create(
+def request_change(
     *, case_id: int, by, kind: str, reason: str, seen_version: int | None = None
 ) -> ChangeRequest:
     case = lock_case(case_id, seen_version=seen_version)
@@ -60,7 +61,7 @@ def change_request_create(
 
 
 @transaction.atomic
-def change_request_inform_office(
+def inform_office(
     *, case_id: int, by, note: str = "", seen_version: int | None = None
 ) -> ChangeRequest:
     """The school trainer records contact with the office; the office may record it for them."""
@@ -86,7 +87,7 @@ def change_request_inform_office(
 
 
 @transaction.atomic
-def outcome_report(
+def report_outcome(
     *,
     case_id: int,
     by,
@@ -144,7 +145,7 @@ def outcome_report(
 
 
 @transaction.atomic
-def advice_give(
+def give_advice(
     *, case_id: int, by, decision: str, rationale: str, seen_version: int | None = None
 ) -> IsopAdvice:
     case = lock_case(case_id, seen_version=seen_version)
@@ -172,7 +173,7 @@ def wrap_up_record(
     *, case_id: int, by, last_day: date, agreement: str, seen_version: int | None = None
 ) -> WrapUp:
     case = lock_case(case_id, seen_version=seen_version)
-    if not case.roles_of(by) & {Role.SCHOOL_TRAINER, Role.STUDENT, Role.OFFICE}:
+    if not can(by, "cases.record_wrap_up", case):
         raise NotPermitted(
             _("Only the school trainer, the student or the office record the wrap-up.")
         )
@@ -188,7 +189,7 @@ def wrap_up_record(
 
 
 @transaction.atomic
-def student_place(
+def place_student(
     *,
     case_id: int,
     by,
@@ -247,7 +248,7 @@ def student_place(
 
 
 @transaction.atomic
-def internship_stop(
+def stop_internship(
     *,
     case_id: int,
     by,
@@ -273,7 +274,7 @@ def internship_stop(
 
 
 @transaction.atomic
-def internship_resume(
+def resume(
     *,
     case_id: int,
     by,
@@ -289,7 +290,7 @@ def internship_resume(
     people of the new placement) on a new one.
 
     On a new placement the paused one ends as transferred and a Transfer is recorded, as for
-    `student_place`. The case closes on resume (process.md), so a change of study coach gets
+    `place_student`. The case closes on resume (process.md), so a change of study coach gets
     no warm-handover step: the old coach is told and the new coach reads the whole case file.
     """
     case = lock_case(case_id, seen_version=seen_version)
@@ -345,7 +346,7 @@ def internship_resume(
 
 
 @transaction.atomic
-def handover_confirm(
+def confirm_handover(
     *,
     case_id: int,
     by,

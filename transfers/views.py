@@ -1,5 +1,8 @@
 """The change path's step pages: request, inform the office, outcome, ISOP advice, place, stop,
-resume, warm handover (and its receipt) and the wrap-up with the class."""
+resume, warm handover (and its receipt) and the wrap-up with the class.
+
+Each page is declared once as a `cases.views.StepView`: the transition (title, who may, when),
+the form, the page text and the service named after the transition."""
 
 from __future__ import annotations
 
@@ -11,10 +14,12 @@ from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _lazy
 from django.views.decorators.http import require_http_methods
 
 from cases.models import FIVE_ANSWERS, Case, GuardFailed, NotPermitted, Role
-from cases.views import check_step, forbidden, get_case_for_user, step_page
+from cases.rules import can
+from cases.views import StepView, forbidden, get_case_for_user
 
 from . import selectors, services
 from .forms import (
@@ -31,8 +36,6 @@ from .forms import (
 )
 from .models import Handover
 
-WRAP_UP_ROLES = {Role.SCHOOL_TRAINER, Role.STUDENT, Role.OFFICE}
-
 
 def _held_change_conversation(case: Case):
     return (
@@ -43,367 +46,275 @@ def _held_change_conversation(case: Case):
     )
 
 
-@login_required
-@require_http_methods(["GET", "POST"])
-def request_change(request: HttpRequest, pk: int) -> HttpResponse:
-    case = get_case_for_user(request, pk)
-    if refusal := check_step(request, case, "request_change"):
-        return refusal
-
-    def build(data=None):
-        return RequestForm(data, case=case)
-
-    return step_page(
-        request,
-        case,
-        form_factory=build,
-        template="cases/step_form.html",
-        title=_("Request a change of placement or a stop"),
-        success=_("The request has been recorded and made known to the people on the case."),
-        perform=lambda d: services.change_request_create(
-            case_id=case.pk,
-            by=request.user,
-            kind=d["kind"],
-            reason=d["reason"],
-            seen_version=d["seen_version"],
-        ),
-        context={
-            "intro": _(
-                "The school trainer then contacts the internship office, which makes sure an "
-                "all-party conversation takes place."
-            ),
-            "submit_label": _("Submit the request"),
-        },
+class RequestChangeStep(StepView):
+    transition = "request_change"
+    form_class = RequestForm
+    intro = _lazy(
+        "The school trainer then contacts the internship office, which makes sure an all-party "
+        "conversation takes place."
     )
+    success = _lazy("The request has been recorded and made known to the people on the case.")
+    submit_label = _lazy("Submit the request")
+
+    def perform(self, data: dict[str, Any]) -> object:
+        return services.request_change(
+            case_id=self.case.pk,
+            by=self.request.user,
+            kind=data["kind"],
+            reason=data["reason"],
+            seen_version=data["seen_version"],
+        )
 
 
-@login_required
-@require_http_methods(["GET", "POST"])
-def inform(request: HttpRequest, pk: int) -> HttpResponse:
-    case = get_case_for_user(request, pk)
-    if refusal := check_step(request, case, "inform_office"):
-        return refusal
+class OnBehalfMixin:
+    """Steps of the school trainer that the office may take on their behalf (marked)."""
 
-    def build(data=None):
-        return InformForm(data, case=case)
+    case: Case
+    request: HttpRequest
 
-    on_behalf = Role.SCHOOL_TRAINER not in case.roles_of(request.user)
-    intro = (
-        _("You record this on behalf of the school trainer, %(name)s; it is marked as such.")
-        % {"name": case.placement.school_trainer}
-        if on_behalf
-        else _("Record that you have contacted the internship office about the request.")
-    )
-    return step_page(
-        request,
-        case,
-        form_factory=build,
-        template="cases/step_form.html",
-        title=_("Record contact with the internship office"),
-        success=_("The contact with the internship office has been recorded."),
-        perform=lambda d: services.change_request_inform_office(
-            case_id=case.pk, by=request.user, note=d["note"], seen_version=d["seen_version"]
-        ),
-        context={"intro": intro, "submit_label": _("Record the contact")},
-    )
+    def on_behalf(self) -> bool:
+        return Role.SCHOOL_TRAINER not in self.case.roles_of(self.request.user)
 
 
-@login_required
-@require_http_methods(["GET", "POST"])
-def outcome(request: HttpRequest, pk: int) -> HttpResponse:
-    case = get_case_for_user(request, pk)
-    if refusal := check_step(request, case, "report_outcome"):
-        return refusal
-    conversation = _held_change_conversation(case)
-    invitations = list(conversation.invitations.all()) if conversation else []
+class InformOfficeStep(OnBehalfMixin, StepView):
+    transition = "inform_office"
+    form_class = InformForm
+    success = _lazy("The contact with the internship office has been recorded.")
+    submit_label = _lazy("Record the contact")
 
-    def build(data=None):
-        return OutcomeForm(data, case=case, invitations=invitations)
+    def get_intro(self) -> str:
+        if self.on_behalf():
+            return _(
+                "You record this on behalf of the school trainer, %(name)s; it is marked as such."
+            ) % {"name": self.case.placement.school_trainer}
+        return _("Record that you have contacted the internship office about the request.")
 
-    on_behalf = Role.SCHOOL_TRAINER not in case.roles_of(request.user)
-    return step_page(
-        request,
-        case,
-        form_factory=build,
-        template="cases/step_form.html",
-        title=_("Report the outcome to the office"),
-        success=_("The outcome has been reported."),
-        perform=lambda d: services.outcome_report(
-            case_id=case.pk,
-            by=request.user,
-            outcome=d["outcome"],
-            positions=build_positions(d, invitations),
-            note=d["note"],
-            seen_version=d["seen_version"],
-        ),
-        context={
-            "intro": _(
-                "Give the outcome and the position of every participant of the all-party "
-                "conversation, so that differing opinions are visible."
-            )
-            + (
-                " "
-                + _("You report on behalf of the school trainer, %(name)s.")
-                % {"name": case.placement.school_trainer}
-                if on_behalf
-                else ""
-            ),
-            "submit_label": _("Report the outcome"),
-        },
-    )
+    def perform(self, data: dict[str, Any]) -> object:
+        return services.inform_office(
+            case_id=self.case.pk,
+            by=self.request.user,
+            note=data["note"],
+            seen_version=data["seen_version"],
+        )
 
 
-def build_positions(data: dict[str, Any], invitations) -> dict[int, str]:
-    return {i.person_id: data[f"position_{i.person_id}"] for i in invitations}
+class ReportOutcomeStep(OnBehalfMixin, StepView):
+    transition = "report_outcome"
+    success = _lazy("The outcome has been reported.")
+    submit_label = _lazy("Report the outcome")
+
+    def prepare(self) -> None:
+        conversation = _held_change_conversation(self.case)
+        self.invitations = list(conversation.invitations.all()) if conversation else []
+
+    def get_form(self, data):
+        return OutcomeForm(data, case=self.case, invitations=self.invitations)
+
+    def get_intro(self) -> str:
+        intro = _(
+            "Give the outcome and the position of every participant of the all-party "
+            "conversation, so that differing opinions are visible."
+        )
+        if self.on_behalf():
+            intro += " " + _("You report on behalf of the school trainer, %(name)s.") % {
+                "name": self.case.placement.school_trainer
+            }
+        return intro
+
+    def perform(self, data: dict[str, Any]) -> object:
+        return services.report_outcome(
+            case_id=self.case.pk,
+            by=self.request.user,
+            outcome=data["outcome"],
+            positions=self.form.positions(),
+            note=data["note"],
+            seen_version=data["seen_version"],
+        )
 
 
-@login_required
-@require_http_methods(["GET", "POST"])
-def advice(request: HttpRequest, pk: int) -> HttpResponse:
-    case = get_case_for_user(request, pk)
-    if refusal := check_step(request, case, "give_advice"):
-        return refusal
-    conversation = _held_change_conversation(case)
-    report = case.outcome_reports.prefetch_related("positions__person").order_by("-pk").first()
-    question = case.isop_requests.filter(given_at__isnull=True).order_by("-pk").first()
-    answers = []
-    if conversation is not None:
-        answers = [
-            (conversation._meta.get_field(name).verbose_name, getattr(conversation, name))
-            for name in FIVE_ANSWERS
-        ]
+class GiveAdviceStep(StepView):
+    transition = "give_advice"
+    form_class = AdviceForm
+    template_name = "transfers/advice.html"
+    title = _lazy("Give ISOP advice")
+    success = _lazy("The advice has been recorded; the case moves on.")
+    submit_label = _lazy("Give the advice")
 
-    def build(data=None):
-        return AdviceForm(data, case=case)
-
-    return step_page(
-        request,
-        case,
-        form_factory=build,
-        template="transfers/advice.html",
-        title=_("Give ISOP advice"),
-        success=_("The advice has been recorded; the case moves on."),
-        perform=lambda d: services.advice_give(
-            case_id=case.pk,
-            by=request.user,
-            decision=d["decision"],
-            rationale=d["rationale"],
-            seen_version=d["seen_version"],
-        ),
-        context={
+    def get_context(self) -> dict[str, Any]:
+        case = self.case
+        conversation = _held_change_conversation(case)
+        report = case.outcome_reports.prefetch_related("positions__person").order_by("-pk").first()
+        question = case.isop_requests.filter(given_at__isnull=True).order_by("-pk").first()
+        answers = []
+        if conversation is not None:
+            answers = [
+                (conversation._meta.get_field(name).verbose_name, getattr(conversation, name))
+                for name in FIVE_ANSWERS
+            ]
+        return {
             "answers": answers,
             "report": report,
             "question": question,
             "conversation": conversation,
-            "submit_label": _("Give the advice"),
-        },
+        }
+
+    def perform(self, data: dict[str, Any]) -> object:
+        return services.give_advice(
+            case_id=self.case.pk,
+            by=self.request.user,
+            decision=data["decision"],
+            rationale=data["rationale"],
+            seen_version=data["seen_version"],
+        )
+
+
+class WrapUpFirstStep(StepView):
+    """A placement or a stop: when no wrap-up with the class exists yet, the same form records
+    it, in the step's transaction, so a refusal of the step loses nothing stored and the typed
+    wrap-up stays on the form."""
+
+    template_name = "transfers/wrap_up_step.html"
+
+    def prepare(self) -> None:
+        self.with_wrap_up = not self.case.wrap_ups.exists()
+
+    def get_context(self) -> dict[str, Any]:
+        return {"with_wrap_up": self.with_wrap_up}
+
+    def perform(self, data: dict[str, Any]) -> object:
+        with transaction.atomic():
+            if data.get("agreement") is not None and "last_day" in data:
+                services.wrap_up_record(
+                    case_id=self.case.pk,
+                    by=self.request.user,
+                    last_day=data["last_day"],
+                    agreement=data["agreement"],
+                    seen_version=data["seen_version"],
+                )
+            return self.perform_step(data)
+
+    def perform_step(self, data: dict[str, Any]) -> object:
+        raise NotImplementedError
+
+
+class PlaceStudentStep(WrapUpFirstStep):
+    transition = "place_student"
+    intro = _lazy(
+        "The current placement ends as transferred and the new one starts. If the study coach "
+        "changes, the current coach hands over to the new one."
     )
+    success = _lazy("The new placement has been recorded.")
+    submit_label = _lazy("Record the new placement")
+
+    def get_form(self, data):
+        return PlaceForm(data, case=self.case, with_wrap_up=self.with_wrap_up)
+
+    def perform_step(self, data: dict[str, Any]) -> object:
+        return services.place_student(
+            case_id=self.case.pk,
+            by=self.request.user,
+            school=data["school"],
+            mentor=data["mentor"],
+            school_trainer=data["school_trainer"],
+            study_coach=data["study_coach"],
+            coordinating_trainer=data["coordinating_trainer"],
+            start_date=data["start_date"],
+            seen_version=data["seen_version"],
+        )
 
 
-def _wrap_up_then(request: HttpRequest, case: Case, data: dict[str, Any], then):
-    """Record the wrap-up (when its fields were on the form) and the step in one transaction,
-    so a refusal of the step loses nothing stored and the typed wrap-up stays on the form."""
-    with transaction.atomic():
-        if data.get("agreement") is not None and "last_day" in data:
-            services.wrap_up_record(
-                case_id=case.pk,
-                by=request.user,
-                last_day=data["last_day"],
-                agreement=data["agreement"],
-                seen_version=data["seen_version"],
+class StopInternshipStep(WrapUpFirstStep):
+    transition = "stop_internship"
+    success = _lazy("The stop has been recorded.")
+    submit_label = _lazy("Record the stop")
+
+    def get_form(self, data):
+        return StopForm(data, case=self.case, with_wrap_up=self.with_wrap_up)
+
+    def perform_step(self, data: dict[str, Any]) -> object:
+        return services.stop_internship(
+            case_id=self.case.pk,
+            by=self.request.user,
+            temporary=data["temporary"],
+            expected_resume_date=data["expected_resume_date"],
+            seen_version=data["seen_version"],
+        )
+
+
+class ResumeStep(StepView):
+    transition = "resume"
+    form_class = ResumeForm
+    template_name = "transfers/resume.html"
+    intro = _lazy(
+        "The student resumes on the current placement, which becomes active again, or on a new "
+        "placement; the paused placement then ends as transferred. The case is closed as "
+        "stopped."
+    )
+    success = _lazy("The internship has been resumed; the case is closed.")
+    submit_label = _lazy("Resume the internship")
+
+    def perform(self, data: dict[str, Any]) -> object:
+        return services.resume(
+            case_id=self.case.pk,
+            by=self.request.user,
+            seen_version=data["seen_version"],
+            **ResumeForm.new_placement(data),
+        )
+
+
+class ConfirmHandoverStep(StepView):
+    transition = "confirm_handover"
+    form_class = HandoverForm
+    success = _lazy("The warm handover has been recorded; the case is closed as transferred.")
+    submit_label = _lazy("Record the handover")
+
+    def get_intro(self) -> str:
+        handover = self.case.open_handover
+        return _("Contact the new study coach, %(name)s, and record what you handed over.") % {
+            "name": handover.new_coach if handover else "—"
+        }
+
+    def perform(self, data: dict[str, Any]) -> object:
+        return services.confirm_handover(
+            case_id=self.case.pk,
+            by=self.request.user,
+            contact_made_on=data["contact_made_on"],
+            what_helped=data["what_helped"],
+            student_needs=data["student_needs"],
+            open_actions=data["open_actions"],
+            seen_version=data["seen_version"],
+        )
+
+
+class WrapUpStep(StepView):
+    """A record, not a transition: who may record it is the rule `cases.record_wrap_up`."""
+
+    form_class = WrapUpForm
+    title = _lazy("Record the wrap-up with the class")
+    intro = _lazy(
+        "What the school trainer and the student agreed about ending the collaboration with "
+        "the class: the last day and how to say goodbye."
+    )
+    success = _lazy("The wrap-up with the class has been recorded.")
+    submit_label = _lazy("Record the wrap-up")
+
+    def refuse(self) -> HttpResponse | None:
+        if not can(self.request.user, "cases.record_wrap_up", self.case):
+            return forbidden(
+                self.request,
+                _("Only the school trainer, the student or the office record the wrap-up."),
+                case=self.case,
             )
-        return then()
+        return None
 
-
-@login_required
-@require_http_methods(["GET", "POST"])
-def place(request: HttpRequest, pk: int) -> HttpResponse:
-    case = get_case_for_user(request, pk)
-    if refusal := check_step(request, case, "place_student"):
-        return refusal
-    with_wrap_up = not case.wrap_ups.exists()
-
-    def build(data=None):
-        return PlaceForm(data, case=case, with_wrap_up=with_wrap_up)
-
-    def perform(d):
-        return _wrap_up_then(
-            request,
-            case,
-            d,
-            lambda: services.student_place(
-                case_id=case.pk,
-                by=request.user,
-                school=d["school"],
-                mentor=d["mentor"],
-                school_trainer=d["school_trainer"],
-                study_coach=d["study_coach"],
-                coordinating_trainer=d["coordinating_trainer"],
-                start_date=d["start_date"],
-                seen_version=d["seen_version"],
-            ),
+    def perform(self, data: dict[str, Any]) -> object:
+        return services.wrap_up_record(
+            case_id=self.case.pk,
+            by=self.request.user,
+            last_day=data["last_day"],
+            agreement=data["agreement"],
+            seen_version=data["seen_version"],
         )
-
-    return step_page(
-        request,
-        case,
-        form_factory=build,
-        template="transfers/wrap_up_step.html",
-        title=_("Place the student at a new placement"),
-        success=_("The new placement has been recorded."),
-        perform=perform,
-        context={
-            "intro": _(
-                "The current placement ends as transferred and the new one starts. If the study "
-                "coach changes, the current coach hands over to the new one."
-            ),
-            "with_wrap_up": with_wrap_up,
-            "submit_label": _("Record the new placement"),
-        },
-    )
-
-
-@login_required
-@require_http_methods(["GET", "POST"])
-def stop(request: HttpRequest, pk: int) -> HttpResponse:
-    case = get_case_for_user(request, pk)
-    if refusal := check_step(request, case, "stop_internship"):
-        return refusal
-    with_wrap_up = not case.wrap_ups.exists()
-
-    def build(data=None):
-        return StopForm(data, case=case, with_wrap_up=with_wrap_up)
-
-    def perform(d):
-        return _wrap_up_then(
-            request,
-            case,
-            d,
-            lambda: services.internship_stop(
-                case_id=case.pk,
-                by=request.user,
-                temporary=d["temporary"],
-                expected_resume_date=d["expected_resume_date"],
-                seen_version=d["seen_version"],
-            ),
-        )
-
-    return step_page(
-        request,
-        case,
-        form_factory=build,
-        template="transfers/wrap_up_step.html",
-        title=_("Record a (temporary) stop"),
-        success=_("The stop has been recorded."),
-        perform=perform,
-        context={"with_wrap_up": with_wrap_up, "submit_label": _("Record the stop")},
-    )
-
-
-@login_required
-@require_http_methods(["GET", "POST"])
-def resume(request: HttpRequest, pk: int) -> HttpResponse:
-    case = get_case_for_user(request, pk)
-    if refusal := check_step(request, case, "resume"):
-        return refusal
-
-    def build(data=None):
-        return ResumeForm(data, case=case)
-
-    return step_page(
-        request,
-        case,
-        form_factory=build,
-        template="transfers/resume.html",
-        title=_("Resume the internship"),
-        success=_("The internship has been resumed; the case is closed."),
-        perform=lambda d: services.internship_resume(
-            case_id=case.pk,
-            by=request.user,
-            seen_version=d["seen_version"],
-            **ResumeForm.new_placement(d),
-        ),
-        context={
-            "intro": _(
-                "The student resumes on the current placement, which becomes active again, or "
-                "on a new placement; the paused placement then ends as transferred. The case "
-                "is closed as stopped."
-            ),
-            "submit_label": _("Resume the internship"),
-        },
-    )
-
-
-@login_required
-@require_http_methods(["GET", "POST"])
-def handover(request: HttpRequest, pk: int) -> HttpResponse:
-    case = get_case_for_user(request, pk)
-    if refusal := check_step(request, case, "confirm_handover"):
-        return refusal
-
-    def build(data=None):
-        return HandoverForm(data, case=case)
-
-    return step_page(
-        request,
-        case,
-        form_factory=build,
-        template="cases/step_form.html",
-        title=_("Record the warm handover"),
-        success=_("The warm handover has been recorded; the case is closed as transferred."),
-        perform=lambda d: services.handover_confirm(
-            case_id=case.pk,
-            by=request.user,
-            contact_made_on=d["contact_made_on"],
-            what_helped=d["what_helped"],
-            student_needs=d["student_needs"],
-            open_actions=d["open_actions"],
-            seen_version=d["seen_version"],
-        ),
-        context={
-            "intro": _("Contact the new study coach, %(name)s, and record what you handed over.")
-            % {"name": case.open_handover.new_coach if case.open_handover else "—"},
-            "submit_label": _("Record the handover"),
-        },
-    )
-
-
-@login_required
-@require_http_methods(["GET", "POST"])
-def wrap_up(request: HttpRequest, pk: int) -> HttpResponse:
-    case = get_case_for_user(request, pk)
-    if not case.roles_of(request.user) & WRAP_UP_ROLES:
-        return forbidden(
-            request,
-            _("Only the school trainer, the student or the office record the wrap-up."),
-            case=case,
-        )
-
-    def build(data=None):
-        return WrapUpForm(data, case=case)
-
-    return step_page(
-        request,
-        case,
-        form_factory=build,
-        template="cases/step_form.html",
-        title=_("Record the wrap-up with the class"),
-        success=_("The wrap-up with the class has been recorded."),
-        perform=lambda d: services.wrap_up_record(
-            case_id=case.pk,
-            by=request.user,
-            last_day=d["last_day"],
-            agreement=d["agreement"],
-            seen_version=d["seen_version"],
-        ),
-        context={
-            "intro": _(
-                "What the school trainer and the student agreed about ending the collaboration "
-                "with the class: the last day and how to say goodbye."
-            ),
-            "submit_label": _("Record the wrap-up"),
-        },
-    )
 
 
 @login_required

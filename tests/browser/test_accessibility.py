@@ -98,7 +98,7 @@ def confirmed_handover() -> Handover:
     """The demo's open handover, recorded by the old coach (so the new coach can confirm it)."""
     handover = Handover.objects.filter(received_at__isnull=True).order_by("pk").first()
     if handover.confirmed_at is None:
-        transfer_services.handover_confirm(
+        transfer_services.confirm_handover(
             case_id=handover.case_id,
             by=handover.old_coach,
             contact_made_on=dt.date.today(),

@@ -53,13 +53,13 @@ def case(live_url):
         categories=["mentor_relationship"],
         description="De samenwerking met de mentor loopt vast.",
     )
-    conversation = conversation_services.conversation_plan(
+    conversation = conversation_services.plan_conversation(
         case_id=case.pk,
         by=trainer,
         starts_at=timezone.now() - dt.timedelta(days=2),
         location="Lokaal 2.14",
     )
-    conversation_services.conversation_record(
+    conversation_services.record_conversation(
         case_id=case.pk,
         by=trainer,
         attendance={i.person_id: True for i in conversation.invitations.all()},

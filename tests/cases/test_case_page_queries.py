@@ -33,10 +33,10 @@ def count_queries(client, url: str):
 
 
 def hold(case, by, *, answers=None, actions=()):
-    conversation = conversation_services.conversation_plan(
+    conversation = conversation_services.plan_conversation(
         case_id=case.pk, by=by, starts_at=timezone.now(), location="Room 1"
     )
-    conversation_services.conversation_record(
+    conversation_services.record_conversation(
         case_id=case.pk,
         by=by,
         attendance={i.person_id: True for i in conversation.invitations.all()},
@@ -66,10 +66,10 @@ def change_path(*, handover_confirmed: bool = False):
             conversation_services.ActionInput("Try this", placement.student.pk, dt.date.today())
         ],
     )
-    transfer_services.change_request_create(
+    transfer_services.request_change(
         case_id=case.pk, by=placement.student, kind="transfer", reason="Another school."
     )
-    transfer_services.change_request_inform_office(case_id=case.pk, by=trainer)
+    transfer_services.inform_office(case_id=case.pk, by=trainer)
     answers = {
         "problem": "a",
         "what_was_done": "b",
@@ -80,16 +80,16 @@ def change_path(*, handover_confirmed: bool = False):
     second = hold(case, trainer, answers=answers)
     positions = {i.person_id: "agree" for i in second.invitations.all()}
     positions[placement.student.pk] = "disagree"
-    transfer_services.outcome_report(
+    transfer_services.report_outcome(
         case_id=case.pk, by=trainer, outcome=Outcome.OPINIONS_DIFFER, positions=positions
     )
-    transfer_services.advice_give(
+    transfer_services.give_advice(
         case_id=case.pk, by=isop, decision=AdviceDecision.TRANSFER, rationale="Transfer."
     )
     transfer_services.wrap_up_record(
         case_id=case.pk, by=trainer, last_day=dt.date.today(), agreement="Goodbye to the class."
     )
-    transfer_services.student_place(
+    transfer_services.place_student(
         case_id=case.pk,
         by=office,
         school=TrainingSchoolFactory(),
@@ -99,7 +99,7 @@ def change_path(*, handover_confirmed: bool = False):
         start_date=dt.date.today(),
     )
     if handover_confirmed:
-        transfer_services.handover_confirm(
+        transfer_services.confirm_handover(
             case_id=case.pk,
             by=placement.study_coach,
             contact_made_on=dt.date.today(),

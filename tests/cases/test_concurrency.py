@@ -17,7 +17,7 @@ from django.db import connection, connections, transaction
 from django_fsm import ConcurrentTransition
 
 from cases.models import Case, CaseEvent, GuardFailed, State
-from cases.services import CaseChangedMeanwhile, case_resolve, case_withdraw
+from cases.services import CaseChangedMeanwhile, resolve, withdraw
 from tests.cases.factories import CaseFactory, UserFactory
 from tests.conversations.factories import ImprovementActionFactory
 
@@ -112,8 +112,8 @@ class TestTwoConnections:
         case = improving_case
         trainer, coach = case.placement.school_trainer, case.placement.study_coach
         results = race(
-            lambda: case_resolve(case_id=case.pk, by=trainer, note="Opgelost."),
-            lambda: case_withdraw(case_id=case.pk, by=coach, reason="Niet meer nodig."),
+            lambda: resolve(case_id=case.pk, by=trainer, note="Opgelost."),
+            lambda: withdraw(case_id=case.pk, by=coach, reason="Niet meer nodig."),
         )
         _assert_one_winner(results, case, {State.CLOSED_RESOLVED, State.CLOSED_WITHDRAWN})
 
@@ -122,8 +122,8 @@ class TestTwoConnections:
         seen = case.version
         office = UserFactory(office=True)
         results = race(
-            lambda: case_withdraw(case_id=case.pk, by=office, reason="a", seen_version=seen),
-            lambda: case_withdraw(
+            lambda: withdraw(case_id=case.pk, by=office, reason="a", seen_version=seen),
+            lambda: withdraw(
                 case_id=case.pk, by=case.placement.school_trainer, reason="b", seen_version=seen
             ),
         )
@@ -135,8 +135,8 @@ class TestTwoConnections:
         seen = case.version
         trainer, coach = case.placement.school_trainer, case.placement.study_coach
         results = race(
-            lambda: case_resolve(case_id=case.pk, by=trainer, seen_version=seen),
-            lambda: case_withdraw(case_id=case.pk, by=coach, reason="x", seen_version=seen),
+            lambda: resolve(case_id=case.pk, by=trainer, seen_version=seen),
+            lambda: withdraw(case_id=case.pk, by=coach, reason="x", seen_version=seen),
             hold_first_until_second_waits=True,
         )
         assert results[0][0] == "ok"
@@ -148,8 +148,8 @@ class TestTwoConnections:
         case = improving_case
         trainer, coach = case.placement.school_trainer, case.placement.study_coach
         results = race(
-            lambda: case_resolve(case_id=case.pk, by=trainer),
-            lambda: case_withdraw(case_id=case.pk, by=coach, reason="x"),
+            lambda: resolve(case_id=case.pk, by=trainer),
+            lambda: withdraw(case_id=case.pk, by=coach, reason="x"),
             hold_first_until_second_waits=True,
         )
         assert isinstance(results[1][1], GuardFailed)
@@ -164,9 +164,9 @@ class TestOptimisticBackstops:
     def test_a_stale_seen_version_is_refused(self, improving_case):
         case = improving_case
         seen = case.version
-        case_resolve(case_id=case.pk, by=case.placement.school_trainer, seen_version=seen)
+        resolve(case_id=case.pk, by=case.placement.school_trainer, seen_version=seen)
         with pytest.raises(CaseChangedMeanwhile) as refused:
-            case_withdraw(
+            withdraw(
                 case_id=case.pk, by=case.placement.study_coach, reason="x", seen_version=seen
             )
         assert refused.value.message

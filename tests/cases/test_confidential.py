@@ -102,7 +102,7 @@ def test_only_a_withdrawal_moves_it_before_the_office_opens_it(placement, office
         assert "vertrouwelijk" in str(refused.value.message)
     names = {s.name for s in services.available_steps(case, office)}
     assert names == {"withdraw"}
-    services.case_withdraw(case_id=case.pk, by=placement.student, reason="Opgelost.")
+    services.withdraw(case_id=case.pk, by=placement.student, reason="Opgelost.")
     assert Case.objects.get(pk=case.pk).state == State.CLOSED_WITHDRAWN
 
 
@@ -148,9 +148,9 @@ def test_opening_twice_or_by_someone_else_is_refused(client, placement, office):
     case = signal_confidentially(client, placement)
     client.force_login(placement.student)
     assert client.post(reverse("cases:release_confidential", args=[case.pk])).status_code == 403
-    services.case_release_confidential(case_id=case.pk, by=office)
+    services.release_confidential(case_id=case.pk, by=office)
     with pytest.raises(GuardFailed):
-        services.case_release_confidential(case_id=case.pk, by=office)
+        services.release_confidential(case_id=case.pk, by=office)
     assert CaseEvent.objects.filter(case=case, name="confidential_released").count() == 1
 
 

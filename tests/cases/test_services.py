@@ -383,7 +383,7 @@ def test_an_outcome_with_a_refused_position_writes_nothing(crew, queued):
     positions = {i.person_id: "agree" for i in conversation.invitations.all()}
     positions[crew.student.pk] = "disagree"
     with pytest.raises(GuardFailed):
-        transfers.outcome_report(
+        transfers.report_outcome(
             case_id=case.pk, by=crew.school_trainer, outcome="agree_transfer", positions=positions
         )
     assert not case.outcome_reports.exists()

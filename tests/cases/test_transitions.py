@@ -26,7 +26,7 @@ from cases.models import (
     Role,
     State,
 )
-from cases.services import ROLE_LABELS, case_resolve, case_withdraw, check_transition
+from cases.services import ROLE_LABELS, check_transition, resolve, withdraw
 from conversations import services as conversations
 from conversations.models import Conversation
 from tests.cases.factories import CaseFactory, PlacementFactory, TrainingSchoolFactory, UserFactory
@@ -230,7 +230,7 @@ def act(name: str, case: Case, user: m.User, **kw) -> None:
     """Take transition `name` through its service, with valid input."""
     today = dt.date.today()
     if name in ("plan_conversation", "plan_change_conversation"):
-        conversations.conversation_plan(
+        conversations.plan_conversation(
             case_id=case.pk, by=user, starts_at=_in(), location="Lokaal 1.01", **kw
         )
     elif name in ("record_conversation", "record_change_conversation"):
@@ -239,7 +239,7 @@ def act(name: str, case: Case, user: m.User, **kw) -> None:
             {i.person_id: True for i in conversation.invitations.all()} if conversation else {}
         )
         change = name == "record_change_conversation"
-        conversations.conversation_record(
+        conversations.record_conversation(
             case_id=case.pk,
             by=user,
             attendance=attendance,
@@ -255,19 +255,19 @@ def act(name: str, case: Case, user: m.User, **kw) -> None:
             **kw,
         )
     elif name == "resolve":
-        case_resolve(case_id=case.pk, by=user, note="Het gaat weer goed.", **kw)
+        resolve(case_id=case.pk, by=user, note="Het gaat weer goed.", **kw)
     elif name == "request_change":
-        transfers.change_request_create(
+        transfers.request_change(
             case_id=case.pk, by=user, kind="transfer", reason="Het gaat niet meer.", **kw
         )
     elif name == "inform_office":
-        transfers.change_request_inform_office(case_id=case.pk, by=user, note="Gebeld.", **kw)
+        transfers.inform_office(case_id=case.pk, by=user, note="Gebeld.", **kw)
     elif name == "report_outcome":
         conversation = case.conversations.filter(kind="change", status="held").last()
         positions = (
             {i.person_id: "agree" for i in conversation.invitations.all()} if conversation else {}
         )
-        transfers.outcome_report(
+        transfers.report_outcome(
             case_id=case.pk,
             by=user,
             outcome=kw.pop("outcome", Outcome.AGREE_TRANSFER),
@@ -275,7 +275,7 @@ def act(name: str, case: Case, user: m.User, **kw) -> None:
             **kw,
         )
     elif name == "give_advice":
-        transfers.advice_give(
+        transfers.give_advice(
             case_id=case.pk,
             by=user,
             decision=kw.pop("decision", AdviceDecision.TRANSFER),
@@ -283,7 +283,7 @@ def act(name: str, case: Case, user: m.User, **kw) -> None:
             **kw,
         )
     elif name == "place_student":
-        transfers.student_place(
+        transfers.place_student(
             case_id=case.pk,
             by=user,
             school=TrainingSchoolFactory(),
@@ -295,7 +295,7 @@ def act(name: str, case: Case, user: m.User, **kw) -> None:
         )
     elif name == "stop_internship":
         temporary = kw.pop("temporary", False)
-        transfers.internship_stop(
+        transfers.stop_internship(
             case_id=case.pk,
             by=user,
             temporary=temporary,
@@ -303,7 +303,7 @@ def act(name: str, case: Case, user: m.User, **kw) -> None:
             **kw,
         )
     elif name == "confirm_handover":
-        transfers.handover_confirm(
+        transfers.confirm_handover(
             case_id=case.pk,
             by=user,
             contact_made_on=kw.pop("contact_made_on", today),
@@ -312,10 +312,10 @@ def act(name: str, case: Case, user: m.User, **kw) -> None:
             **kw,
         )
     elif name == "resume":
-        transfers.internship_resume(case_id=case.pk, by=user, **kw)
+        transfers.resume(case_id=case.pk, by=user, **kw)
     elif name == "withdraw":
         reason = kw.pop("reason", "Opgelost buiten het dossier.")
-        case_withdraw(case_id=case.pk, by=user, reason=reason, **kw)
+        withdraw(case_id=case.pk, by=user, reason=reason, **kw)
     else:
         raise AssertionError(name)
 
@@ -705,7 +705,7 @@ def test_record_conversation_without_attendance_of_everyone(crew):
     conversation = case.conversations.get()
     first = conversation.invitations.first()
     with translation.override("en"), pytest.raises(GuardFailed) as refused:
-        conversations.conversation_record(
+        conversations.record_conversation(
             case_id=case.pk,
             by=crew.school_trainer,
             attendance={first.person_id: True},
@@ -723,7 +723,7 @@ def test_record_conversation_without_actions(crew):
     case = arrange("record_conversation", crew)
     conversation = case.conversations.get()
     with pytest.raises(GuardFailed) as refused:
-        conversations.conversation_record(
+        conversations.record_conversation(
             case_id=case.pk,
             by=crew.school_trainer,
             attendance={i.person_id: True for i in conversation.invitations.all()},
@@ -739,7 +739,7 @@ def test_record_change_conversation_needs_all_five_answers(crew, missing):
     case = arrange("record_change_conversation", crew)
     conversation = case.conversations.get()
     with pytest.raises(GuardFailed) as refused:
-        conversations.conversation_record(
+        conversations.record_conversation(
             case_id=case.pk,
             by=crew.school_trainer,
             attendance={i.person_id: True for i in conversation.invitations.all()},

@@ -153,13 +153,13 @@ def improving_case(
         description=description,
     )
     by = people[planner]
-    conversation = conversation_services.conversation_plan(
+    conversation = conversation_services.plan_conversation(
         case_id=case.pk,
         by=by,
         starts_at=timezone.now() - dt.timedelta(days=days_ago),
         location=location,
     )
-    conversation_services.conversation_record(
+    conversation_services.record_conversation(
         case_id=case.pk,
         by=by,
         attendance={i.person_id: True for i in conversation.invitations.all()},

@@ -22,7 +22,7 @@ def case():
 
 
 def plan(case, when=None):
-    return services.conversation_plan(
+    return services.plan_conversation(
         case_id=case.pk,
         by=case.placement.school_trainer,
         starts_at=when or (timezone.now() + dt.timedelta(days=2)).replace(microsecond=0),
@@ -32,7 +32,7 @@ def plan(case, when=None):
 
 def record(case, conversation, absent=()):
     attendance = {i.person_id: i.person_id not in absent for i in conversation.invitations.all()}
-    services.conversation_record(
+    services.record_conversation(
         case_id=case.pk,
         by=case.placement.school_trainer,
         attendance=attendance,

@@ -8,7 +8,7 @@ import pytest
 from django.utils import timezone, translation
 
 from cases.models import Case, GuardFailed, NotPermitted, Role, State
-from cases.services import case_resolve
+from cases.services import resolve
 from conversations import services
 from conversations.models import Conversation, ImprovementAction, StudentNote
 from tests.cases.factories import CaseFactory, UserFactory
@@ -36,7 +36,7 @@ def crew():
 
 
 def _plan(case, by, **kw):
-    return services.conversation_plan(
+    return services.plan_conversation(
         case_id=case.pk, by=by, starts_at=SOON, location=kw.pop("location", "Lokaal 3"), **kw
     )
 
@@ -97,7 +97,7 @@ class TestRecord:
         conversation = case.conversations.get()
         attendance = {i.person_id: True for i in conversation.invitations.all()}
         attendance[crew.mentor.pk] = False
-        services.conversation_record(
+        services.record_conversation(
             case_id=case.pk,
             by=crew.study_coach,
             attendance=attendance,
@@ -125,7 +125,7 @@ class TestRecord:
         case = arrange("record_conversation", crew)
         conversation = case.conversations.get()
         with pytest.raises(GuardFailed):
-            services.conversation_record(
+            services.record_conversation(
                 case_id=case.pk,
                 by=crew.school_trainer,
                 attendance={i.person_id: True for i in conversation.invitations.all()},
@@ -140,7 +140,7 @@ class TestRecord:
         case = CaseFactory(placement=crew.placement, conversation_planned=True)
         ConversationFactory(case=case, cancelled=True, invite=True)
         with translation.override("en"), pytest.raises(GuardFailed) as refused:
-            services.conversation_record(
+            services.record_conversation(
                 case_id=case.pk, by=crew.school_trainer, attendance={}, summary="s"
             )
         assert "Plan the conversation first" in str(refused.value.message)
@@ -150,7 +150,7 @@ class TestRecord:
         # A stray planned problem conversation must not be taken for the change conversation.
         stray = ConversationFactory(case=case, invite=True)
         change = case.conversations.get(kind="change")
-        services.conversation_record(
+        services.record_conversation(
             case_id=case.pk,
             by=crew.school_trainer,
             attendance={i.person_id: True for i in change.invitations.all()},
@@ -166,7 +166,7 @@ class TestRecord:
     def test_only_the_five_answers_are_written(self, crew):
         case = arrange("record_change_conversation", crew)
         change = case.conversations.get()
-        services.conversation_record(
+        services.record_conversation(
             case_id=case.pk,
             by=crew.school_trainer,
             attendance={i.person_id: True for i in change.invitations.all()},
@@ -250,5 +250,5 @@ class TestActions:
             services.action_evaluate(
                 action_id=action.pk, by=crew.school_trainer, evaluation="helped"
             )
-        case_resolve(case_id=case.pk, by=crew.school_trainer)
+        resolve(case_id=case.pk, by=crew.school_trainer)
         assert Case.objects.get(pk=case.pk).state == State.CLOSED_RESOLVED

@@ -43,7 +43,7 @@ def test_dates_follow_the_language_and_the_switcher_changes_it(browser: Browser,
         description="De klas luistert niet.",
     )
     starts = next_tuesday_in_march()
-    conversation_services.conversation_plan(
+    conversation_services.plan_conversation(
         case_id=case.pk, by=trainer, starts_at=starts, location="Lokaal 3.01"
     )
     day = starts.day
@@ -84,7 +84,7 @@ def test_dates_follow_the_language_and_the_switcher_changes_it(browser: Browser,
     expect(page.locator("html")).to_have_attribute("lang", "en")
 
     # E-mails follow each recipient's language: English for the trainer, Dutch for the student.
-    case_services.case_withdraw(case_id=case.pk, by=student, reason="Het gaat weer goed.")
+    case_services.withdraw(case_id=case.pk, by=student, reason="Het gaat weer goed.")
     (english,) = smtp_sink.wait_for(
         lambda m: trainer.email in m.recipients and "withdrawn" in m.subject.lower()
     )

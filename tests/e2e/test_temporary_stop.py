@@ -90,14 +90,14 @@ def test_temporary_stop_with_wrap_up_and_resume(browser: Browser, stack, smtp_si
     # The office contact and the all-party conversation (walked in the browser by the change
     # path's journey) through the services.
     trainer_user = p["trainer"]
-    transfer_services.change_request_inform_office(case_id=case.pk, by=trainer_user)
-    conversation = conversation_services.conversation_plan(
+    transfer_services.inform_office(case_id=case.pk, by=trainer_user)
+    conversation = conversation_services.plan_conversation(
         case_id=case.pk,
         by=trainer_user,
         starts_at=timezone.now() - dt.timedelta(hours=3),
         location="Lokaal 1.02",
     )
-    conversation_services.conversation_record(
+    conversation_services.record_conversation(
         case_id=case.pk,
         by=trainer_user,
         attendance={i.person_id: True for i in conversation.invitations.all()},

@@ -102,7 +102,7 @@ def test_handover_started_tells_student_old_and_new_coach_each_what_to_do(crew, 
     old_coach.save()
     crew.student.language = "en"
     crew.student.save()
-    transfers.student_place(
+    transfers.place_student(
         case_id=case.pk,
         by=crew.office,
         school=TrainingSchoolFactory(),
@@ -136,7 +136,7 @@ def test_handover_started_tells_student_old_and_new_coach_each_what_to_do(crew, 
 
 def test_the_old_coach_reminder_links_to_the_handover_page(crew, no_queue):
     case = arrange("place_student", crew)
-    transfers.student_place(
+    transfers.place_student(
         case_id=case.pk,
         by=crew.office,
         school=TrainingSchoolFactory(),
@@ -241,7 +241,7 @@ def test_reminders_are_in_dutch_for_a_dutch_recipient(overdue_signal, no_queue):
 
 def plan(crew, *, starts_at):
     case = arrange("plan_conversation", crew)
-    conversation = conversations.conversation_plan(
+    conversation = conversations.plan_conversation(
         case_id=case.pk, by=crew.school_trainer, starts_at=starts_at, location="Lokaal 1.01"
     )
     return case, conversation
@@ -322,7 +322,7 @@ def test_only_invitees_get_the_calendar_file(crew, no_queue):
     """The all-party conversation notifies the coordinating trainer, who is only invited when
     asked for: without the invitation there is no calendar file."""
     case = arrange("plan_change_conversation", crew)
-    conversations.conversation_plan(
+    conversations.plan_conversation(
         case_id=case.pk,
         by=crew.school_trainer,
         starts_at=timezone.now() + dt.timedelta(days=2),
@@ -348,10 +348,10 @@ def test_no_e_mail_ever_contains_what_was_written_in_the_case(no_queue):
     case = case_services.case_signal(
         placement=p, by=p.student, categories=["wellbeing"], description=f"{MARKER} description"
     )
-    first = conversations.conversation_plan(
+    first = conversations.plan_conversation(
         case_id=case.pk, by=p.school_trainer, starts_at=timezone.now(), location="Lokaal 1"
     )
-    conversations.conversation_record(
+    conversations.record_conversation(
         case_id=case.pk,
         by=p.school_trainer,
         attendance={i.person_id: i.person_id != p.mentor_id for i in first.invitations.all()},
@@ -365,16 +365,16 @@ def test_no_e_mail_ever_contains_what_was_written_in_the_case(no_queue):
     conversations.note_save(
         conversation_id=first.pk, by=p.student, text=f"{MARKER} note", submit=True
     )
-    transfers.change_request_create(
+    transfers.request_change(
         case_id=case.pk, by=p.student, kind="transfer", reason=f"{MARKER} reason"
     )
-    transfers.change_request_inform_office(
+    transfers.inform_office(
         case_id=case.pk, by=p.school_trainer, note=f"{MARKER} office note"
     )
-    change = conversations.conversation_plan(
+    change = conversations.plan_conversation(
         case_id=case.pk, by=p.school_trainer, starts_at=timezone.now(), location="Online"
     )
-    conversations.conversation_record(
+    conversations.record_conversation(
         case_id=case.pk,
         by=p.school_trainer,
         attendance={i.person_id: True for i in change.invitations.all()},
@@ -392,20 +392,20 @@ def test_no_e_mail_ever_contains_what_was_written_in_the_case(no_queue):
     )
     positions = {i.person_id: "agree" for i in change.invitations.all()}
     positions[p.student.pk] = "disagree"
-    transfers.outcome_report(
+    transfers.report_outcome(
         case_id=case.pk,
         by=p.school_trainer,
         outcome=Outcome.OPINIONS_DIFFER,
         positions=positions,
         note=f"{MARKER} outcome",
     )
-    transfers.advice_give(
+    transfers.give_advice(
         case_id=case.pk, by=isop, decision=AdviceDecision.TRANSFER, rationale=f"{MARKER} advice"
     )
     transfers.wrap_up_record(
         case_id=case.pk, by=p.school_trainer, last_day=TODAY, agreement=f"{MARKER} wrap-up"
     )
-    transfers.student_place(
+    transfers.place_student(
         case_id=case.pk,
         by=crew.office,
         school=TrainingSchoolFactory(),
@@ -414,7 +414,7 @@ def test_no_e_mail_ever_contains_what_was_written_in_the_case(no_queue):
         study_coach=UserFactory(),
         start_date=TODAY,
     )
-    transfers.handover_confirm(
+    transfers.confirm_handover(
         case_id=case.pk,
         by=p.study_coach,
         contact_made_on=TODAY,

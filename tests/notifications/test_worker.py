@@ -89,7 +89,7 @@ def test_queueing_the_same_notifications_again_sends_nothing_twice(worker, mailo
         categories=["classroom"],
         description="De lessen lopen uit de hand.",
     )
-    services.case_withdraw(case_id=case.pk, by=placement.school_trainer, reason="Dubbel gemeld.")
+    services.withdraw(case_id=case.pk, by=placement.school_trainer, reason="Dubbel gemeld.")
     ids = list(Notification.objects.filter(case=case).values_list("pk", flat=True))
     # signal: student, school trainer, coach (not the mentor who signalled);
     # withdraw: student, mentor, coach (not the school trainer who withdrew).

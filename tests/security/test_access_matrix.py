@@ -270,10 +270,10 @@ class World:
 
 
 def _hold(case, by, *, summary, answers=None, actions=()):
-    conversation = conversation_services.conversation_plan(
+    conversation = conversation_services.plan_conversation(
         case_id=case.pk, by=by, starts_at=timezone.now(), location="Lokaal 1"
     )
-    conversation_services.conversation_record(
+    conversation_services.record_conversation(
         case_id=case.pk,
         by=by,
         attendance={i.person_id: True for i in conversation.invitations.all()},
@@ -305,10 +305,10 @@ def build_world() -> World:
     conversation_services.note_save(
         conversation_id=problem.pk, by=old.student, text=f"Concept {MARK_NOTE_DRAFT}"
     )
-    transfer_services.change_request_create(
+    transfer_services.request_change(
         case_id=case_a.pk, by=old.student, kind="transfer", reason=f"Andere school. {MARK_REASON}"
     )
-    transfer_services.change_request_inform_office(
+    transfer_services.inform_office(
         case_id=case_a.pk, by=trainer, note=f"Gebeld. {MARK_INFORM}"
     )
     answers = {
@@ -316,7 +316,7 @@ def build_world() -> World:
         for name in ("problem", "what_was_done", "when_it_goes_well", "student_needs")
     }
     answers["school_offers"] = f"school {MARK_ANSWER}"
-    conversation = conversation_services.conversation_plan(
+    conversation = conversation_services.plan_conversation(
         case_id=case_a.pk,
         by=trainer,
         starts_at=timezone.now(),
@@ -327,7 +327,7 @@ def build_world() -> World:
     # the home pages of those who may brief it, never on the mentor's.
     attendance = {i.person_id: True for i in conversation.invitations.all()}
     attendance[old.coordinating_trainer.pk] = False
-    conversation_services.conversation_record(
+    conversation_services.record_conversation(
         case_id=case_a.pk,
         by=trainer,
         attendance=attendance,
@@ -337,14 +337,14 @@ def build_world() -> World:
     change = Conversation.objects.get(pk=conversation.pk)
     positions = {i.person_id: "agree" for i in change.invitations.all()}
     positions[old.student.pk] = "disagree"
-    transfer_services.outcome_report(
+    transfer_services.report_outcome(
         case_id=case_a.pk,
         by=trainer,
         outcome=Outcome.OPINIONS_DIFFER,
         positions=positions,
         note=f"Verschil van mening. {MARK_OUTCOME}",
     )
-    transfer_services.advice_give(
+    transfer_services.give_advice(
         case_id=case_a.pk,
         by=isop,
         decision=AdviceDecision.TRANSFER,
@@ -359,7 +359,7 @@ def build_world() -> World:
         "study_coach": UserFactory(),
         "coordinating_trainer": UserFactory(),
     }
-    transfer_services.student_place(
+    transfer_services.place_student(
         case_id=case_a.pk,
         by=office,
         school=TrainingSchoolFactory(),

@@ -276,7 +276,7 @@ def build(stage: str, *, confidential: bool = False, cancelled: bool = False) ->
         return reached >= STAGES.index(name)
 
     if at("planned"):
-        conversation = conversation_services.conversation_plan(
+        conversation = conversation_services.plan_conversation(
             case_id=case.pk, by=trainer, starts_at=timezone.now(), location="Lokaal 1"
         )
         world.objects["conversation"] = conversation
@@ -285,7 +285,7 @@ def build(stage: str, *, confidential: bool = False, cancelled: bool = False) ->
                 conversation_id=conversation.pk, by=trainer, reason="Ziek."
             )
     if at("improving"):
-        conversation_services.conversation_record(
+        conversation_services.record_conversation(
             case_id=case.pk,
             by=trainer,
             attendance={
@@ -298,13 +298,13 @@ def build(stage: str, *, confidential: bool = False, cancelled: bool = False) ->
         world.objects["invitation"] = conversation.invitations.get(person=people["mentor"])
         world.objects["action"] = case.actions.get()
     if at("change_requested"):
-        transfer_services.change_request_create(
+        transfer_services.request_change(
             case_id=case.pk, by=student, kind="transfer", reason="Andere school."
         )
     if at("office_informed"):
-        transfer_services.change_request_inform_office(case_id=case.pk, by=trainer, note="Gebeld.")
+        transfer_services.inform_office(case_id=case.pk, by=trainer, note="Gebeld.")
     if at("change_planned"):
-        change = conversation_services.conversation_plan(
+        change = conversation_services.plan_conversation(
             case_id=case.pk,
             by=trainer,
             starts_at=timezone.now(),
@@ -313,7 +313,7 @@ def build(stage: str, *, confidential: bool = False, cancelled: bool = False) ->
         )
         world.objects["change"] = change
     if at("outcome_pending"):
-        conversation_services.conversation_record(
+        conversation_services.record_conversation(
             case_id=case.pk,
             by=trainer,
             attendance={i.person_id: True for i in change.invitations.all()},
@@ -323,7 +323,7 @@ def build(stage: str, *, confidential: bool = False, cancelled: bool = False) ->
     if at("isop_advice"):
         positions = {i.person_id: "agree" for i in change.invitations.all()}
         positions[student.pk] = "disagree"
-        transfer_services.outcome_report(
+        transfer_services.report_outcome(
             case_id=case.pk,
             by=trainer,
             outcome=Outcome.OPINIONS_DIFFER,
@@ -331,7 +331,7 @@ def build(stage: str, *, confidential: bool = False, cancelled: bool = False) ->
             note="Verschil van mening.",
         )
     if at("transfer_requested"):
-        transfer_services.advice_give(
+        transfer_services.give_advice(
             case_id=case.pk, by=people["isop"], decision=AdviceDecision.TRANSFER, rationale="Ja."
         )
     if at("handover"):
@@ -339,7 +339,7 @@ def build(stage: str, *, confidential: bool = False, cancelled: bool = False) ->
             case_id=case.pk, by=trainer, last_day=TODAY, agreement="Afscheid."
         )
         people["new_coach"] = UserFactory()
-        transfer_services.student_place(
+        transfer_services.place_student(
             case_id=case.pk,
             by=people["office"],
             school=TrainingSchoolFactory(),
@@ -350,7 +350,7 @@ def build(stage: str, *, confidential: bool = False, cancelled: bool = False) ->
         )
         world.objects["handover"] = case.handovers.get()
     if at("handover_recorded"):
-        transfer_services.handover_confirm(
+        transfer_services.confirm_handover(
             case_id=case.pk,
             by=people["study_coach"],
             contact_made_on=TODAY,
@@ -366,7 +366,7 @@ def build_stopped() -> World:
     transfer_services.wrap_up_record(
         case_id=world.case.pk, by=world.people["office"], last_day=TODAY, agreement="Afscheid."
     )
-    transfer_services.internship_stop(
+    transfer_services.stop_internship(
         case_id=world.case.pk,
         by=world.people["office"],
         temporary=True,
@@ -556,7 +556,7 @@ def invitation_kw(world: World) -> dict:
 
 def other_conversation_kw(world: World) -> dict:
     other = world.other_case
-    conversation = conversation_services.conversation_plan(
+    conversation = conversation_services.plan_conversation(
         case_id=other.pk, by=other.placement.school_trainer, starts_at=timezone.now(), location="X"
     )
     return {"conversation_pk": conversation.pk}

@@ -45,7 +45,7 @@ class TestChangeRequest:
     @pytest.mark.parametrize("kind", ChangeRequest.Kind.values)
     def test_it_records_the_request_and_makes_it_known(self, crew, kind):
         case = arrange("request_change", crew)
-        request = services.change_request_create(
+        request = services.request_change(
             case_id=case.pk, by=crew.study_coach, kind=kind, reason="  Gaat niet meer.  "
         )
         assert (request.kind, request.reason, request.requested_by) == (
@@ -59,7 +59,7 @@ class TestChangeRequest:
     def test_an_unknown_kind_is_refused(self, crew):
         case = arrange("request_change", crew)
         with pytest.raises(GuardFailed):
-            services.change_request_create(
+            services.request_change(
                 case_id=case.pk, by=crew.student, kind="holiday", reason="x"
             )
         assert not case.change_requests.exists()
@@ -67,7 +67,7 @@ class TestChangeRequest:
     def test_a_reason_is_needed(self, crew):
         case = arrange("request_change", crew)
         with translation.override("en"), pytest.raises(GuardFailed) as refused:
-            services.change_request_create(
+            services.request_change(
                 case_id=case.pk, by=crew.student, kind="transfer", reason=" "
             )
         assert str(refused.value.message) == "Give the reason for the request."
@@ -77,7 +77,7 @@ class TestChangeRequest:
 class TestInformOffice:
     def test_the_school_trainer_records_it_themself(self, crew):
         case = arrange("inform_office", crew)
-        request = services.change_request_inform_office(
+        request = services.inform_office(
             case_id=case.pk, by=crew.school_trainer, note=" Gebeld. "
         )
         assert request.office_informed_by == crew.school_trainer
@@ -87,7 +87,7 @@ class TestInformOffice:
 
     def test_the_office_records_it_on_behalf_of_the_school_trainer(self, crew):
         case = arrange("inform_office", crew)
-        request = services.change_request_inform_office(case_id=case.pk, by=crew.office)
+        request = services.inform_office(case_id=case.pk, by=crew.office)
         assert request.recorded_by_office is True
         event = case.events.get(name="inform_office")
         assert (event.actor, event.on_behalf_of) == (crew.office, crew.school_trainer)
@@ -96,7 +96,7 @@ class TestInformOffice:
         case = CaseFactory(placement=crew.placement, change_requested=True)
         ChangeRequestFactory(case=case, office_informed=True)
         with pytest.raises(GuardFailed):
-            services.change_request_inform_office(case_id=case.pk, by=crew.school_trainer)
+            services.inform_office(case_id=case.pk, by=crew.school_trainer)
         assert state_of(case) == State.CHANGE_REQUESTED
 
 
@@ -127,7 +127,7 @@ class TestOutcome:
     def test_each_outcome_leads_to_its_state(self, crew, outcome, student_stance, target):
         case = arrange("report_outcome", crew)
         positions = _positions(case, **{str(crew.student.pk): student_stance})
-        report = services.outcome_report(
+        report = services.report_outcome(
             case_id=case.pk, by=crew.school_trainer, outcome=outcome, positions=positions
         )
         assert state_of(case) == target
@@ -142,7 +142,7 @@ class TestOutcome:
     def test_opinions_differ_asks_the_isop_owner(self, crew):
         case = arrange("report_outcome", crew)
         other_owner = UserFactory(isop_owner=True)
-        services.outcome_report(
+        services.report_outcome(
             case_id=case.pk,
             by=crew.school_trainer,
             outcome=Outcome.OPINIONS_DIFFER,
@@ -162,7 +162,7 @@ class TestOutcome:
     @pytest.mark.parametrize("outcome", [o for o in Outcome if o != Outcome.OPINIONS_DIFFER])
     def test_other_outcomes_do_not_ask_for_advice(self, crew, outcome):
         case = arrange("report_outcome", crew)
-        services.outcome_report(
+        services.report_outcome(
             case_id=case.pk, by=crew.school_trainer, outcome=outcome, positions=_positions(case)
         )
         assert not IsopAdvice.objects.filter(case=case).exists()
@@ -170,7 +170,7 @@ class TestOutcome:
 
     def test_the_office_reports_on_behalf_of_the_school_trainer(self, crew):
         case = arrange("report_outcome", crew)
-        report = services.outcome_report(
+        report = services.report_outcome(
             case_id=case.pk, by=crew.office, outcome=Outcome.CONTINUE, positions=_positions(case)
         )
         assert report.on_behalf_of_school_trainer is True
@@ -198,7 +198,7 @@ class TestOutcome:
             else:
                 positions[crew.get(role).pk] = stance
         with translation.override("en"), pytest.raises(GuardFailed) as refused:
-            services.outcome_report(
+            services.report_outcome(
                 case_id=case.pk, by=crew.school_trainer, outcome=outcome, positions=positions
             )
         assert message in str(refused.value.message)
@@ -209,7 +209,7 @@ class TestOutcome:
     def test_continue_starts_a_new_round(self, crew):
         """After "continue here" the whole change path can be walked again."""
         case = arrange("report_outcome", crew)
-        services.outcome_report(
+        services.report_outcome(
             case_id=case.pk,
             by=crew.school_trainer,
             outcome=Outcome.CONTINUE,
@@ -244,7 +244,7 @@ class TestAdvice:
     )
     def test_the_advice_decides_the_next_state(self, crew, decision, target):
         case = arrange("give_advice", crew)
-        advice = services.advice_give(
+        advice = services.give_advice(
             case_id=case.pk, by=crew.isop_owner, decision=decision, rationale=" Omdat. "
         )
         assert state_of(case) == target
@@ -259,7 +259,7 @@ class TestAdvice:
     def test_without_an_open_question_the_advice_is_still_kept(self, crew):
         case = CaseFactory(placement=crew.placement, isop_advice=True)
         IsopAdviceFactory(case=case, given=True)
-        services.advice_give(
+        services.give_advice(
             case_id=case.pk, by=crew.isop_owner, decision="continue", rationale="Nog een kans."
         )
         assert case.isop_requests.count() == 2
@@ -268,7 +268,7 @@ class TestAdvice:
     def test_incomplete_advice_is_refused(self, crew, decision, rationale):
         case = arrange("give_advice", crew)
         with pytest.raises(GuardFailed):
-            services.advice_give(
+            services.give_advice(
                 case_id=case.pk, by=crew.isop_owner, decision=decision, rationale=rationale
             )
         assert case.isop_requests.get().given_at is None
@@ -325,7 +325,7 @@ class TestWrapUp:
 
 
 def _place(crew, case, study_coach):
-    return services.student_place(
+    return services.place_student(
         case_id=case.pk,
         by=crew.office,
         school=TrainingSchoolFactory(),
@@ -410,7 +410,7 @@ class TestStopAndResume:
     def test_a_temporary_stop_pauses_the_placement(self, crew):
         case = arrange("stop_internship", crew)
         resume_on = TODAY + dt.timedelta(days=40)
-        stop = services.internship_stop(
+        stop = services.stop_internship(
             case_id=case.pk, by=crew.office, temporary=True, expected_resume_date=resume_on
         )
         assert state_of(case) == State.STOPPED
@@ -420,7 +420,7 @@ class TestStopAndResume:
 
     def test_a_definitive_stop_ends_the_placement_and_closes_the_case(self, crew):
         case = arrange("stop_internship", crew)
-        stop = services.internship_stop(
+        stop = services.stop_internship(
             case_id=case.pk, by=crew.office, temporary=False, expected_resume_date=TODAY
         )
         assert state_of(case) == State.CLOSED_STOPPED
@@ -431,19 +431,19 @@ class TestStopAndResume:
     def test_a_temporary_stop_needs_a_resume_date(self, crew):
         case = arrange("stop_internship", crew)
         with translation.override("en"), pytest.raises(GuardFailed) as refused:
-            services.internship_stop(case_id=case.pk, by=crew.office, temporary=True)
+            services.stop_internship(case_id=case.pk, by=crew.office, temporary=True)
         assert str(refused.value.message) == "A temporary stop needs an expected resume date."
         assert not Stop.objects.exists()
 
     def test_resume_closes_the_case_and_activates_the_placement(self, crew):
         case = arrange("stop_internship", crew)
-        services.internship_stop(
+        services.stop_internship(
             case_id=case.pk,
             by=crew.office,
             temporary=True,
             expected_resume_date=TODAY + dt.timedelta(days=10),
         )
-        services.internship_resume(case_id=case.pk, by=crew.office)
+        services.resume(case_id=case.pk, by=crew.office)
         case.refresh_from_db()
         assert case.state == State.CLOSED_STOPPED
         assert case.closed_at is not None
@@ -454,7 +454,7 @@ class TestStopAndResume:
         case = CaseFactory(placement=crew.placement, stopped=True)
         StopFactory(case=case, is_temporary=True)
         with pytest.raises(NotPermitted):
-            services.internship_resume(case_id=case.pk, by=crew.school_trainer)
+            services.resume(case_id=case.pk, by=crew.school_trainer)
         assert case.stops.get().resumed_at is None
 
 
@@ -466,7 +466,7 @@ class TestStopAndResume:
 class TestHandover:
     def test_the_old_coach_records_it_and_the_case_closes(self, crew):
         case = arrange("confirm_handover", crew)
-        handover = services.handover_confirm(
+        handover = services.confirm_handover(
             case_id=case.pk,
             by=crew.old_study_coach,
             contact_made_on=TODAY,
@@ -509,7 +509,7 @@ class TestHandover:
 
 def _stopped(crew) -> Case:
     case = arrange("stop_internship", crew)
-    services.internship_stop(
+    services.stop_internship(
         case_id=case.pk,
         by=crew.office,
         temporary=True,
@@ -526,7 +526,7 @@ def _resume_elsewhere(crew, case, *, study_coach, **overrides):
         "study_coach": study_coach,
         "start_date": TODAY + dt.timedelta(days=14),
     } | overrides
-    return services.internship_resume(case_id=case.pk, by=crew.office, **kwargs)
+    return services.resume(case_id=case.pk, by=crew.office, **kwargs)
 
 
 class TestResumeOnANewPlacement:
@@ -593,7 +593,7 @@ class TestResumeOnANewPlacement:
     def test_the_school_trainer_may_not_resume_elsewhere(self, crew):
         case = _stopped(crew)
         with pytest.raises(NotPermitted):
-            services.internship_resume(
+            services.resume(
                 case_id=case.pk,
                 by=crew.school_trainer,
                 school=TrainingSchoolFactory(),
@@ -627,7 +627,7 @@ class TestAfterATransfer:
         assert Case.objects.related_to(crew.study_coach).filter(pk=case.pk).exists()
         for person in (crew.school_trainer, crew.mentor, crew.unrelated):
             assert not Case.objects.related_to(person).filter(pk=case.pk).exists(), person
-        services.handover_confirm(
+        services.confirm_handover(
             case_id=case.pk,
             by=crew.study_coach,
             contact_made_on=TODAY,
@@ -643,7 +643,7 @@ class TestToldOfARequest:
         from transfers.selectors import told_of_requests
 
         case = arrange("request_change", crew)
-        request = services.change_request_create(
+        request = services.request_change(
             case_id=case.pk, by=crew.student, kind="transfer", reason="Gaat niet meer."
         )
         notes = {
@@ -662,13 +662,13 @@ class TestToldOfARequest:
         from transfers.selectors import told_of_requests
 
         case = arrange("request_change", crew)
-        first = services.change_request_create(
+        first = services.request_change(
             case_id=case.pk, by=crew.student, kind="transfer", reason="Eerste keer."
         )
         # The request went nowhere (continue here); a second request later on.
         Case.objects.filter(pk=case.pk).update(state=State.IMPROVING)
         ChangeRequest.objects.filter(pk=first.pk).update(office_informed_at=first.created_at)
-        second = services.change_request_create(
+        second = services.request_change(
             case_id=case.pk, by=crew.school_trainer, kind="stop", reason="Tweede keer."
         )
         told = told_of_requests(case, [second, first])

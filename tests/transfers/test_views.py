@@ -342,7 +342,7 @@ class TestPlace:
         def refuse(**kwargs):
             raise GuardFailed("Geweigerd voor de test.")
 
-        monkeypatch.setattr("transfers.views.services.student_place", refuse)
+        monkeypatch.setattr("transfers.views.services.place_student", refuse)
         client.force_login(UserFactory(office=True))
         response = client.post(url("place", case), place_data(case))
         assert response.status_code == 200
@@ -720,7 +720,7 @@ class TestCasePage:
 
         case = CaseFactory(improving=True)
         placement = case.placement
-        services.change_request_create(
+        services.request_change(
             case_id=case.pk, by=placement.student, kind="transfer", reason="Geen klik."
         )
         from notifications.models import Notification
@@ -762,7 +762,7 @@ class TestCasePage:
         WrapUpFactory(case=case)
         old = case.placement
         new_trainer = UserFactory()
-        services.student_place(
+        services.place_student(
             case_id=case.pk,
             by=UserFactory(office=True),
             school=TrainingSchoolFactory(),

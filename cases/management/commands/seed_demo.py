@@ -395,7 +395,7 @@ class Walk:
         )
 
     def step_plan(self, next_moment=None) -> None:
-        conversation_services.conversation_plan(
+        conversation_services.plan_conversation(
             case_id=self.case.pk,
             by=self.p.school_trainer,
             starts_at=self._conversation_time(next_moment),
@@ -410,7 +410,7 @@ class Walk:
             i.person_id: i.person_id != p.mentor_id for i in conversation.invitations.all()
         }
         today = timezone.localdate()
-        conversation_services.conversation_record(
+        conversation_services.record_conversation(
             case_id=self.case.pk,
             by=p.school_trainer,
             attendance=attendance,
@@ -451,12 +451,12 @@ class Walk:
             )
 
     def step_resolve(self, next_moment=None) -> None:
-        case_services.case_resolve(
+        case_services.resolve(
             case_id=self.case.pk, by=self.p.study_coach, note="Opgelost: de afspraken werken."
         )
 
     def step_request_change(self, next_moment=None) -> None:
-        transfer_services.change_request_create(
+        transfer_services.request_change(
             case_id=self.case.pk,
             by=self.p.student,
             kind=self.scenario.options.get("change_kind", ChangeRequest.Kind.TRANSFER),
@@ -464,12 +464,12 @@ class Walk:
         )
 
     def step_inform_office(self, next_moment=None) -> None:
-        transfer_services.change_request_inform_office(
+        transfer_services.inform_office(
             case_id=self.case.pk, by=self.p.school_trainer, note="Gebeld met het stagebureau."
         )
 
     def step_plan_change(self, next_moment=None) -> None:
-        conversation_services.conversation_plan(
+        conversation_services.plan_conversation(
             case_id=self.case.pk,
             by=self.p.school_trainer,
             starts_at=self._conversation_time(next_moment),
@@ -479,7 +479,7 @@ class Walk:
 
     def step_record_change(self, next_moment=None) -> None:
         conversation = self.case.conversations.get(kind=Conversation.Kind.CHANGE, status="planned")
-        conversation_services.conversation_record(
+        conversation_services.record_conversation(
             case_id=self.case.pk,
             by=self.p.school_trainer,
             attendance={i.person_id: True for i in conversation.invitations.all()},
@@ -498,7 +498,7 @@ class Walk:
         positions = {i.person_id: Position.Stance.AGREE for i in conversation.invitations.all()}
         if disagree:
             positions[self.p.school_trainer_id] = Position.Stance.DISAGREE
-        transfer_services.outcome_report(
+        transfer_services.report_outcome(
             case_id=self.case.pk,
             by=self.p.school_trainer,
             outcome=outcome,
@@ -516,7 +516,7 @@ class Walk:
         self._report(Outcome.AGREE_STOP, disagree=False)
 
     def step_advice_transfer(self, next_moment=None) -> None:
-        transfer_services.advice_give(
+        transfer_services.give_advice(
             case_id=self.case.pk,
             by=self.people["isop"],
             decision=AdviceDecision.TRANSFER,
@@ -534,7 +534,7 @@ class Walk:
 
     def _place(self, school_key: str, coach: str) -> None:
         mentor, trainer, _coach, coordinator = STAFF[school_key]
-        transfer_services.student_place(
+        transfer_services.place_student(
             case_id=self.case.pk,
             by=self.people["stagebureau"],
             school=TrainingSchool.objects.get(name=SCHOOLS[school_key][0]),
@@ -553,7 +553,7 @@ class Walk:
         self._place("domstad", "studiecoach")
 
     def step_stop_temporary(self, next_moment=None) -> None:
-        transfer_services.internship_stop(
+        transfer_services.stop_internship(
             case_id=self.case.pk,
             by=self.people["stagebureau"],
             temporary=True,
@@ -561,10 +561,10 @@ class Walk:
         )
 
     def step_resume(self, next_moment=None) -> None:
-        transfer_services.internship_resume(case_id=self.case.pk, by=self.people["stagebureau"])
+        transfer_services.resume(case_id=self.case.pk, by=self.people["stagebureau"])
 
     def step_withdraw(self, next_moment=None) -> None:
-        case_services.case_withdraw(
+        case_services.withdraw(
             case_id=self.case.pk, by=self.p.student, reason="Per abuis aangemaakt."
         )
 
