@@ -1,16 +1,22 @@
-"""Health of the running stack: database, broker and Celery worker.
+"""Health of the running stack: database, broker and Celery worker, checked by django-health-check.
 
 `GET /health/` answers JSON, 200 when every check passes and 503 otherwise, naming what failed::
 
     {"status": "ok", "failed": [],
      "checks": {"database": {"ok": true, "ms": 0.9},
                 "broker": {"ok": true, "ms": 2.1},
-                "worker": {"ok": true, "ms": 0.7, "workers": 1, "heartbeat_age": 3.2}}}
+                "worker": {"ok": true, "workers": 1, "heartbeat_age": 3.2, "ms": 0.7}}}
+
+The checks are django-health-check's (`health_check`): its `Database` (SELECT 1), its Redis ping
+for a Redis broker, and its runner (each check in a thread, with a time limit, failures logged
+with their details). This module keeps the page's JSON shape and adds what the library has no
+check for: a connection to a broker of another transport (kombu's filesystem broker of the
+embedded set-up), and the worker's heartbeat.
 
 `?only=database,broker` runs a subset (docker-compose's web healthcheck: the web container is
 healthy without a worker, so the worker may wait for the web's migrations). The page is public
-and never shows a URL, host, user or exception message: a failing check names the exception's
-class only; the details go to the log.
+and never shows a URL, host, user or exception message: a failing check names the class of the
+exception behind it (or the check's own message); the details go to the log.
 
 The worker check reads heartbeats. Every worker process (the `WorkerHeartbeat` consumer step,
 registered in stagebureau/celery.py) writes one every HEARTBEAT_INTERVAL seconds while it
@@ -20,7 +26,8 @@ heartbeats live where web and worker are sure to meet: on Redis (a key with a ti
 the broker is Redis, otherwise in files in `STAGEBUREAU_VAR_DIR/health` (the filesystem broker's
 web and worker share that folder anyway). Each heartbeat is filed under the database the worker
 uses, so a worker of another database (another test run, another instance) does not count.
-This works on every broker, unlike `app.control.ping`, which needs broadcast.
+This works on every broker and needs no round trip through a worker, unlike the library's
+`contrib.celery.Ping` (`app.control.ping`, which needs broadcast).
 
 `python -m stagebureau.health [database broker worker] [--self]` runs the same checks from a
 shell and exits 0 or 1 (the worker's docker-compose healthcheck: `worker --self` wants this
@@ -31,6 +38,9 @@ database,broker`).
 
 from __future__ import annotations
 
+import asyncio
+import dataclasses
+import datetime
 import hashlib
 import json
 import logging
@@ -38,16 +48,29 @@ import os
 import socket
 import sys
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
+from functools import partial
 from pathlib import Path
 from typing import Any
 
+import redis
+import redis.asyncio
+from asgiref.sync import async_to_sync
 from celery import bootsteps
+from django.conf import settings
 from django.contrib.auth.decorators import login_not_required
 from django.db import connections
 from django.http import HttpRequest, JsonResponse
-from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_safe
+from health_check import Database, HealthCheck
+from health_check.base import HealthCheckResult
+from health_check.contrib.redis import Redis
+from health_check.exceptions import ServiceUnavailable
+from health_check.views import HealthCheckView
+from redis.asyncio.retry import Retry
+from redis.backoff import NoBackoff
+
+from stagebureau.celery import app
+from stagebureau.env import envint
 
 logger = logging.getLogger(__name__)
 
@@ -56,6 +79,7 @@ DEFAULT_MAX_AGE = 45  # a heartbeat older than this: the worker is gone (4 misse
 BROKER_TIMEOUT = 3.0  # seconds to reach the broker
 KEY_PREFIX = "stagebureau:health"
 CHECKS = ("database", "broker", "worker")
+REDIS_SCHEMES = ("redis://", "rediss://", "unix://")
 
 
 # --- heartbeats ---------------------------------------------------------------------------------
@@ -80,8 +104,6 @@ class RedisHeartbeats:
     """Heartbeats as Redis keys `stagebureau:health:<database>:worker:<hostname>`."""
 
     def __init__(self, url: str, database: str) -> None:
-        import redis
-
         self.client = redis.Redis.from_url(
             url, socket_connect_timeout=BROKER_TIMEOUT, socket_timeout=BROKER_TIMEOUT
         )
@@ -138,27 +160,17 @@ class FileHeartbeats:
 
 def heartbeat_store(broker_url: str | None = None) -> RedisHeartbeats | FileHeartbeats:
     """Where heartbeats are kept for this broker and database."""
-    from django.conf import settings
-
-    if broker_url is None:
-        from stagebureau.celery import app
-
-        broker_url = app.conf.broker_url
-    url = _first_url(broker_url)
-    if url.startswith(("redis://", "rediss://", "unix://")):
+    url = _first_url(app.conf.broker_url if broker_url is None else broker_url)
+    if url.startswith(REDIS_SCHEMES):
         return RedisHeartbeats(url, database_id())
     return FileHeartbeats(Path(settings.VAR_DIR) / "health", database_id())
 
 
 def max_age() -> float:
-    from stagebureau.env import envint
-
     return float(envint("HEALTH_WORKER_MAX_AGE", DEFAULT_MAX_AGE))
 
 
 def default_queue() -> str:
-    from stagebureau.celery import app
-
     return app.conf.task_default_queue or "celery"
 
 
@@ -206,107 +218,141 @@ class WorkerHeartbeat(bootsteps.StartStopStep):
     shutdown = stop
 
 
-# --- checks -------------------------------------------------------------------------------------
+# --- the checks the library has no check for ----------------------------------------------------
 
 
-def _failed(exc: BaseException, what: str) -> dict[str, Any]:
-    logger.warning("health: %s check failed: %r", what, exc)
-    return {"ok": False, "error": type(exc).__name__}
+@dataclasses.dataclass
+class KombuBroker(HealthCheck):
+    """A connection to a broker that is not Redis (kombu's filesystem broker, AMQP, ...)."""
 
+    timeout = datetime.timedelta(seconds=BROKER_TIMEOUT)
 
-def check_database() -> dict[str, Any]:
-    try:
-        with connections["default"].cursor() as cursor:
-            cursor.execute("SELECT 1")
-            row = cursor.fetchone()
-        if row is None or row[0] != 1:
-            return {"ok": False, "error": "unexpected answer to SELECT 1"}
-    except Exception as exc:
-        return _failed(exc, "database")
-    return {"ok": True}
-
-
-def check_broker() -> dict[str, Any]:
-    from stagebureau.celery import app
-
-    options = dict(app.conf.broker_transport_options or {})
-    if _first_url(app.conf.broker_url).startswith(("redis://", "rediss://")):
-        options.update(socket_connect_timeout=BROKER_TIMEOUT, socket_timeout=BROKER_TIMEOUT)
-    try:
-        with app.connection_for_read(
-            connect_timeout=BROKER_TIMEOUT, transport_options=options
-        ) as connection:
-            connection.ensure_connection(
-                max_retries=1, interval_start=0, interval_step=0.2, timeout=BROKER_TIMEOUT
-            )
-    except Exception as exc:
-        return _failed(exc, "broker")
-    return {"ok": True}
-
-
-def check_worker(hostname: str | None = None) -> dict[str, Any]:
-    """A fresh heartbeat from a worker on the default queue (from `hostname`, when given)."""
-    try:
-        store = heartbeat_store()
+    def run(self) -> None:
         try:
-            records = store.read()
-        finally:
-            store.close()
-    except Exception as exc:
-        return _failed(exc, "worker")
-    now, limit, queue = time.time(), max_age(), default_queue()
-    ages = [
-        now - float(record.get("at", 0))
-        for record in records
-        if queue in record.get("queues", [])
-        and (hostname is None or record.get("hostname") == hostname)
-    ]
-    fresh = [age for age in ages if age <= limit]
-    if not fresh:
-        return {
-            "ok": False,
-            "error": f"no heartbeat of a worker on queue {queue!r} in the last {limit:g} s",
-            "workers": 0,
-        }
-    return {"ok": True, "workers": len(fresh), "heartbeat_age": round(max(min(fresh), 0.0), 1)}
+            with app.connection_for_read(connect_timeout=BROKER_TIMEOUT) as connection:
+                connection.ensure_connection(
+                    max_retries=1, interval_start=0, interval_step=0.2, timeout=BROKER_TIMEOUT
+                )
+        except Exception as exc:
+            raise ServiceUnavailable("no connection to the broker") from exc
 
 
-CHECK_FUNCTIONS: dict[str, Callable[..., dict[str, Any]]] = {
-    "database": check_database,
-    "broker": check_broker,
-    "worker": check_worker,
-}
+@dataclasses.dataclass
+class WorkerHeartbeatCheck(HealthCheck):
+    """A fresh heartbeat from a worker on the default queue (from `hostname`, when given)."""
+
+    hostname: str | None = None
+    # What the page shows besides ok/error: how many workers, the freshest heartbeat's age.
+    report: dict[str, Any] = dataclasses.field(default_factory=dict, init=False, repr=False)
+
+    def run(self) -> None:
+        try:
+            store = heartbeat_store()
+            try:
+                records = store.read()
+            finally:
+                store.close()
+        except Exception as exc:
+            raise ServiceUnavailable("the heartbeats cannot be read") from exc
+        now, limit, queue = time.time(), max_age(), default_queue()
+        ages = [
+            now - float(record.get("at", 0))
+            for record in records
+            if queue in record.get("queues", [])
+            and (self.hostname is None or record.get("hostname") == self.hostname)
+        ]
+        fresh = [age for age in ages if age <= limit]
+        self.report = {"workers": len(fresh)}
+        if not fresh:
+            raise ServiceUnavailable(
+                f"no heartbeat of a worker on queue {queue!r} in the last {limit:g} s"
+            )
+        self.report["heartbeat_age"] = round(max(min(fresh), 0.0), 1)
+
+
+def broker_check() -> HealthCheck:
+    """The library's Redis ping for a Redis broker (one try, BROKER_TIMEOUT seconds), else kombu."""
+    url = _first_url(app.conf.broker_url)
+    if not url.startswith(REDIS_SCHEMES):
+        return KombuBroker()
+    client = partial(
+        redis.asyncio.Redis.from_url,
+        url,
+        socket_connect_timeout=BROKER_TIMEOUT,
+        socket_timeout=BROKER_TIMEOUT,
+        retry=Retry(NoBackoff(), 0),
+    )
+    return Redis(client_factory=client)
+
+
+def make_checks(names: Iterable[str], worker_hostname: str | None = None) -> dict[str, HealthCheck]:
+    factories = {
+        "database": Database,
+        "broker": broker_check,
+        "worker": partial(WorkerHeartbeatCheck, hostname=worker_hostname),
+    }
+    return {name: factories[name]() for name in names}
+
+
+# --- the report ---------------------------------------------------------------------------------
+
+
+def entry(result: HealthCheckResult) -> dict[str, Any]:
+    """One check on the page: ok, the error's class (never its message), extras, milliseconds."""
+    error = result.error
+    answer: dict[str, Any] = {"ok": error is None}
+    if error is not None:
+        cause = error.__cause__
+        answer["error"] = type(cause).__name__ if cause is not None else error.message
+    answer.update(getattr(result.check, "report", {}))
+    answer["ms"] = round(result.time_taken * 1000, 1)
+    return answer
+
+
+async def report(checks: dict[str, HealthCheck], executor=None) -> dict[str, Any]:
+    """Run the checks at once through the library's runner and sum them up."""
+    results = await asyncio.gather(*(check.get_result(executor) for check in checks.values()))
+    answers = {name: entry(result) for name, result in zip(checks, results, strict=True)}
+    failed = [name for name, answer in answers.items() if not answer["ok"]]
+    return {"status": "fail" if failed else "ok", "failed": failed, "checks": answers}
 
 
 def run_checks(names: Iterable[str] = CHECKS, worker_hostname: str | None = None) -> dict[str, Any]:
-    checks = {}
-    for name in names:
-        started = time.perf_counter()
-        function = CHECK_FUNCTIONS[name]
-        result = function(worker_hostname) if name == "worker" else function()
-        result["ms"] = round((time.perf_counter() - started) * 1000, 1)
-        checks[name] = result
-    failed = [name for name, result in checks.items() if not result["ok"]]
-    return {"status": "fail" if failed else "ok", "failed": failed, "checks": checks}
+    return async_to_sync(report)(make_checks(names, worker_hostname))
+
+
+def check_worker(hostname: str | None = None) -> dict[str, Any]:
+    return run_checks(["worker"], worker_hostname=hostname)["checks"]["worker"]
 
 
 # --- the view -----------------------------------------------------------------------------------
 
 
-@login_not_required
-@never_cache
-@require_safe
-def health(request: HttpRequest) -> JsonResponse:
-    """200 when the database, the broker and a worker are fine; 503 naming what is not."""
-    only = request.GET.get("only")
-    names = [name.strip() for name in only.split(",") if name.strip()] if only else CHECKS
-    if not names or set(names) - set(CHECKS):
-        return JsonResponse(
-            {"status": "error", "error": f"unknown check; choose from {', '.join(CHECKS)}"},
-            status=400,
-        )
-    report = run_checks(dict.fromkeys(names))  # in the given order, each once
-    return JsonResponse(report, status=503 if report["failed"] else 200)
+class HealthView(HealthCheckView):
+    """The library's view (never cached, outside a transaction) with this page's JSON answer:
+    200 when the database, the broker and a worker are fine; 503 naming what is not."""
+
+    http_method_names = ["get", "head"]
+
+    def get_checks(self) -> Iterable[HealthCheck]:
+        """Every check (what the library's `manage.py health_check health --no-http` runs)."""
+        yield from make_checks(CHECKS).values()
+
+    async def get(self, request: HttpRequest, *args, **kwargs) -> JsonResponse:
+        only = request.GET.get("only")
+        names = [name.strip() for name in only.split(",") if name.strip()] if only else CHECKS
+        if not names or set(names) - set(CHECKS):
+            return JsonResponse(
+                {"status": "error", "error": f"unknown check; choose from {', '.join(CHECKS)}"},
+                status=400,
+            )
+        checks = make_checks(dict.fromkeys(names))  # in the given order, each once
+        with self.get_executor() as executor:
+            answer = await report(checks, executor)
+        return JsonResponse(answer, status=503 if answer["failed"] else 200)
+
+
+health = login_not_required(HealthView.as_view())
 
 
 # --- command line -------------------------------------------------------------------------------
@@ -346,9 +392,9 @@ def main(argv: list[str]) -> int:
         print(f"unknown check in {names}; choose from {', '.join(CHECKS)}", file=sys.stderr)
         return 2
     hostname = f"celery@{socket.gethostname()}" if own else None
-    report = run_checks(dict.fromkeys(names), worker_hostname=hostname)
-    print(json.dumps(report))
-    return 1 if report["failed"] else 0
+    answer = run_checks(dict.fromkeys(names), worker_hostname=hostname)
+    print(json.dumps(answer))
+    return 1 if answer["failed"] else 0
 
 
 if __name__ == "__main__":

@@ -103,13 +103,19 @@ def test_unknown_checks_are_refused(client, query):
 # --- the database -------------------------------------------------------------------------------
 
 
+def connection_class() -> type:
+    """What to patch to break the database for a check: the connection's class, since the
+    library runs each check in a thread of its own, with that thread's connection."""
+    return type(connections["default"])
+
+
 def test_database_down_is_503_naming_the_database_without_details(client, heartbeats):
     heartbeats()
     error = OperationalError(
         f'connection to server at "db.internal" (10.0.0.5), port 5432 failed: FATAL: password '
         f'authentication failed for user "stagebureau" password={SECRET}'
     )
-    with mock.patch.object(connections["default"], "cursor", side_effect=error):
+    with mock.patch.object(connection_class(), "cursor", side_effect=error):
         response, body = get_health(client)
     assert response.status_code == 503
     assert body["status"] == "fail"
@@ -129,7 +135,7 @@ def test_database_down_is_503_naming_the_database_without_details(client, heartb
 def test_a_wrong_answer_from_the_database_fails_too(client):
     cursor = mock.MagicMock()
     cursor.__enter__.return_value.fetchone.return_value = (0,)
-    with mock.patch.object(connections["default"], "cursor", return_value=cursor):
+    with mock.patch.object(connection_class(), "cursor", return_value=cursor):
         response, body = get_health(client, "?only=database")
     assert response.status_code == 503
     assert body["failed"] == ["database"]

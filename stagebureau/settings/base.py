@@ -41,6 +41,8 @@ INSTALLED_APPS = [
     "axes",
     # Per-object permissions; autodiscovers cases/rules.py (need-to-know).
     "rules.apps.AutodiscoverRulesConfig",
+    # The checks behind /health/ (stagebureau/health.py).
+    "health_check",
     "cases",
     "conversations",
     "transfers",
