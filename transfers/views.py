@@ -16,7 +16,7 @@ from django.views.decorators.http import require_http_methods
 from cases.models import FIVE_ANSWERS, Case, GuardFailed, NotPermitted, Role
 from cases.views import check_step, forbidden, get_case_for_user, step_page
 
-from . import selectors, services
+from . import services
 from .forms import (
     AdviceForm,
     HandoverForm,
@@ -435,39 +435,5 @@ def handover_received(request: HttpRequest, handover_pk: int) -> HttpResponse:
             "handover": handover_obj,
             "form": form,
             "title": _("Confirm receipt of the handover"),
-        },
-    )
-
-
-# --------------------------------------------------------------------------------------------
-# Lists: the ISOP owner's queue and the office's worklist
-# --------------------------------------------------------------------------------------------
-
-
-@login_required
-@require_http_methods(["GET"])
-def isop_queue(request: HttpRequest) -> HttpResponse:
-    if not request.user.is_isop_owner:
-        return forbidden(request, _("Only the ISOP process owner sees the advice requests."))
-    return render(
-        request,
-        "transfers/isop_queue.html",
-        {"digests": selectors.open_advice_requests(), "title": _("Advice requests")},
-    )
-
-
-@login_required
-@require_http_methods(["GET"])
-def worklist(request: HttpRequest) -> HttpResponse:
-    if not request.user.is_office:
-        return forbidden(request, _("Only the internship office sees the worklist."))
-    groups = selectors.office_worklist()
-    return render(
-        request,
-        "transfers/worklist.html",
-        {
-            "groups": groups,
-            "total": sum(len(g.rows) for g in groups),
-            "title": _("Change requests by step"),
         },
     )
