@@ -5,9 +5,9 @@ resolved URL is case-scoped, never the content. Which URL names a case, and how 
 from its arguments, is declared here in one place (`scope_for`); a test walks every URL pattern
 and fails when a pattern with arguments is neither mapped nor listed in `NOT_CASE_SCOPED` with a
 reason. The row costs ONE query: the case id and its student are subqueries of the INSERT
-(`INSERT ... VALUES (..., (SELECT student_id ...))`); the office's list export writes one row per
-exported case with one `INSERT ... SELECT` of the same filter (plus the filter form's school
-list).
+(`INSERT ... VALUES (..., (SELECT student_id ...))`); an export of many cases (the office's list
+export) hands the cases it exported to the log as `response.exported_cases`, and the log writes
+one row per exported case with one `INSERT ... SELECT` of that queryset.
 
 Kinds: `export` for downloads (an attachment, or a URL in `EXPORT_NAMES`) with status 2xx;
 `view` for any other GET with status 2xx; `change` for a POST answered below 400; `refused` for
@@ -22,7 +22,6 @@ logged. Anonymous requests are sent to the login page and are not logged.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -119,8 +118,8 @@ OWN_DATA_NAMES = {"privacy:my_data", "privacy:my_data_json"}
 # Patterns with arguments that name no case, with the reason. The URL-walking test fails on a
 # pattern with arguments that is in neither list.
 NOT_CASE_SCOPED: dict[str, str] = {
-    "cases:office_export": "list export: one row per exported case, see BULK_EXPORTS",
-    "cases:steering_report": "anonymised counts only (small numbers hidden), no case file",
+    "office:office_export": "list export: one row per exported case (response.exported_cases)",
+    "office:steering_report": "anonymised counts only (small numbers hidden), no case file",
     "admin:app_list": "the admin's list of models of an app",
     "admin:view_on_site": "a redirect to the object's own page, which is logged itself",
     "admin:auth_user_password_change": "sets a password, shows no case",
@@ -146,23 +145,11 @@ ADMIN_OBJECT_VIEWS = ("change", "delete", "history")
 EXPORT_NAMES = {
     "conversations:calendar",
     "conversations:note_download",
-    "cases:office_export",
+    "office:office_export",
     "privacy:my_data",
     "privacy:my_data_json",
     "privacy:student_data",
     "privacy:student_data_json",
-}
-
-
-def _office_export_cases(request: HttpRequest) -> QuerySet[Case]:
-    from . import dashboard  # the view's own filter, so the log lists exactly what was exported
-
-    return dashboard._filtered(dashboard._bound_form(request))
-
-
-# Exports of many cases: the URL name -> the cases exported (the same filter as the view).
-BULK_EXPORTS: dict[str, Callable[[HttpRequest], QuerySet[Case]]] = {
-    "cases:office_export": _office_export_cases,
 }
 
 
@@ -238,9 +225,11 @@ def log_request(request: HttpRequest, response: HttpResponse) -> None:
         "method": request.method[:10],
         "status": response.status_code,
     }
-    if kind == AccessLog.Kind.EXPORT and view_name in BULK_EXPORTS:
+    # An export of many cases names the cases it exported (the view's own filter).
+    exported = getattr(response, "exported_cases", None)
+    if kind == AccessLog.Kind.EXPORT and exported is not None:
         row["path"] = request.get_full_path()[:300]  # the filter says what was exported
-        _log_bulk(row, BULK_EXPORTS[view_name](request))
+        _log_bulk(row, exported)
         return
     scoped = scope is not None
     if scope is not None:

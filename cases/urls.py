@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import dashboard, views
+from . import views
 
 app_name = "cases"
 
@@ -11,18 +11,4 @@ urlpatterns = [
     path("<int:pk>/resolve/", views.ResolveStep.as_view(), name="resolve"),
     path("<int:pk>/withdraw/", views.WithdrawStep.as_view(), name="withdraw"),
     path("<int:pk>/release/", views.release_confidential, name="release_confidential"),
-    # The internship office
-    path("office/", dashboard.dashboard, name="dashboard"),
-    path("office/cases/", dashboard.office_list, name="office_list"),
-    path(
-        "office/cases/export.<str:fmt>",
-        dashboard.office_export,
-        name="office_export",
-    ),
-    path("office/pictures/", dashboard.report, name="report"),
-    path(
-        "office/steering-report.<str:fmt>",
-        dashboard.steering_report,
-        name="steering_report",
-    ),
 ]

@@ -30,6 +30,7 @@ urlpatterns = [
     path("cases/", include("cases.urls")),
     path("cases/", include("conversations.urls")),
     path("cases/", include("transfers.urls")),
+    path("cases/", include("office.urls")),
     path("inbox/", include("notifications.urls")),
     path("privacy/", include("cases.privacy_urls")),
     path("admin/", admin.site.urls),

@@ -70,7 +70,7 @@ def test_every_page_has_a_strict_policy_without_inline_scripts(client, office):
         reverse("cases:my_cases"),
         reverse("cases:detail", args=[case.pk]),
         reverse("notifications:inbox"),
-        reverse("cases:dashboard"),
+        reverse("office:dashboard"),
     ):
         response = client.get(url)
         assert response.status_code == 200, url
@@ -135,8 +135,8 @@ def test_case_pages_downloads_and_the_inbox_are_never_stored(client, office):
         reverse("cases:detail", args=[case.pk]),
         reverse("cases:my_cases"),
         reverse("notifications:inbox"),
-        reverse("cases:office_list"),
-        reverse("cases:office_export", args=["csv"]),
+        reverse("office:office_list"),
+        reverse("office:office_export", args=["csv"]),
         reverse("home"),
     ):
         response = client.get(url)

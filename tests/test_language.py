@@ -57,8 +57,8 @@ def test_tables_show_compact_dates_in_the_users_language(client):
     moment = timezone.make_aware(dt.datetime(2026, 3, 2, 15, 5))
     CaseFactory(signalled_at=moment, state_changed_at=moment)
     client.force_login(UserFactory(office=True))
-    dutch = client.get(reverse("cases:office_list")).content.decode()
+    dutch = client.get(reverse("office:office_list")).content.decode()
     assert "2 mrt 2026" in dutch
     client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
-    english = client.get(reverse("cases:office_list")).content.decode()
+    english = client.get(reverse("office:office_list")).content.decode()
     assert "2 Mar 2026" in english

@@ -5,8 +5,6 @@ from . import views
 app_name = "transfers"
 
 urlpatterns = [
-    path("isop-advice/", views.isop_queue, name="isop_queue"),
-    path("change-worklist/", views.worklist, name="worklist"),
     path("<int:pk>/change/request/", views.RequestChangeStep.as_view(), name="request"),
     path("<int:pk>/change/inform-office/", views.InformOfficeStep.as_view(), name="inform"),
     path("<int:pk>/change/outcome/", views.ReportOutcomeStep.as_view(), name="outcome"),

@@ -21,7 +21,7 @@ from cases.models import FIVE_ANSWERS, Case, GuardFailed, NotPermitted, Role
 from cases.rules import can
 from cases.views import StepView, forbidden, get_case_for_user
 
-from . import selectors, services
+from . import services
 from .forms import (
     AdviceForm,
     HandoverForm,
@@ -346,39 +346,5 @@ def handover_received(request: HttpRequest, handover_pk: int) -> HttpResponse:
             "handover": handover_obj,
             "form": form,
             "title": _("Confirm receipt of the handover"),
-        },
-    )
-
-
-# --------------------------------------------------------------------------------------------
-# Lists: the ISOP owner's queue and the office's worklist
-# --------------------------------------------------------------------------------------------
-
-
-@login_required
-@require_http_methods(["GET"])
-def isop_queue(request: HttpRequest) -> HttpResponse:
-    if not request.user.is_isop_owner:
-        return forbidden(request, _("Only the ISOP process owner sees the advice requests."))
-    return render(
-        request,
-        "transfers/isop_queue.html",
-        {"digests": selectors.open_advice_requests(), "title": _("Advice requests")},
-    )
-
-
-@login_required
-@require_http_methods(["GET"])
-def worklist(request: HttpRequest) -> HttpResponse:
-    if not request.user.is_office:
-        return forbidden(request, _("Only the internship office sees the worklist."))
-    groups = selectors.office_worklist()
-    return render(
-        request,
-        "transfers/worklist.html",
-        {
-            "groups": groups,
-            "total": sum(len(g.rows) for g in groups),
-            "title": _("Change requests by step"),
         },
     )

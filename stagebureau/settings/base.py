@@ -47,6 +47,7 @@ INSTALLED_APPS = [
     "conversations",
     "transfers",
     "notifications",
+    "office",
     # Sign-in pieces of the project itself (signals, the sign-in link task).
     "stagebureau.apps.StagebureauConfig",
 ]

@@ -233,14 +233,14 @@ VISITS = [
         lambda: reverse("conversations:note", args=[held_conversation().pk]),
     ),
     # The office's pages and the ISOP owner's queue.
-    Visit("dashboard", office, lambda: reverse("cases:dashboard")),
-    Visit("office case list", office, lambda: reverse("cases:office_list")),
-    Visit("office pictures", office, lambda: reverse("cases:report")),
-    Visit("change worklist", office, lambda: reverse("transfers:worklist")),
+    Visit("dashboard", office, lambda: reverse("office:dashboard")),
+    Visit("office case list", office, lambda: reverse("office:office_list")),
+    Visit("office pictures", office, lambda: reverse("office:report")),
+    Visit("change worklist", office, lambda: reverse("office:worklist")),
     Visit(
         "ISOP queue",
         lambda: User.objects.get(username="isop"),
-        lambda: reverse("transfers:isop_queue"),
+        lambda: reverse("office:isop_queue"),
     ),
     Visit(
         "access log (privacy officer)",

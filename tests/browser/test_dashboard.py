@@ -37,7 +37,7 @@ def test_the_office_sees_the_dashboard_and_the_pictures(browser: Browser, live_u
     expect(page).not_to_have_url(re.compile(re.escape(reverse("login"))))
 
     page.get_by_role("link", name="Dashboard", exact=True).first.click()
-    expect(page).to_have_url(re.compile(re.escape(reverse("cases:dashboard"))))
+    expect(page).to_have_url(re.compile(re.escape(reverse("office:dashboard"))))
     expect(page.locator("h1")).to_contain_text("Dashboard")
     expect(page.locator(".state-tiles .card")).to_have_count(11)
     expect(page.locator("#all-party")).to_be_visible()
@@ -45,11 +45,11 @@ def test_the_office_sees_the_dashboard_and_the_pictures(browser: Browser, live_u
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "dashboard.png"), full_page=True)
 
-    page.goto(live_url(reverse("cases:office_list")) + "?state=open&sort=waiting")
+    page.goto(live_url(reverse("office:office_list")) + "?state=open&sort=waiting")
     expect(page.locator(".office-list tbody tr").first).to_be_visible()
     page.screenshot(path=str(ARTIFACTS / "dashboard-office-list.png"), full_page=False)
 
-    page.goto(live_url(reverse("cases:report")))
+    page.goto(live_url(reverse("office:report")))
     expect(page.locator("svg.chart")).to_have_count(4)
     expect(page.locator("svg.chart rect").first).to_be_visible()
     page.screenshot(path=str(ARTIFACTS / "dashboard-pictures.png"), full_page=True)

@@ -164,7 +164,7 @@ def test_a_transfer_with_opinions_differing_isop_advice_and_a_warm_handover(
 
     # 5. The ISOP owner finds the request in the queue and gives advice.
     isop = log_in(browser, live_url, people["isop"])
-    isop.click(f'nav a[href="{reverse("transfers:isop_queue")}"]')
+    isop.click(f'nav a[href="{reverse("office:isop_queue")}"]')
     request = isop.locator("article.advice-request")
     expect(request).to_have_count(1)
     expect(request).to_contain_text(answers["school_offers"])
@@ -181,7 +181,7 @@ def test_a_transfer_with_opinions_differing_isop_advice_and_a_warm_handover(
 
     # 6. The office sees the case on its worklist, records the wrap-up and places the student.
     office = log_in(browser, live_url, people["office"])
-    office.click(f'nav a[href="{reverse("transfers:worklist")}"]')
+    office.click(f'nav a[href="{reverse("office:worklist")}"]')
     row = office.locator("#step-placement tr.worklist-row")
     expect(row).to_have_count(1)
     expect(row).to_contain_text(case.number)

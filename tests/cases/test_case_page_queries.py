@@ -176,11 +176,11 @@ class TestRequestUser:
     def test_a_change_of_groups_counts_from_the_next_request(self, client):
         user = UserFactory()
         client.force_login(user)
-        assert client.get(reverse("cases:dashboard")).status_code == 403
+        assert client.get(reverse("office:dashboard")).status_code == 403
         user.groups.add(Group.objects.get_or_create(name=Role.OFFICE)[0])
-        assert client.get(reverse("cases:dashboard")).status_code == 200
+        assert client.get(reverse("office:dashboard")).status_code == 200
         user.groups.clear()
-        assert client.get(reverse("cases:dashboard")).status_code == 403
+        assert client.get(reverse("office:dashboard")).status_code == 403
 
     def test_the_unread_badge_counts_the_users_unread_notifications(self, client):
         case, placement, _office, _isop = change_path()

@@ -88,7 +88,7 @@ def test_the_staff_do_not_find_it_anywhere(client, placement, office):
     client.force_login(office)
     page = client.get(case.get_absolute_url()).content.decode()
     assert reverse("cases:release_confidential", args=[case.pk]) in page
-    listing = client.get(reverse("cases:office_list")).content.decode()
+    listing = client.get(reverse("office:office_list")).content.decode()
     assert "confidential-badge" in listing
     home = client.get(reverse("home")).content.decode()
     assert "Open de vertrouwelijke melding" in home

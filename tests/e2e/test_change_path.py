@@ -159,7 +159,7 @@ def test_change_path_to_a_transfer_with_a_new_study_coach_and_warm_handover(
     # 5. The ISOP owner finds the request in the queue (and is told by e-mail), and advises.
     mails_to(p["isop"])
     isop = log_in(browser, stack, p["isop"])
-    isop.click(f'nav a[href="{reverse("transfers:isop_queue")}"]')
+    isop.click(f'nav a[href="{reverse("office:isop_queue")}"]')
     expect(isop.locator("main h1")).to_be_visible()
     request = isop.locator("article.advice-request")
     expect(request).to_have_count(1)
@@ -174,7 +174,7 @@ def test_change_path_to_a_transfer_with_a_new_study_coach_and_warm_handover(
 
     # 6. The office: the case on the worklist; wrap-up; placement with a new study coach.
     office = log_in(browser, stack, p["office"])
-    office.click(f'nav a[href="{reverse("transfers:worklist")}"]')
+    office.click(f'nav a[href="{reverse("office:worklist")}"]')
     row = office.locator("#step-placement tr.worklist-row")
     expect(row).to_contain_text(case.number)
     shot(office, "change-3-office-worklist")

@@ -128,7 +128,7 @@ def test_temporary_stop_with_wrap_up_and_resume(browser: Browser, stack, smtp_si
 
     # 3. The office stops the internship temporarily, with an expected resume date.
     office = log_in(browser, stack, p["office"])
-    office.click(f'nav a[href="{reverse("transfers:worklist")}"]')
+    office.click(f'nav a[href="{reverse("office:worklist")}"]')
     expect(office.locator("main")).to_contain_text(case.number)
     open_step(office, stack, case, "transfers:stop")
     # The wrap-up is recorded already: the stop form does not ask for it again.

@@ -187,13 +187,13 @@ def test_a_related_user_without_the_right_gets_403_and_a_refused_row(client):
 
 def test_a_forbidden_page_without_a_case_is_a_security_event_too(client):
     client.force_login(UserFactory())
-    assert client.get(reverse("cases:dashboard")).status_code == 403
+    assert client.get(reverse("office:dashboard")).status_code == 403
     [row] = rows()
     assert (row.kind, row.case_id, row.student_id, row.page) == (
         "refused",
         None,
         None,
-        "cases:dashboard",
+        "office:dashboard",
     )
 
 
@@ -244,7 +244,7 @@ def test_the_office_list_export_logs_one_row_per_exported_case_with_the_filter(c
     wanted = [CaseFactory(improving=True) for _ in range(3)]
     other = CaseFactory(closed_resolved=True)
     client.force_login(office)
-    url = reverse("cases:office_export", args=["csv"]) + "?state=improving"
+    url = reverse("office:office_export", args=["csv"]) + "?state=improving"
     response = client.get(url)
     assert response.status_code == 200
     b"".join(response.streaming_content)
@@ -254,14 +254,14 @@ def test_the_office_list_export_logs_one_row_per_exported_case_with_the_filter(c
     }
     assert other.pk not in {r.case_id for r in logged}
     assert {(r.kind, r.page, r.path, r.user_id, r.status) for r in logged} == {
-        ("export", "cases:office_export", url, office.pk, 200)
+        ("export", "office:office_export", url, office.pk, 200)
     }
 
 
 def test_the_office_list_export_logs_in_the_same_queries_for_1_and_30_cases(client):
     office = UserFactory(office=True)
     client.force_login(office)
-    url = reverse("cases:office_export", args=["xlsx"])
+    url = reverse("office:office_export", args=["xlsx"])
 
     def count():
         with CaptureQueriesContext(connection) as ctx:

@@ -203,13 +203,13 @@ GLOBAL_PAGES: dict[str, set[str]] = {
     "cases:my_cases": ANYONE,
     "cases:signal": ANYONE,
     "notifications:inbox": ANYONE,
-    "cases:dashboard": {"office"},
-    "cases:office_list": {"office"},
-    "cases:office_export": {"office"},
-    "cases:report": {"office"},
-    "cases:steering_report": {"office"},
-    "transfers:worklist": {"office"},
-    "transfers:isop_queue": {"isop"},
+    "office:dashboard": {"office"},
+    "office:office_list": {"office"},
+    "office:office_export": {"office"},
+    "office:report": {"office"},
+    "office:steering_report": {"office"},
+    "office:worklist": {"office"},
+    "office:isop_queue": {"isop"},
     # The access log (cases/privacy_views.py): the privacy officer's alone; a person's own
     # data for everyone; a student's data for the office and the privacy officer.
     "privacy:access_log": {"privacy"},
@@ -245,7 +245,7 @@ PUBLIC = {
     "oidc_authentication_callback",
 }
 SKIPPED_NAMESPACES = {"admin"}  # Django's admin has its own staff check and tests
-FORMATS = {"cases:office_export": ("csv", "xlsx"), "cases:steering_report": ("csv", "html")}
+FORMATS = {"office:office_export": ("csv", "xlsx"), "office:steering_report": ("csv", "html")}
 
 LOGS = {"privacy:access_log", "privacy:student_log"}
 
@@ -703,17 +703,17 @@ def test_lists_counts_and_exports_hold_exactly_the_cases_the_person_sees(world):
             assert response.context["page"].paginator.count == len(visible), person
             checked += 2
         # Home, inbox and the ISOP queue: never a case the person does not see.
-        for name in ("home", "notifications:inbox", "transfers:isop_queue"):
+        for name in ("home", "notifications:inbox", "office:isop_queue"):
             response = client.get(reverse(name))
             found = set(NUMBER.findall(body(response)))
             assert found <= visible, (person, name, found - visible)
             checked += 1
         if person == "office":
             for fmt in ("csv", "xlsx"):
-                response = client.get(reverse("cases:office_export", kwargs={"fmt": fmt}))
+                response = client.get(reverse("office:office_export", kwargs={"fmt": fmt}))
                 assert {a, b} <= set(NUMBER.findall(body(response))), fmt
                 checked += 1
-            response = client.get(reverse("cases:office_list"), {"q": ""})
+            response = client.get(reverse("office:office_list"), {"q": ""})
             assert {a, b} <= set(NUMBER.findall(body(response)))
             checked += 1
     print(f"\nlists: {checked} list, count and export checks")

@@ -119,10 +119,10 @@ class Command(BaseCommand):
         client = Client()
         client.force_login(office)
         pages = {
-            "dashboard": reverse("cases:dashboard"),
-            "case list (filtered)": reverse("cases:office_list")
+            "dashboard": reverse("office:dashboard"),
+            "case list (filtered)": reverse("office:office_list")
             + f"?state=improving&school={school.pk}&sort=-signalled",
-            "case list (overdue)": reverse("cases:office_list") + "?overdue=1&sort=waiting",
+            "case list (overdue)": reverse("office:office_list") + "?overdue=1&sort=waiting",
             "case page": reverse("cases:detail", args=[case.pk]),
         }
         measured: dict[str, Any] = {

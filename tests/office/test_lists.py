@@ -13,6 +13,7 @@ from django.utils.html import escape
 
 from cases.models import State, TrainingSchool
 from notifications.models import DeadlineRule, SchoolHoliday
+from office.selectors import office_worklist
 from tests.cases.factories import CaseFactory, PlacementFactory, TrainingSchoolFactory, UserFactory
 from tests.conversations.factories import ConversationFactory
 from tests.transfers.factories import (
@@ -23,12 +24,11 @@ from tests.transfers.factories import (
     StopFactory,
 )
 from transfers.models import Position
-from transfers.selectors import office_worklist
 
 pytestmark = pytest.mark.django_db
 
-QUEUE = reverse("transfers:isop_queue")
-WORKLIST = reverse("transfers:worklist")
+QUEUE = reverse("office:isop_queue")
+WORKLIST = reverse("office:worklist")
 AMS = ZoneInfo("Europe/Amsterdam")
 
 

@@ -17,6 +17,8 @@ from openpyxl import load_workbook
 from cases.models import Case, Category, Role, State
 from notifications import monitoring
 from notifications.models import DeadlineRule, Notification
+from office import views
+from office.selectors import report_data
 from tests.cases.factories import (
     CaseFactory,
     PlacementFactory,
@@ -31,15 +33,15 @@ pytestmark = pytest.mark.django_db
 AMS = dt.timezone(dt.timedelta(hours=1))
 TODAY = dt.datetime(2026, 11, 25, 10, tzinfo=AMS)  # a Wednesday
 OFFICE_URLS = [
-    reverse("cases:dashboard"),
-    reverse("cases:office_list"),
-    reverse("cases:office_list") + "?overdue=1&state=open&sort=waiting",
-    reverse("cases:office_list") + "?q=Jansen&category=wellbeing&signalled_from=2026-01-01",
-    reverse("cases:office_export", args=["csv"]),
-    reverse("cases:office_export", args=["xlsx"]),
-    reverse("cases:report"),
-    reverse("cases:steering_report", args=["csv"]),
-    reverse("cases:steering_report", args=["html"]),
+    reverse("office:dashboard"),
+    reverse("office:office_list"),
+    reverse("office:office_list") + "?overdue=1&state=open&sort=waiting",
+    reverse("office:office_list") + "?q=Jansen&category=wellbeing&signalled_from=2026-01-01",
+    reverse("office:office_export", args=["csv"]),
+    reverse("office:office_export", args=["xlsx"]),
+    reverse("office:report"),
+    reverse("office:steering_report", args=["csv"]),
+    reverse("office:steering_report", args=["html"]),
 ]
 
 
@@ -131,12 +133,12 @@ class TestAccess:
 
     def test_the_office_has_a_dashboard_link(self, client, office):
         content = client.get(reverse("cases:my_cases")).content.decode()
-        assert reverse("cases:dashboard") in content
+        assert reverse("office:dashboard") in content
 
     def test_others_have_no_dashboard_link(self, client):
         client.force_login(UserFactory())
         content = client.get(reverse("cases:my_cases")).content.decode()
-        assert reverse("cases:dashboard") not in content
+        assert reverse("office:dashboard") not in content
 
     def test_an_unknown_format_is_404(self, client, office):
         assert client.get("/cases/office/cases/export.pdf").status_code == 404
@@ -158,7 +160,7 @@ class TestQueryCounts:
 
     def test_the_dashboard_shows_what_the_50_cases_need(self, client, office):
         make_cases(50)
-        response = client.get(reverse("cases:dashboard"))
+        response = client.get(reverse("office:dashboard"))
         steps = response.context["steps"]
         assert len(steps) > 25
         assert [s.urgency for s in steps] == sorted(s.urgency for s in steps)
@@ -174,7 +176,7 @@ class TestDashboard:
         CaseFactory.create_batch(2, state=State.SIGNALLED)
         CaseFactory(state=State.HANDOVER)
         CaseFactory(state=State.CLOSED_RESOLVED)
-        response = client.get(reverse("cases:dashboard"))
+        response = client.get(reverse("office:dashboard"))
         counts = {row["state"]: row["count"] for row in response.context["state_rows"]}
         assert counts[State.SIGNALLED] == 2
         assert counts[State.HANDOVER] == 1
@@ -186,7 +188,7 @@ class TestDashboard:
         fresh = CaseFactory(state=State.OFFICE_INFORMED, state_changed_at=ago(1))
         planned = CaseFactory(state=State.CHANGE_CONVERSATION_PLANNED, state_changed_at=ago(2))
         ConversationFactory(case=planned, change=True, starts_at=TODAY + dt.timedelta(days=2))
-        response = client.get(reverse("cases:dashboard"))
+        response = client.get(reverse("office:dashboard"))
         not_planned, not_held = response.context["monitoring"]
         assert [r["case"] for r in not_planned["rows"]] == [waiting, fresh]
         # 16 Nov (Mon) .. 25 Nov (Wed): 7 working days, past the 5 of the deadline table.
@@ -201,7 +203,7 @@ class TestDashboard:
         earlier = CaseFactory(state=State.SIGNALLED, state_changed_at=ago(13))
         soon = CaseFactory(state=State.CHANGE_REQUESTED, state_changed_at=ago(1))
         CaseFactory(state=State.SIGNALLED, state_changed_at=ago(0))  # not due yet
-        response = client.get(reverse("cases:dashboard"))
+        response = client.get(reverse("office:dashboard"))
         steps = response.context["steps"]
         assert [s.case_id for s in steps] == [earlier.pk, later.pk, soon.pk]
         first = steps[0]
@@ -219,20 +221,20 @@ class TestDashboard:
         DeadlineRule.objects.update_or_create(
             key="first_conversation", defaults={"remind_after": 10, "escalate_after": 12}
         )
-        assert client.get(reverse("cases:dashboard")).context["steps"] == []
+        assert client.get(reverse("office:dashboard")).context["steps"] == []
         DeadlineRule.objects.filter(key="first_conversation").update(remind_after=3, active=False)
-        assert client.get(reverse("cases:dashboard")).context["steps"] == []
+        assert client.get(reverse("office:dashboard")).context["steps"] == []
 
     def test_the_office_is_responsible_where_nobody_is_reminded(self, client, office):
         CaseFactory(state=State.OFFICE_INFORMED, state_changed_at=ago(10))
-        steps = client.get(reverse("cases:dashboard")).context["steps"]
+        steps = client.get(reverse("office:dashboard")).context["steps"]
         assert steps[0].rule.key == "change_conversation_planned"
         assert steps[0].responsible == [str(Role.OFFICE.label)]
 
     def test_it_shows_failed_notifications(self, client, office):
         failed = NotificationFactory(status=Notification.Status.FAILED, last_error="mailbox full")
         NotificationFactory(status=Notification.Status.SENT)
-        response = client.get(reverse("cases:dashboard"))
+        response = client.get(reverse("office:dashboard"))
         assert response.context["failed"] == [failed]
         assert response.context["failed_total"] == 1
         assert "mailbox full" in response.content.decode()
@@ -283,7 +285,7 @@ class TestOfficeList:
         )
         CaseFactory(state=State.IMPROVING, categories=[Category.CLASSROOM])
         CaseFactory(placement=placement, state=State.SIGNALLED)
-        url = reverse("cases:office_list")
+        url = reverse("office:office_list")
         for query in (
             f"?state=improving&school={school.pk}",
             f"?state=improving&board={school.board_id}",
@@ -299,14 +301,14 @@ class TestOfficeList:
             placement__student__student_number="1234567",
         )
         CaseFactory(placement__student__last_name="Visser")
-        url = reverse("cases:office_list")
+        url = reverse("office:office_list")
         for q in ("jansen", "Daan Jansen", "1234567", case.number):
             assert list(client.get(url, {"q": q}).context["cases"]) == [case], q
 
     def test_it_filters_by_period_and_overdue(self, client, office):
         old = CaseFactory(signalled_at=ago(100), state_changed_at=ago(100))
         new = CaseFactory(signalled_at=ago(2), state_changed_at=ago(2))
-        url = reverse("cases:office_list")
+        url = reverse("office:office_list")
         start = (TODAY - dt.timedelta(days=10)).date().isoformat()
         assert list(client.get(url, {"signalled_from": start}).context["cases"]) == [new]
         assert list(client.get(url, {"signalled_to": start}).context["cases"]) == [old]
@@ -314,7 +316,7 @@ class TestOfficeList:
 
     def test_it_sorts_and_paginates(self, client, office):
         cases = [CaseFactory(signalled_at=ago(i), state_changed_at=ago(60 - i)) for i in range(55)]
-        url = reverse("cases:office_list")
+        url = reverse("office:office_list")
         page1 = client.get(url).context["page"]
         assert page1.paginator.count == 55
         assert list(page1.object_list)[0] == cases[0]
@@ -324,12 +326,10 @@ class TestOfficeList:
         assert list(waiting)[0] == cases[0]
 
     def test_the_overdue_list_counts_at_most_the_cap(self, client, office, monkeypatch):
-        from cases import dashboard
-
-        monkeypatch.setattr(dashboard, "COUNT_CAP", 2)
+        monkeypatch.setattr(views, "COUNT_CAP", 2)
         for _ in range(3):
             CaseFactory(signalled_at=ago(100), state_changed_at=ago(100))
-        url = reverse("cases:office_list")
+        url = reverse("office:office_list")
         response = client.get(url, {"overdue": "1", "sort": "waiting"})
         page = response.context["page"]
         assert page.paginator.capped and page.paginator.count == 3
@@ -341,7 +341,7 @@ class TestOfficeList:
 
     def test_rows_carry_the_labels_and_dates(self, client, office):
         case = CaseFactory(state=State.IMPROVING, categories=[Category.CLASSROOM])
-        row = client.get(reverse("cases:office_list")).context["rows"][0]
+        row = client.get(reverse("office:office_list")).context["rows"][0]
         assert row["case"] == case and row["url"] == case.get_absolute_url()
         assert row["state_label"] == str(State.IMPROVING.label)
         assert row["categories"] == [str(Category.CLASSROOM.label)]
@@ -352,7 +352,7 @@ class TestOfficeList:
     def test_a_period_backwards_is_an_error_not_a_500(self, client, office):
         CaseFactory()
         response = client.get(
-            reverse("cases:office_list"),
+            reverse("office:office_list"),
             {"signalled_from": "2026-05-01", "signalled_to": "2026-04-01"},
         )
         assert response.status_code == 200
@@ -361,7 +361,7 @@ class TestOfficeList:
     def test_it_exports_the_filtered_list_to_csv(self, client, office):
         hit = CaseFactory(placement__student__last_name="Jansen", state=State.IMPROVING)
         CaseFactory(state=State.SIGNALLED)
-        response = fetch(client, reverse("cases:office_export", args=["csv"]) + "?state=improving")
+        response = fetch(client, reverse("office:office_export", args=["csv"]) + "?state=improving")
         assert response["Content-Type"].startswith("text/csv")
         rows = list(csv.reader(io.StringIO(response.body.decode("utf-8-sig"))))
         assert len(rows) == 2
@@ -371,7 +371,8 @@ class TestOfficeList:
     def test_it_exports_the_filtered_list_to_xlsx(self, client, office):
         CaseFactory.create_batch(3, state=State.IMPROVING)
         CaseFactory(state=State.SIGNALLED)
-        response = fetch(client, reverse("cases:office_export", args=["xlsx"]) + "?state=improving")
+        url = reverse("office:office_export", args=["xlsx"])
+        response = fetch(client, url + "?state=improving")
         sheet = load_workbook(io.BytesIO(response.body)).active
         rows = list(sheet.iter_rows(values_only=True))
         assert len(rows) == 4
@@ -384,7 +385,7 @@ class TestOfficeList:
 class TestReport:
     def test_it_draws_accessible_svg_charts_with_data_tables(self, client, office):
         make_cases(12)
-        content = client.get(reverse("cases:report")).content.decode()
+        content = client.get(reverse("office:report")).content.decode()
         assert content.count('<svg class="chart"') == 4
         assert 'role="img"' in content
         assert "<title" in content and "<desc" in content
@@ -396,8 +397,6 @@ class TestReport:
             resolved = CaseFactory()
         Case.objects.filter(pk=resolved.pk).update(state=State.CLOSED_RESOLVED, closed_at=ago(10))
         CaseFactory()  # November
-        from cases.dashboard import report_data
-
         data = report_data(dt.date(2026, 9, 1), dt.date(2026, 11, 30))
         sep, oct_, nov = data["months"]
         assert data["signalled"] == {sep: 2, oct_: 0, nov: 1}
@@ -408,8 +407,6 @@ class TestReport:
         case = CaseFactory(signalled_at=ago(20))
         ConversationFactory(case=case, starts_at=ago(15))
         ConversationFactory(case=case, starts_at=ago(2))
-        from cases.dashboard import report_data
-
         data = report_data(dt.date(2026, 10, 1), dt.date(2026, 11, 30))
         counts = dict(data["waits"])
         assert sum(counts.values()) == 1
@@ -417,23 +414,23 @@ class TestReport:
 
     def test_the_steering_report_has_counts_only_and_hides_small_numbers(self, client, office):
         cases = make_cases(7)
-        response = fetch(client, reverse("cases:steering_report", args=["html"]))
+        response = fetch(client, reverse("office:steering_report", args=["html"]))
         assert response["Content-Disposition"].startswith("attachment")
         content = response.body.decode()
         for case in cases:
             assert case.placement.student.last_name not in content
             assert case.number not in content
         assert "&lt;5" in content
-        csv_body = fetch(client, reverse("cases:steering_report", args=["csv"])).body
+        csv_body = fetch(client, reverse("office:steering_report", args=["csv"])).body
         rows = list(csv.reader(io.StringIO(csv_body.decode("utf-8-sig"))))
         assert any("<5" in row for row in rows)
         for case in cases:
             assert case.placement.student.last_name not in csv_body.decode("utf-8-sig")
 
     def test_it_works_without_cases(self, client, office):
-        assert client.get(reverse("cases:report")).status_code == 200
+        assert client.get(reverse("office:report")).status_code == 200
         today = timezone.localdate()
-        assert client.get(reverse("cases:report"), {"end": today.isoformat()}).status_code == 200
+        assert client.get(reverse("office:report"), {"end": today.isoformat()}).status_code == 200
 
 
 class TestFastDays:

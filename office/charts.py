@@ -9,6 +9,13 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from typing import Any
+
+from django.utils.translation import gettext as _
+
+from cases.models import State
+
+from .selectors import OUTCOME_STATES
 
 # Colour-blind safe palette (Okabe-Ito), in series order.
 PALETTE = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442", "#000000")
@@ -27,7 +34,7 @@ class Bar:
 
 @dataclass
 class Chart:
-    """A chart ready for templates/cases/_chart.html."""
+    """A chart ready for templates/office/dashboard_chart.html."""
 
     title: str
     description: str
@@ -125,3 +132,59 @@ def bar_chart(
     if len(series) > 1:
         chart.legend = [(PALETTE[i % len(PALETTE)], name) for i, name in enumerate(series)]
     return chart
+
+
+# --------------------------------------------------------------------------------------------
+# The pictures of the office's report
+# --------------------------------------------------------------------------------------------
+
+
+def report_charts(data: dict[str, Any]) -> list:
+    months = data["months"]
+    month_label = [m.strftime("%m-%Y") for m in months]
+    outcome_labels = {s: str(State(s).label) for s in OUTCOME_STATES}
+    new_label, open_label = _("new signals"), _("open at the end of the month")
+    charts = [
+        bar_chart(
+            _("Cases over time"),
+            _("New signals per month and the number of cases open at the end of each month."),
+            [
+                (label, {new_label: data["signalled"][m], open_label: data["open_end"][m]})
+                for label, m in zip(month_label, months, strict=True)
+            ],
+            series=[new_label, open_label],
+            stacked=False,
+        ),
+        bar_chart(
+            _("Outcomes per month"),
+            _("Cases closed per month: resolved, transferred, stopped or withdrawn."),
+            [
+                (label, {outcome_labels[s]: data["closed"][m][s] for s in OUTCOME_STATES})
+                for label, m in zip(month_label, months, strict=True)
+            ],
+            series=[outcome_labels[s] for s in OUTCOME_STATES],
+        ),
+        bar_chart(
+            _("Time from signal to the first conversation"),
+            _("Cases signalled in the period, by the days until their first conversation."),
+            [(label, {_("cases"): n}) for label, n in data["waits"]],
+            series=[_("cases")],
+        ),
+        bar_chart(
+            _("Cases per training school"),
+            _("Cases signalled in the period and cases open now, per training school."),
+            [
+                (
+                    row["name"],
+                    {
+                        _("signalled in the period"): row["signalled"],
+                        _("open now"): row["open_now"],
+                    },
+                )
+                for row in data["schools"]
+            ],
+            series=[_("signalled in the period"), _("open now")],
+            stacked=False,
+        ),
+    ]
+    return charts

@@ -1,0 +1,594 @@
+"""The internship office's reads: the dashboard's counts and monitor, the filtered case list and
+its rows and export, the report's counts, the change worklist and the ISOP owner's advice queue.
+
+Every read runs a fixed number of queries whatever the number of cases: counts are aggregates,
+lists are sliced in the database, and the deadline list is one UNION query built from the same
+deadline table the reminder scan uses (notifications.monitoring).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.db.models import (
+    Count,
+    DurationField,
+    ExpressionWrapper,
+    F,
+    Min,
+    OuterRef,
+    Prefetch,
+    Q,
+    QuerySet,
+    Subquery,
+    Window,
+)
+from django.db.models.functions import TruncMonth
+from django.urls import reverse
+from django.utils import dateformat, formats, timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from cases.models import (
+    CLOSED_STATES,
+    FIVE_ANSWERS,
+    OPEN_STATES,
+    Case,
+    Category,
+    State,
+    TrainingSchool,
+)
+from conversations.models import Conversation
+from notifications.deadlines import calendars, effective_rules
+from notifications.monitoring import first_deadline, overdue_filter
+from notifications.selectors import failed_deliveries
+from transfers.models import ChangeRequest, IsopAdvice, OutcomeReport, Position, Stop
+
+MONITOR_LIMIT = 25
+FAILED_LIMIT = 20
+# Counts below this are shown as "<5" in the steering group's report: a small number at one
+# school in one month could point at one student.
+SMALL_COUNT = 5
+OUTCOME_STATES = (
+    State.CLOSED_RESOLVED,
+    State.CLOSED_TRANSFERRED,
+    State.CLOSED_STOPPED,
+    State.CLOSED_WITHDRAWN,
+)
+
+
+# --------------------------------------------------------------------------------------------
+# Dashboard
+# --------------------------------------------------------------------------------------------
+
+
+def state_counts() -> dict[str, int]:
+    rows = Case.objects.open().order_by().values("state").annotate(n=Count("pk"))
+    counts = {row["state"]: row["n"] for row in rows}
+    return {state: counts.get(state, 0) for state in OPEN_STATES}
+
+
+def _monitored(state: str, limit: int) -> QuerySet[Case]:
+    """Cases in `state`, waiting longest first (the (state, state_changed_at) index), with when
+    the office was informed and when the all-party conversation is planned."""
+    informed = (
+        ChangeRequest.objects.filter(case=OuterRef("pk"), office_informed_at__isnull=False)
+        .order_by("-office_informed_at")
+        .values("office_informed_at")[:1]
+    )
+    planned = (
+        Conversation.objects.filter(case=OuterRef("pk"), kind="change", status="planned")
+        .order_by("-starts_at")
+        .values("starts_at")[:1]
+    )
+    return (
+        Case.objects.filter(state=state)
+        .select_related("placement__student", "placement__school")
+        .annotate(office_informed_at=Subquery(informed), conversation_at=Subquery(planned))
+        .order_by("state_changed_at", "pk")[:limit]
+    )
+
+
+def monitoring_rows(cals, rules, today: dt.date) -> dict[str, list[dict]]:
+    """The all-party conversation not yet planned / not yet held, with working days waiting
+    since the office was informed, flagged with the thresholds of the deadline table."""
+    limits = {eff.rule.key: first_deadline(eff) for eff in rules}
+    result = {}
+    for state, rule_key in (
+        (State.OFFICE_INFORMED, "change_conversation_planned"),
+        (State.CHANGE_CONVERSATION_PLANNED, "change_conversation_held"),
+    ):
+        rows = []
+        for case in _monitored(state, MONITOR_LIMIT):
+            since = case.office_informed_at or case.state_changed_at
+            cal = cals[case.placement.school.region]
+            waiting = cal.between(timezone.localdate(since), today)
+            # "Held" counts from the office being informed too (process.md: 5 and 15 days).
+            limit = limits.get(rule_key)
+            rows.append(
+                {
+                    "case": case,
+                    "since": since,
+                    "waiting": waiting,
+                    "late": limit is not None and waiting >= limit,
+                    "conversation_at": case.conversation_at,
+                }
+            )
+        result[state] = rows
+    return result
+
+
+def failed_notifications(limit: int = FAILED_LIMIT) -> tuple[list, int]:
+    """The latest failed deliveries and how many there are (one query)."""
+    rows = list(
+        failed_deliveries()
+        .select_related("recipient", "case")
+        .annotate(total=Window(Count("pk")))
+        .order_by("-created_at", "-pk")[:limit]
+    )
+    return rows, (rows[0].total if rows else 0)
+
+
+# --------------------------------------------------------------------------------------------
+# The office's case list
+# --------------------------------------------------------------------------------------------
+
+SORTS = {
+    "-signalled": ("-signalled_at", "-pk"),
+    "signalled": ("signalled_at", "pk"),
+    "waiting": ("state_changed_at", "pk"),
+    "student": ("placement__student__last_name", "placement__student__first_name", "pk"),
+    "school": ("placement__school__name", "-signalled_at", "pk"),
+    "state": ("state", "state_changed_at", "pk"),
+}
+# The state filter's two groups besides the states themselves.
+OPEN, CLOSED = "open", "closed"
+
+
+def _person_q(prefix: str, text: str) -> Q:
+    q = Q()
+    for word in text.split():
+        q &= (
+            Q(**{f"{prefix}__first_name__icontains": word})
+            | Q(**{f"{prefix}__last_name__icontains": word})
+            | Q(**{f"{prefix}__username__iexact": word})
+        )
+    return q
+
+
+def _search_q(text: str) -> Q:
+    text = text.strip()
+    number = text.upper().removeprefix("SB-")
+    q = _person_q("placement__student", text) | Q(placement__student__student_number__iexact=text)
+    if number.isdigit():
+        q |= Q(pk=int(number))
+    return q
+
+
+def filter_cases(data: dict, *, today: dt.date | None = None) -> QuerySet[Case]:
+    """The office's list filtered by the cleaned form data."""
+    qs = Case.objects.all()
+    state = data.get("state")
+    if state == OPEN:
+        qs = qs.filter(state__in=OPEN_STATES)
+    elif state == CLOSED:
+        qs = qs.filter(state__in=CLOSED_STATES)
+    elif state:
+        qs = qs.filter(state=state)
+    if data.get("school"):
+        qs = qs.filter(placement__school_id=data["school"])
+    if data.get("board"):
+        qs = qs.filter(placement__school__board_id=data["board"])
+    if data.get("study_coach"):
+        qs = qs.filter(_person_q("placement__study_coach", data["study_coach"]))
+    if data.get("school_trainer"):
+        qs = qs.filter(_person_q("placement__school_trainer", data["school_trainer"]))
+    if data.get("category"):
+        qs = qs.filter(categories__category=data["category"])
+    if data.get("signalled_from"):
+        qs = qs.filter(signalled_at__gte=day_start(data["signalled_from"]))
+    if data.get("signalled_to"):
+        qs = qs.filter(signalled_at__lt=day_start(data["signalled_to"] + dt.timedelta(days=1)))
+    if data.get("q"):
+        qs = qs.filter(_search_q(data["q"]))
+    if data.get("overdue"):
+        qs = qs.filter(overdue_filter(today=today))
+    return qs.order_by(*SORTS.get(data.get("sort") or "-signalled", SORTS["-signalled"]))
+
+
+def day_start(day: dt.date) -> dt.datetime:
+    return timezone.make_aware(dt.datetime.combine(day, dt.time.min))
+
+
+def list_rows(qs: QuerySet[Case]) -> QuerySet[Case]:
+    return qs.select_related(
+        "placement__student",
+        "placement__school__board",
+        "placement__study_coach",
+        "placement__school_trainer",
+    ).prefetch_related("categories")
+
+
+def filter_schools() -> list[TrainingSchool]:
+    return list(TrainingSchool.objects.select_related("board").order_by("name"))
+
+
+def office_rows(cases: Iterable[Case]) -> list[dict[str, Any]]:
+    """The list's cells as plain strings, made in one pass: labels looked up once per request
+    rather than per row through the template engine (a page of 50 rows renders in a third of
+    the time)."""
+    states = {value: str(label) for value, label in State.choices}
+    categories = {value: str(label) for value, label in Category.choices}
+    short_date = formats.get_format("SHORT_DATE_FORMAT")
+    # One reverse() for the page: the case number is the only part that differs.
+    detail_url = reverse("cases:detail", args=[0]).removesuffix("0/") + "{}/"
+
+    def day(value: dt.datetime) -> dict[str, str]:
+        local = timezone.localtime(value)
+        return {"iso": local.isoformat(), "text": dateformat.format(local, short_date)}
+
+    rows = []
+    for case in cases:
+        p = case.placement
+        rows.append(
+            {
+                "case": case,
+                "url": detail_url.format(case.pk),
+                "number": case.number,
+                "student": str(p.student),
+                "student_number": p.student.student_number,
+                "school": p.school.name,
+                "board": p.school.board.name,
+                "study_coach": str(p.study_coach),
+                "school_trainer": str(p.school_trainer),
+                "state": case.state,
+                "state_label": states.get(case.state, case.state),
+                "categories": [
+                    categories.get(c.category, c.category) for c in case.categories.all()
+                ],
+                "signalled": day(case.signalled_at),
+                "since": day(case.state_changed_at),
+            }
+        )
+    return rows
+
+
+EXPORT_COLUMNS = (
+    gettext_lazy("number"),
+    gettext_lazy("student"),
+    gettext_lazy("student number"),
+    gettext_lazy("training school"),
+    gettext_lazy("board"),
+    gettext_lazy("study coach"),
+    gettext_lazy("school trainer"),
+    gettext_lazy("state"),
+    gettext_lazy("categories"),
+    gettext_lazy("signalled at"),
+    gettext_lazy("state changed at"),
+    gettext_lazy("closed at"),
+)
+
+
+def export_rows(qs: QuerySet[Case]) -> Iterator[list]:
+    def when(value):
+        return timezone.localtime(value).replace(tzinfo=None) if value else None
+
+    for case in list_rows(qs).iterator(chunk_size=2000):
+        p = case.placement
+        yield [
+            case.number,
+            str(p.student),
+            p.student.student_number,
+            p.school.name,
+            p.school.board.name,
+            str(p.study_coach),
+            str(p.school_trainer),
+            str(case.get_state_display()),
+            ", ".join(str(c.get_category_display()) for c in case.categories.all()),
+            when(case.signalled_at),
+            when(case.state_changed_at),
+            when(case.closed_at),
+        ]
+
+
+# --------------------------------------------------------------------------------------------
+# Pictures and the steering group's report
+# --------------------------------------------------------------------------------------------
+
+
+def _months(start: dt.date, end: dt.date) -> list[dt.date]:
+    months, current = [], start.replace(day=1)
+    while current <= end:
+        months.append(current)
+        current = (current + dt.timedelta(days=32)).replace(day=1)
+    return months
+
+
+def _month_key(value) -> dt.date:
+    if isinstance(value, dt.datetime):
+        value = timezone.localtime(value) if timezone.is_aware(value) else value
+        return value.date().replace(day=1)
+    return value.replace(day=1)
+
+
+def report_data(start: dt.date, end: dt.date) -> dict[str, Any]:
+    """Counts only, per month of the period: four aggregate queries whatever the data size."""
+    lower, upper = day_start(start), day_start(end + dt.timedelta(days=1))
+    months = _months(start, end)
+    tz = timezone.get_current_timezone()
+    # 1. Signalled per month, and the cases still open from before the period.
+    signalled = dict.fromkeys(months, 0)
+    for row in (
+        Case.objects.filter(signalled_at__gte=lower, signalled_at__lt=upper)
+        .annotate(month=TruncMonth("signalled_at", tzinfo=tz))
+        .order_by()
+        .values("month")
+        .annotate(n=Count("pk"))
+    ):
+        signalled[_month_key(row["month"])] = row["n"]
+    # 2. Closed per month and outcome.
+    closed = {m: dict.fromkeys(OUTCOME_STATES, 0) for m in months}
+    for row in (
+        Case.objects.filter(state__in=CLOSED_STATES, closed_at__gte=lower, closed_at__lt=upper)
+        .annotate(month=TruncMonth("closed_at", tzinfo=tz))
+        .order_by()
+        .values("month", "state")
+        .annotate(n=Count("pk"))
+    ):
+        closed[_month_key(row["month"])][row["state"]] = row["n"]
+    before = Case.objects.filter(signalled_at__lt=lower).filter(
+        Q(closed_at__isnull=True) | Q(closed_at__gte=lower)
+    )
+    # 3. Per school: signalled in the period, and open now.
+    schools = list(
+        TrainingSchool.objects.annotate(
+            signalled=Count(
+                "placements__cases",
+                filter=Q(
+                    placements__cases__signalled_at__gte=lower,
+                    placements__cases__signalled_at__lt=upper,
+                ),
+            ),
+            open_now=Count("placements__cases", filter=Q(placements__cases__state__in=OPEN_STATES)),
+        )
+        .order_by("name")
+        .values("name", "signalled", "open_now")
+    )
+    # 4. Days from the signal to the first (problem) conversation, for cases signalled in the
+    # period that had one: in buckets.
+    first_at = Min(
+        "conversations__starts_at",
+        filter=Q(conversations__kind="problem") & ~Q(conversations__status="cancelled"),
+    )
+    waits = (
+        Case.objects.filter(signalled_at__gte=lower, signalled_at__lt=upper)
+        .annotate(first_at=first_at)
+        .filter(first_at__isnull=False)
+        .annotate(
+            wait=ExpressionWrapper(F("first_at") - F("signalled_at"), output_field=DurationField())
+        )
+    )
+    buckets = [
+        (_("within 3 days"), dt.timedelta(days=3)),
+        (_("4 to 7 days"), dt.timedelta(days=7)),
+        (_("8 to 14 days"), dt.timedelta(days=14)),
+        (_("15 to 28 days"), dt.timedelta(days=28)),
+        (_("more than 28 days"), None),
+    ]
+    aggregates, lower_bound = {}, None
+    for index, (_label, bound) in enumerate(buckets):
+        cond = Q()
+        if lower_bound is not None:
+            cond &= Q(wait__gt=lower_bound)
+        if bound is not None:
+            cond &= Q(wait__lte=bound)
+        aggregates[f"b{index}"] = Count("pk", filter=cond)
+        lower_bound = bound
+    wait_counts = waits.aggregate(**aggregates)
+    # Open at each month's end = open before the period + signalled - closed, cumulated.
+    open_end, running = {}, before.count()
+    for month in months:
+        running += signalled[month] - sum(closed[month].values())
+        open_end[month] = running
+    return {
+        "months": months,
+        "signalled": signalled,
+        "closed": closed,
+        "open_end": open_end,
+        "schools": schools,
+        "waits": [(label, wait_counts[f"b{i}"]) for i, (label, _b) in enumerate(buckets)],
+    }
+
+
+def _small(n: int) -> str | int:
+    return f"<{SMALL_COUNT}" if 0 < n < SMALL_COUNT else n
+
+
+def steering_rows(data: dict[str, Any]) -> dict[str, Any]:
+    """The report's tables with small counts suppressed: counts only, no names of people."""
+    months = data["months"]
+    per_month = [
+        {
+            "month": m.strftime("%Y-%m"),
+            "signalled": _small(data["signalled"][m]),
+            "outcomes": [_small(data["closed"][m][s]) for s in OUTCOME_STATES],
+            "open_end": _small(data["open_end"][m]),
+        }
+        for m in months
+    ]
+    schools = [
+        {"name": r["name"], "signalled": _small(r["signalled"]), "open_now": _small(r["open_now"])}
+        for r in data["schools"]
+    ]
+    waits = [(label, _small(n)) for label, n in data["waits"]]
+    return {"per_month": per_month, "schools": schools, "waits": waits}
+
+
+# --------------------------------------------------------------------------------------------
+# The ISOP owner's queue
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass
+class AdviceDigest:
+    advice: IsopAdvice
+    case: Case
+    answers: list[tuple[str, str]]
+    report: OutcomeReport | None
+
+
+def open_advice_requests() -> list[AdviceDigest]:
+    """Advice requests still to be answered on cases that wait for them, oldest first, each with
+    the five answers of the latest held all-party conversation and the latest reported positions.
+    """
+    held_change = Conversation.objects.filter(
+        kind=Conversation.Kind.CHANGE, status=Conversation.Status.HELD
+    ).order_by("-held_at", "-pk")
+    reports = (
+        OutcomeReport.objects.select_related("reported_by")
+        .prefetch_related(
+            Prefetch(
+                "positions",
+                queryset=Position.objects.select_related("person").order_by("role", "pk"),
+            )
+        )
+        .order_by("-reported_at", "-pk")
+    )
+    requests = (
+        IsopAdvice.objects.filter(given_at__isnull=True, case__state=State.ISOP_ADVICE)
+        .select_related("case__placement__student", "case__placement__school")
+        .prefetch_related(
+            Prefetch("case__conversations", queryset=held_change, to_attr="held_change"),
+            Prefetch("case__outcome_reports", queryset=reports, to_attr="latest_reports"),
+        )
+        .order_by("requested_at", "pk")
+    )
+    digests = []
+    for advice in requests:
+        case = advice.case
+        conversation = case.held_change[0] if case.held_change else None
+        answers = (
+            [
+                (str(Conversation._meta.get_field(name).verbose_name), getattr(conversation, name))
+                for name in FIVE_ANSWERS
+            ]
+            if conversation is not None
+            else []
+        )
+        report = case.latest_reports[0] if case.latest_reports else None
+        digests.append(AdviceDigest(advice=advice, case=case, answers=answers, report=report))
+    return digests
+
+
+# --------------------------------------------------------------------------------------------
+# The office's worklist
+# --------------------------------------------------------------------------------------------
+
+# (group key, label, states)
+WORKLIST_GROUPS: list[tuple[str, str, tuple[str, ...]]] = [
+    ("office_contact", gettext_lazy("Awaiting contact with the office"), (State.CHANGE_REQUESTED,)),
+    (
+        "conversation",
+        gettext_lazy("Awaiting the all-party conversation"),
+        (State.OFFICE_INFORMED, State.CHANGE_CONVERSATION_PLANNED),
+    ),
+    ("outcome", gettext_lazy("Awaiting the outcome"), (State.OUTCOME_PENDING,)),
+    ("isop_advice", gettext_lazy("Awaiting ISOP advice"), (State.ISOP_ADVICE,)),
+    ("placement", gettext_lazy("Awaiting a new placement or stop"), (State.TRANSFER_REQUESTED,)),
+    ("handover", gettext_lazy("In warm handover"), (State.HANDOVER,)),
+    ("stopped", gettext_lazy("Stopped temporarily"), (State.STOPPED,)),
+]
+WORKLIST_STATES = tuple(s for _key, _label, states in WORKLIST_GROUPS for s in states)
+# The deadline rule (notifications.deadlines.RULES) whose threshold flags a case as overdue.
+# Waiting for the all-party conversation: planned within 5 working days of the office being
+# informed, held within 15 (process.md); both counted from that contact.
+STATE_RULES: dict[str, str] = {
+    State.CHANGE_REQUESTED: "office_contact",
+    State.OFFICE_INFORMED: "change_conversation_planned",
+    State.CHANGE_CONVERSATION_PLANNED: "change_conversation_held",
+    State.OUTCOME_PENDING: "outcome",
+    State.ISOP_ADVICE: "isop_advice",
+    State.TRANSFER_REQUESTED: "placement",
+    State.HANDOVER: "handover",
+}
+FROM_OFFICE_CONTACT = (State.OFFICE_INFORMED, State.CHANGE_CONVERSATION_PLANNED)
+
+
+@dataclass
+class WorklistRow:
+    case: Case
+    since: dt.datetime  # when the wait began: the step, or the contact with the office
+    waiting: int  # working days since then
+    overdue: bool
+    request: ChangeRequest | None
+    stop: Stop | None
+
+
+@dataclass
+class WorklistGroup:
+    key: str
+    label: str
+    rows: list[WorklistRow] = field(default_factory=list)
+
+
+def _local_date(moment: dt.datetime) -> dt.date:
+    return timezone.localtime(moment).date()
+
+
+def _thresholds() -> dict[str, int | None]:
+    """Working days after which a step counts as overdue: the escalation of its deadline rule,
+    or the reminder where nobody escalates (the office's own steps)."""
+    found: dict[str, int | None] = {}
+    for eff in effective_rules():
+        days = eff.escalate_after if eff.escalate_after is not None else eff.remind_after
+        found[eff.rule.key] = days if days is not None and days >= 0 else None
+    return found
+
+
+def change_worklist_cases() -> QuerySet[Case]:
+    latest_request = ChangeRequest.objects.select_related("requested_by").order_by(
+        "-created_at", "-pk"
+    )
+    open_stops = Stop.objects.filter(resumed_at__isnull=True).order_by("-pk")
+    return (
+        Case.objects.filter(state__in=WORKLIST_STATES)
+        .select_related("placement__student", "placement__school")
+        .prefetch_related(
+            Prefetch("change_requests", queryset=latest_request, to_attr="latest_requests"),
+            Prefetch("stops", queryset=open_stops, to_attr="open_stops"),
+        )
+        .order_by("state_changed_at", "pk")
+    )
+
+
+def office_worklist(today: dt.date | None = None) -> list[WorklistGroup]:
+    """The open change requests by step, longest waiting first, in working days of the
+    school's region (public holidays and that region's school holidays do not count)."""
+    today = today or timezone.localdate()
+    cals = calendars()
+    thresholds = _thresholds()
+    groups = {key: WorklistGroup(key, label) for key, label, _states in WORKLIST_GROUPS}
+    group_of = {s: key for key, _label, states in WORKLIST_GROUPS for s in states}
+    for case in change_worklist_cases():
+        request = case.latest_requests[0] if case.latest_requests else None
+        since = case.state_changed_at
+        if case.state in FROM_OFFICE_CONTACT and request and request.office_informed_at:
+            since = request.office_informed_at
+        waiting = cals[case.placement.school.region].between(_local_date(since), today)
+        limit = thresholds.get(STATE_RULES.get(case.state, ""))
+        groups[group_of[case.state]].rows.append(
+            WorklistRow(
+                case=case,
+                since=since,
+                waiting=waiting,
+                overdue=limit is not None and waiting >= limit,
+                request=request,
+                stop=case.open_stops[0] if case.open_stops else None,
+            )
+        )
+    for group in groups.values():
+        group.rows.sort(key=lambda row: (row.since, row.case.pk))
+    return list(groups.values())

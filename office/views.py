@@ -1,0 +1,323 @@
+"""The internship office's pages: the dashboard, the case list with its exports, the pictures and
+the anonymised report for the partnership's steering group, the change worklist; and the ISOP
+owner's queue of advice requests. The reads are in `selectors`, the forms in `forms`.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+from collections.abc import Callable, Iterator
+from functools import cached_property, wraps
+from typing import Any
+
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
+from django.db.models import QuerySet
+from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
+from django.shortcuts import render
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.http import urlencode
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_http_methods
+from openpyxl import Workbook
+
+from cases.models import OPEN_STATES, Case, State
+from cases.views import forbidden
+from notifications.deadlines import effective_rules
+from notifications.monitoring import due_steps, load_calendars
+
+from . import selectors
+from .charts import report_charts
+from .forms import OfficeFilterForm, PeriodForm
+
+PAGE_SIZE = 50
+# A filter the database checks row by row (overdue) counts at most this many matches: the
+# first pages come back at once at any data size, and the count reads "more than 1,000".
+COUNT_CAP = 1000
+DASHBOARD_LIMIT = 50
+
+
+def office_only(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    @login_required
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        if not request.user.is_office:
+            return forbidden(request, _("Only the internship office can see this page."))
+        return view(request, *args, **kwargs)
+
+    return wrapper
+
+
+# --------------------------------------------------------------------------------------------
+# Dashboard
+# --------------------------------------------------------------------------------------------
+
+
+@office_only
+@require_http_methods(["GET"])
+def dashboard(request: HttpRequest) -> HttpResponse:
+    today = timezone.localdate()
+    rules, cals = effective_rules(), load_calendars(today)
+    counts = selectors.state_counts()
+    steps = due_steps(today=today, limit=DASHBOARD_LIMIT, rules=rules, cals=cals)
+    monitored = selectors.monitoring_rows(cals, rules, today)
+    failed, failed_total = selectors.failed_notifications()
+    list_url = reverse("office:office_list")
+    context = {
+        "title": _("Dashboard"),
+        "today": today,
+        "state_rows": [
+            {
+                "state": state,
+                "label": State(state).label,
+                "count": counts[state],
+                "url": f"{list_url}?{urlencode({'state': state})}",
+            }
+            for state in OPEN_STATES
+        ],
+        "open_total": sum(counts.values()),
+        "monitoring": [
+            {
+                "title": title,
+                "rows": monitored[state],
+                "total": counts[state],
+                "planned": state == State.CHANGE_CONVERSATION_PLANNED,
+                "url": f"{list_url}?{urlencode({'state': state, 'sort': 'waiting'})}",
+            }
+            for state, title in (
+                (State.OFFICE_INFORMED, _("Not yet planned")),
+                (State.CHANGE_CONVERSATION_PLANNED, _("Planned, not yet held")),
+            )
+        ],
+        "steps": steps,
+        "steps_limit": DASHBOARD_LIMIT,
+        "overdue_url": f"{list_url}?overdue=1",
+        "failed": failed,
+        "failed_total": failed_total,
+    }
+    return render(request, "office/dashboard.html", context)
+
+
+# --------------------------------------------------------------------------------------------
+# The office's case list and its exports
+# --------------------------------------------------------------------------------------------
+
+
+def _bound_form(request: HttpRequest) -> OfficeFilterForm:
+    form = OfficeFilterForm(request.GET or None, schools=selectors.filter_schools())
+    if request.GET:
+        form.is_valid()
+    return form
+
+
+def _filtered(form: OfficeFilterForm) -> QuerySet[Case]:
+    data = form.cleaned_data if form.is_bound and form.is_valid() else {}
+    return selectors.filter_cases(data)
+
+
+class CappedPaginator(Paginator):
+    """A paginator that counts at most `cap` + 1 rows (`capped` says when there are more)."""
+
+    def __init__(self, object_list, per_page, *, cap: int | None = None, **kwargs):
+        super().__init__(object_list, per_page, **kwargs)
+        self.cap = cap
+
+    @cached_property
+    def count(self) -> int:
+        if self.cap is None:
+            return super().count
+        # Walk the longest-waiting open cases first (an index serves that order): those are
+        # the likeliest to be overdue, so the cap is reached after few rows at any data size.
+        return self.object_list.order_by("state_changed_at", "pk")[: self.cap + 1].count()
+
+    @property
+    def capped(self) -> bool:
+        return self.cap is not None and self.count > self.cap
+
+
+@office_only
+@require_http_methods(["GET"])
+def office_list(request: HttpRequest) -> HttpResponse:
+    form = _bound_form(request)
+    cases = selectors.list_rows(_filtered(form))
+    overdue = form.is_bound and form.is_valid() and form.cleaned_data.get("overdue")
+    paginator = CappedPaginator(cases, PAGE_SIZE, cap=COUNT_CAP if overdue else None)
+    page = paginator.get_page(request.GET.get("page"))
+    query = request.GET.copy()
+    query.pop("page", None)
+    return render(
+        request,
+        "office/office_list.html",
+        {
+            "title": _("All cases"),
+            "form": form,
+            "page": page,
+            "cases": page.object_list,
+            "rows": selectors.office_rows(page.object_list),
+            "query": query.urlencode(),
+        },
+    )
+
+
+class _Echo:
+    def write(self, value: str) -> str:
+        return value
+
+
+def _xlsx(qs: QuerySet[Case]) -> bytes:
+    book = Workbook(write_only=True)
+    sheet = book.create_sheet(_("Cases"))
+    sheet.append([str(c) for c in selectors.EXPORT_COLUMNS])
+    for row in selectors.export_rows(qs):
+        sheet.append(row)
+    buffer = io.BytesIO()
+    book.save(buffer)
+    return buffer.getvalue()
+
+
+def _csv_lines(qs: QuerySet[Case]) -> Iterator[str]:
+    writer = csv.writer(_Echo())
+    yield "\ufeff"  # so that Excel reads the file as UTF-8
+    yield writer.writerow([str(c) for c in selectors.EXPORT_COLUMNS])
+    for row in selectors.export_rows(qs):
+        yield writer.writerow(
+            [v.strftime("%Y-%m-%d %H:%M") if isinstance(v, dt.datetime) else v for v in row]
+        )
+
+
+@office_only
+@require_http_methods(["GET"])
+def office_export(request: HttpRequest, fmt: str) -> HttpResponse:
+    if fmt not in ("csv", "xlsx"):
+        raise Http404("No such format.")
+    qs = _filtered(_bound_form(request))
+    stamp = timezone.localtime().strftime("%Y%m%d-%H%M")
+    if fmt == "xlsx":
+        response = HttpResponse(
+            _xlsx(qs),
+            content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        )
+    else:
+        response = StreamingHttpResponse(_csv_lines(qs), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="cases-{stamp}.{fmt}"'
+    # The access log writes one row per exported case from exactly this filter.
+    response.exported_cases = qs
+    return response
+
+
+# --------------------------------------------------------------------------------------------
+# Pictures and the steering group's report
+# --------------------------------------------------------------------------------------------
+
+
+@office_only
+@require_http_methods(["GET"])
+def report(request: HttpRequest) -> HttpResponse:
+    form = PeriodForm(request.GET or None)
+    start, end = form.period(timezone.localdate())
+    data = selectors.report_data(start, end)
+    return render(
+        request,
+        "office/dashboard_report.html",
+        {
+            "title": _("Pictures"),
+            "form": form,
+            "start": start,
+            "end": end,
+            "charts": report_charts(data),
+            "download_query": urlencode({"start": start.isoformat(), "end": end.isoformat()}),
+        },
+    )
+
+
+def _steering_csv(rows: dict[str, Any], start: dt.date, end: dt.date, outcome_labels) -> str:
+    buffer = io.StringIO()
+    buffer.write("\ufeff")
+    writer = csv.writer(buffer)
+    writer.writerow([_("Anonymised report"), start.isoformat(), end.isoformat()])
+    writer.writerow([])
+    writer.writerow(
+        [_("month"), _("new signals"), *outcome_labels, _("open at the end of the month")]
+    )
+    for row in rows["per_month"]:
+        writer.writerow([row["month"], row["signalled"], *row["outcomes"], row["open_end"]])
+    writer.writerow([])
+    writer.writerow([_("training school"), _("signalled in the period"), _("open now")])
+    for row in rows["schools"]:
+        writer.writerow([row["name"], row["signalled"], row["open_now"]])
+    writer.writerow([])
+    writer.writerow([_("time from signal to the first conversation"), _("cases")])
+    for label, n in rows["waits"]:
+        writer.writerow([label, n])
+    return buffer.getvalue()
+
+
+@office_only
+@require_http_methods(["GET"])
+def steering_report(request: HttpRequest, fmt: str) -> HttpResponse:
+    if fmt not in ("csv", "html"):
+        raise Http404("No such format.")
+    form = PeriodForm(request.GET or None)
+    start, end = form.period(timezone.localdate())
+    rows = selectors.steering_rows(selectors.report_data(start, end))
+    outcome_labels = [str(State(s).label) for s in selectors.OUTCOME_STATES]
+    name = f"steering-report-{start:%Y%m%d}-{end:%Y%m%d}"
+    if fmt == "csv":
+        response = HttpResponse(
+            _steering_csv(rows, start, end, outcome_labels),
+            content_type="text/csv; charset=utf-8",
+        )
+    else:
+        html = render_to_string(
+            "office/dashboard_steering.html",
+            {
+                "start": start,
+                "end": end,
+                "rows": rows,
+                "outcome_labels": outcome_labels,
+                "small_count": selectors.SMALL_COUNT,
+                "generated": timezone.localtime(),
+            },
+            request=request,
+        )
+        response = HttpResponse(html, content_type="text/html; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{name}.{fmt}"'
+    return response
+
+
+# --------------------------------------------------------------------------------------------
+# The change worklist and the ISOP owner's queue
+# --------------------------------------------------------------------------------------------
+
+
+@login_required
+@require_http_methods(["GET"])
+def worklist(request: HttpRequest) -> HttpResponse:
+    if not request.user.is_office:
+        return forbidden(request, _("Only the internship office sees the worklist."))
+    groups = selectors.office_worklist()
+    return render(
+        request,
+        "office/worklist.html",
+        {
+            "groups": groups,
+            "total": sum(len(g.rows) for g in groups),
+            "title": _("Change requests by step"),
+        },
+    )
+
+
+@login_required
+@require_http_methods(["GET"])
+def isop_queue(request: HttpRequest) -> HttpResponse:
+    if not request.user.is_isop_owner:
+        return forbidden(request, _("Only the ISOP process owner sees the advice requests."))
+    return render(
+        request,
+        "office/isop_queue.html",
+        {"digests": selectors.open_advice_requests(), "title": _("Advice requests")},
+    )
