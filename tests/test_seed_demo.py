@@ -7,7 +7,7 @@ import pytest
 from django.contrib.auth import authenticate
 from django.core.management import call_command
 
-from cases.management.commands.seed_demo import PASSWORD, PEOPLE, SYNTHETIC_PREFIX
+from demo.management.commands.seed_demo import PASSWORD, PEOPLE, SYNTHETIC_PREFIX
 from cases.models import Case, CaseEvent, Placement, Role, State, TrainingSchool, User
 from notifications.models import Notification
 

@@ -47,6 +47,8 @@ INSTALLED_APPS = [
     "conversations",
     "transfers",
     "notifications",
+    # The demo loader and the benchmark (management commands; they may import every app).
+    "demo",
     "office",
     # Sign-in pieces of the project itself (signals, the sign-in link task).
     "stagebureau.apps.StagebureauConfig",

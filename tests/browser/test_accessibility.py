@@ -20,7 +20,7 @@ from django.core.management import call_command
 from django.urls import reverse
 from playwright.sync_api import Browser, BrowserContext, Page, expect
 
-from cases.management.commands.seed_demo import PASSWORD
+from demo.management.commands.seed_demo import PASSWORD
 from cases.models import Case, State, User
 from conversations.models import Conversation, ImprovementAction, Invitation
 from transfers import services as transfer_services

@@ -38,6 +38,10 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
+from cases.models import OPEN_STATES, Case, State, TrainingSchool, User
+from notifications import deadlines
+from notifications.models import Notification
+
 GOAL_QUERIES = 12
 GOAL_FACTOR, GOAL_SLACK_MS = 2.0, 30.0
 GOAL_GROWTH = 1.5
@@ -100,8 +104,6 @@ class Command(BaseCommand):
     # --- one size ------------------------------------------------------------------------
 
     def _measure_size(self, size: int) -> dict[str, Any]:
-        from cases.models import OPEN_STATES, Case, State, TrainingSchool, User
-
         t0 = time.perf_counter()
         self.stdout.write(f"\nSeeding {size:,} synthetic cases...")
         call_command("seed_demo", cases=size, quiet_logins=True, stdout=_Null())
@@ -196,9 +198,6 @@ class Command(BaseCommand):
         return best
 
     def _measure_scan(self) -> dict[str, Any]:
-        from notifications import deadlines
-        from notifications.models import Notification
-
         def clear() -> None:
             Notification.objects.filter(event__startswith="deadline:").delete()
 
