@@ -3,7 +3,7 @@ the anonymised report for the partnership's steering group.
 
 Every page runs a fixed number of queries whatever the number of cases: counts are aggregates,
 lists are sliced in the database, and the deadline list is one UNION query built from the same
-deadline table the reminder scan uses (notifications.monitoring). The other apps' records are
+deadline table the reminder scan uses (deadlines.monitoring). The other apps' records are
 read through the Case model's reverse relations or imported inside functions (see style.md).
 """
 
@@ -114,7 +114,7 @@ def _monitored(state: str, limit: int) -> QuerySet[Case]:
 def monitoring_rows(cals, rules, today: dt.date) -> dict[str, list[dict]]:
     """The all-party conversation not yet planned / not yet held, with working days waiting
     since the office was informed, flagged with the thresholds of the deadline table."""
-    from notifications.monitoring import first_deadline
+    from deadlines.api import first_deadline
 
     limits = {eff.rule.key: first_deadline(eff) for eff in rules}
     result = {}
@@ -163,8 +163,7 @@ def failed_notifications(limit: int = FAILED_LIMIT) -> tuple[list, int]:
 @office_only
 @require_http_methods(["GET"])
 def dashboard(request: HttpRequest) -> HttpResponse:
-    from notifications.deadlines import effective_rules
-    from notifications.monitoring import due_steps, load_calendars
+    from deadlines.api import due_steps, effective_rules, load_calendars
 
     today = timezone.localdate()
     rules, cals = effective_rules(), load_calendars(today)
@@ -325,7 +324,7 @@ def filter_cases(data: dict, *, today: dt.date | None = None) -> QuerySet[Case]:
     if data.get("q"):
         qs = qs.filter(_search_q(data["q"]))
     if data.get("overdue"):
-        from notifications.monitoring import overdue_filter
+        from deadlines.api import overdue_filter
 
         qs = qs.filter(overdue_filter(today=today))
     return qs.order_by(*SORTS.get(data.get("sort") or "-signalled", SORTS["-signalled"]))

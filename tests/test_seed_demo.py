@@ -26,7 +26,8 @@ def snapshot() -> dict[str, int]:
     return {
         model._meta.label: model.objects.count()
         for model in apps.get_models()
-        if model._meta.app_label in {"cases", "conversations", "transfers", "notifications"}
+        if model._meta.app_label
+        in {"cases", "conversations", "transfers", "notifications", "deadlines"}
         or model._meta.label in {"auth.Group"}
     }
 

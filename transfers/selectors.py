@@ -13,7 +13,7 @@ from django.utils.translation import gettext_lazy as _
 
 from cases.models import FIVE_ANSWERS, Case, State
 from conversations.models import Conversation
-from notifications.deadlines import calendars, effective_rules
+from deadlines.api import calendars, effective_rules
 from notifications.models import Notification
 
 from .models import ChangeRequest, IsopAdvice, OutcomeReport, Position, Stop
@@ -93,7 +93,7 @@ WORKLIST_GROUPS: list[tuple[str, str, tuple[str, ...]]] = [
     ("stopped", _("Stopped temporarily"), (State.STOPPED,)),
 ]
 WORKLIST_STATES = tuple(s for _key, _label, states in WORKLIST_GROUPS for s in states)
-# The deadline rule (notifications.deadlines.RULES) whose threshold flags a case as overdue.
+# The deadline rule (deadlines.api.RULES) whose threshold flags a case as overdue.
 # Waiting for the all-party conversation: planned within 5 working days of the office being
 # informed, held within 15 (process.md); both counted from that contact.
 STATE_RULES: dict[str, str] = {
