@@ -136,8 +136,8 @@ ADMIN_MODELS_WITHOUT_CASE = {
     "cases.Partnership",
     "cases.Board",
     "cases.TrainingSchool",
-    "notifications.DeadlineRule",
-    "notifications.SchoolHoliday",
+    "deadlines.DeadlineRule",
+    "deadlines.SchoolHoliday",
 }
 ADMIN_OBJECT_VIEWS = ("change", "delete", "history")
 

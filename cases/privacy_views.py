@@ -18,9 +18,10 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
+from notifications.labels import all_labels
+
 from . import privacy
 from .models import (
-    EVENT_LABELS,
     AccessLog,
     AdviceDecision,
     Outcome,
@@ -113,7 +114,8 @@ def _labels() -> dict[str, dict]:
         "roles": {**dict(Role.choices), "staff": _("staff")},
         "states": dict(State.choices),
         "kinds": dict(AccessLog.Kind.choices),
-        "events": EVENT_LABELS,
+        # The core's events and those registered by the apps above (the deadline reminders).
+        "events": all_labels(),
         "placement_statuses": dict(Placement.Status.choices),
         "conversation_statuses": choices("conversations.Conversation", "status"),
         "evaluations": choices("conversations.ImprovementAction", "evaluation"),

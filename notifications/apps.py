@@ -9,7 +9,6 @@ class NotificationsConfig(AppConfig):
     def ready(self) -> None:
         from cases.events import subscribe
 
-        from . import deadlines  # noqa: F401  (registers the deadline event labels)
         from .services import on_step
 
         # The outbox hears every step the core and the feature apps publish.

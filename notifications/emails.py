@@ -17,9 +17,9 @@ from django.urls import reverse
 from django.utils import formats, timezone, translation
 from django.utils.translation import gettext as _
 
-from cases.models import EVENT_LABELS, User
+from cases.models import User
 
-from .deadlines import DUE_SOON, ESCALATE, RULES
+from .labels import Reminder, label_for, reminder_for
 from .models import Notification
 
 INVITATION_EVENTS = {"plan_conversation", "plan_change_conversation"}
@@ -55,19 +55,18 @@ def _subject(label: str, number: str) -> str:
     return _("[Stagebureau] %(label)s — case %(number)s") % {"label": label, "number": number}
 
 
-def _deadline(n: Notification, number: str, case_link: str) -> Message:
-    _prefix, key, kind = n.event.split(":", 2)
-    rule = RULES.get(key)
-    step = str(rule.label) if rule else key
-    values = {"step": step, "number": number}
-    if kind == DUE_SOON:
+def _reminder(n: Notification, reminder: Reminder, number: str, case_link: str) -> Message:
+    """A deadline's reminder, due-soon warning or escalation; its wording registered by the
+    deadline clock (labels.Reminder), who is responsible from the row's context."""
+    values = {"step": str(reminder.step), "number": number}
+    if reminder.due_soon:
         subject = _("[Stagebureau] Due soon: %(step)s — case %(number)s") % values
         first = _("A step in case %(number)s is due soon: %(step)s.") % values
     else:
         subject = _("[Stagebureau] Overdue: %(step)s — case %(number)s") % values
         first = _("A step in case %(number)s is overdue: %(step)s.") % values
     lines = [first]
-    if kind == ESCALATE:
+    if reminder.escalated:
         lines.append(_("The deadline has passed; this is escalated to the internship office."))
     responsible = list(n.context.get("responsible") or [])
     if n.recipient_id in responsible:
@@ -77,11 +76,9 @@ def _deadline(n: Notification, number: str, case_link: str) -> Message:
     else:
         lines.append(_("Responsible: the internship office."))
     link, label = case_link, _("Open the case file")
-    if key == "handover" and n.recipient_id in responsible:
-        link, label = (
-            _site(reverse("transfers:handover", args=[n.case_id])),
-            _("Open the handover page"),
-        )
+    if reminder.page is not None and n.recipient_id in responsible:
+        url_name, page_label = reminder.page
+        link, label = _site(reverse(url_name, args=[n.case_id])), str(page_label)
     return Message(subject, lines, link, label)
 
 
@@ -146,9 +143,10 @@ def describe(n: Notification) -> Message:
     """What the e-mail says, in the active language."""
     number = n.case.number
     case_link = _site(n.case.get_absolute_url())
-    label = str(EVENT_LABELS.get(n.event, n.event))
-    if n.event.startswith("deadline:"):
-        return _deadline(n, number, case_link)
+    label = label_for(n.event)
+    reminder = reminder_for(n.event)
+    if reminder is not None:
+        return _reminder(n, reminder, number, case_link)
     if n.event == "handover_started":
         return _handover(n, number, case_link)
     if n.event in INVITATION_EVENTS or n.event.startswith("conversation_"):

@@ -24,11 +24,3 @@ def sweep_outbox() -> int:
     ids = services.pending_ids()
     services.queue_delivery(ids)
     return len(ids)
-
-
-@shared_task(acks_late=True)
-def scan_deadlines() -> int:
-    """Create due reminders, due-soon warnings and escalations (idempotent: unique keys)."""
-    from .deadlines import scan
-
-    return scan().created

@@ -12,8 +12,9 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
-from cases.models import EVENT_LABELS, Case
+from cases.models import Case
 
+from .labels import label_for
 from .models import Notification
 
 
@@ -31,7 +32,7 @@ def inbox(request: HttpRequest) -> HttpResponse:
         qs = qs.filter(read_at__isnull=True)
     page = Paginator(qs.order_by("-created_at", "-pk"), 50).get_page(request.GET.get("page"))
     for notification in page.object_list:
-        notification.label = EVENT_LABELS.get(notification.event, notification.event)
+        notification.label = label_for(notification.event)
     return render(
         request,
         "notifications/inbox.html",

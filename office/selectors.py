@@ -3,7 +3,7 @@ its rows and export, the report's counts, the change worklist and the ISOP owner
 
 Every read runs a fixed number of queries whatever the number of cases: counts are aggregates,
 lists are sliced in the database, and the deadline list is one UNION query built from the same
-deadline table the reminder scan uses (notifications.monitoring).
+deadline table the reminder scan uses (deadlines.monitoring).
 """
 
 from __future__ import annotations
@@ -42,8 +42,7 @@ from cases.models import (
     TrainingSchool,
 )
 from conversations.models import Conversation
-from notifications.deadlines import calendars, effective_rules
-from notifications.monitoring import first_deadline, overdue_filter
+from deadlines.api import calendars, effective_rules, first_deadline, overdue_filter
 from notifications.selectors import failed_deliveries
 from transfers.models import ChangeRequest, IsopAdvice, OutcomeReport, Position, Stop
 
@@ -502,7 +501,7 @@ WORKLIST_GROUPS: list[tuple[str, str, tuple[str, ...]]] = [
     ("stopped", gettext_lazy("Stopped temporarily"), (State.STOPPED,)),
 ]
 WORKLIST_STATES = tuple(s for _key, _label, states in WORKLIST_GROUPS for s in states)
-# The deadline rule (notifications.deadlines.RULES) whose threshold flags a case as overdue.
+# The deadline rule (deadlines.api.RULES) whose threshold flags a case as overdue.
 # Waiting for the all-party conversation: planned within 5 working days of the office being
 # informed, held within 15 (process.md); both counted from that contact.
 STATE_RULES: dict[str, str] = {

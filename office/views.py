@@ -27,8 +27,7 @@ from openpyxl import Workbook
 
 from cases.models import OPEN_STATES, Case, State
 from cases.views import forbidden
-from notifications.deadlines import effective_rules
-from notifications.monitoring import due_steps, load_calendars
+from deadlines.api import due_steps, effective_rules, load_calendars
 
 from . import selectors
 from .charts import report_charts

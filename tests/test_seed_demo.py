@@ -7,8 +7,8 @@ import pytest
 from django.contrib.auth import authenticate
 from django.core.management import call_command
 
-from demo.management.commands.seed_demo import PASSWORD, PEOPLE, SYNTHETIC_PREFIX
 from cases.models import Case, CaseEvent, Placement, Role, State, TrainingSchool, User
+from demo.management.commands.seed_demo import PASSWORD, PEOPLE, SYNTHETIC_PREFIX
 from notifications.models import Notification
 
 pytestmark = pytest.mark.django_db
@@ -26,7 +26,8 @@ def snapshot() -> dict[str, int]:
     return {
         model._meta.label: model.objects.count()
         for model in apps.get_models()
-        if model._meta.app_label in {"cases", "conversations", "transfers", "notifications"}
+        if model._meta.app_label
+        in {"cases", "conversations", "transfers", "notifications", "deadlines"}
         or model._meta.label in {"auth.Group"}
     }
 

@@ -47,6 +47,8 @@ INSTALLED_APPS = [
     "conversations",
     "transfers",
     "notifications",
+    # The deadline clock (rules, working days, the reminder scan); above notifications.
+    "deadlines",
     # The demo loader and the benchmark (management commands; they may import every app).
     "demo",
     "office",
@@ -224,7 +226,7 @@ CELERY_BEAT_SCHEDULE = {
     },
     # Reminders and escalations are deduplicated, so a run more or less changes nothing.
     "scan-deadlines": {
-        "task": "notifications.tasks.scan_deadlines",
+        "task": "deadlines.tasks.scan_deadlines",
         "schedule": crontab(minute="*/30"),
     },
     # Retention: closed cases past CASE_RETENTION_DAYS lose their texts (idempotent).

@@ -20,9 +20,9 @@ from django.core.management import call_command
 from django.urls import reverse
 from playwright.sync_api import Browser, BrowserContext, Page, expect
 
-from demo.management.commands.seed_demo import PASSWORD
 from cases.models import Case, State, User
 from conversations.models import Conversation, ImprovementAction, Invitation
+from demo.management.commands.seed_demo import PASSWORD
 from transfers import services as transfer_services
 from transfers.models import Handover
 

@@ -11,7 +11,7 @@ from django.utils import timezone, translation
 
 from cases import services
 from cases.models import Case, CaseEvent, Category, GuardFailed, State
-from notifications import deadlines
+from deadlines.scan import scan
 from notifications.models import Notification
 from tests.cases.factories import CaseFactory, PlacementFactory, UserFactory
 
@@ -170,7 +170,7 @@ def test_a_stale_page_does_not_open_it(client, placement, office):
 def test_no_reminder_tells_the_staff_of_an_unopened_signal(office):
     long_ago = timezone.make_aware(dt.datetime(2026, 11, 16, 10))
     case = CaseFactory(confidential=True, state_changed_at=long_ago, signalled_at=long_ago)
-    deadlines.scan(dt.date(2026, 11, 30))
+    scan(dt.date(2026, 11, 30))
     recipients = set(Notification.objects.filter(case=case).values_list("recipient", flat=True))
     assert recipients == {office.pk}  # the escalation: the office should open it
     assert Notification.objects.filter(case=case, event__endswith="escalate").exists()

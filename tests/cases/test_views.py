@@ -394,7 +394,7 @@ def test_the_admin_lists_and_adds_every_model(admin_client):
     not_in_admin = {AccessLog}
     assert AccessLog not in admin.site._registry
     case = CaseFactory()
-    for app_label in ("cases", "conversations", "transfers", "notifications"):
+    for app_label in ("cases", "conversations", "transfers", "notifications", "deadlines"):
         for model in apps.get_app_config(app_label).get_models():
             if model in not_in_admin:
                 continue

@@ -299,7 +299,10 @@ def routes_to(queue: str):
     """While a journey runs, what the test process itself publishes goes to the stack's queue
     (and only then: other tests' tasks must not reach the end-to-end worker)."""
     saved = app.conf.task_routes
-    app.conf.task_routes = {"notifications.tasks.*": {"queue": queue}}
+    app.conf.task_routes = {
+        "notifications.tasks.*": {"queue": queue},
+        "deadlines.tasks.*": {"queue": queue},
+    }
     _reset_routes()
     try:
         yield

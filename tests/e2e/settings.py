@@ -14,4 +14,7 @@ EMAIL_TIMEOUT = 30
 
 _queue = os.environ["STAGEBUREAU_TEST_QUEUE"]
 CELERY_TASK_DEFAULT_QUEUE = _queue
-CELERY_TASK_ROUTES = {"notifications.tasks.*": {"queue": _queue}}
+CELERY_TASK_ROUTES = {
+    "notifications.tasks.*": {"queue": _queue},
+    "deadlines.tasks.*": {"queue": _queue},
+}

@@ -1,4 +1,4 @@
-"""Factories for the notification outbox and the deadline configuration."""
+"""Factories for the notification outbox."""
 
 import datetime as dt
 
@@ -6,8 +6,7 @@ import factory
 from django.utils import timezone
 from factory.django import DjangoModelFactory
 
-from cases.models import TrainingSchool
-from notifications.models import DeadlineRule, Notification, SchoolHoliday
+from notifications.models import Notification
 from tests.cases.factories import CaseFactory, UserFactory
 
 
@@ -37,31 +36,3 @@ class NotificationFactory(DjangoModelFactory):
         stale = factory.Trait(
             created_at=factory.LazyFunction(lambda: timezone.now() - dt.timedelta(hours=1))
         )
-
-
-class DeadlineRuleFactory(DjangoModelFactory):
-    class Meta:
-        model = DeadlineRule
-        django_get_or_create = ("key",)
-
-    key = "first_conversation"
-    remind_after = 3
-    escalate_after = 5
-
-    class Params:
-        inactive = factory.Trait(active=False)
-        no_escalation = factory.Trait(escalate_after=None)
-
-
-class SchoolHolidayFactory(DjangoModelFactory):
-    class Meta:
-        model = SchoolHoliday
-
-    region = TrainingSchool.Region.MIDDLE
-    name = "Herfstvakantie"
-    start_date = factory.LazyFunction(lambda: dt.date.today() + dt.timedelta(days=7))
-    end_date = factory.LazyAttribute(lambda h: h.start_date + dt.timedelta(days=8))
-
-    class Params:
-        north = factory.Trait(region=TrainingSchool.Region.NORTH)
-        south = factory.Trait(region=TrainingSchool.Region.SOUTH)

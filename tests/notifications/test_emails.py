@@ -14,7 +14,9 @@ from cases import services as case_services
 from cases.models import AdviceDecision, Outcome, State
 from conversations import services as conversations
 from conversations.models import Conversation
-from notifications import deadlines, services
+from deadlines import rules
+from deadlines.scan import scan
+from notifications import services
 from notifications.emails import HEADER_ID, render_email
 from notifications.models import Notification
 from tests.cases.factories import CaseFactory, TrainingSchoolFactory, UserFactory
@@ -150,7 +152,7 @@ def test_the_old_coach_reminder_links_to_the_handover_page(crew, no_queue):
     type(case).objects.filter(pk=case.pk).update(
         state_changed_at=timezone.now() - dt.timedelta(days=30)
     )
-    deadlines.scan()
+    scan()
     sent = deliver_all(event="deadline:handover:remind")
     message = mail_to(sent, crew.study_coach)
     assert message.subject.startswith("[Stagebureau] Overdue: Old study coach contacted")
@@ -174,7 +176,7 @@ def overdue_signal():
 
 def test_a_reminder_says_which_step_and_that_you_are_responsible(overdue_signal, no_queue):
     case, _office = overdue_signal
-    deadlines.scan()
+    scan()
     sent = deliver_all(event="deadline:first_conversation:remind")
     assert len(sent) == 2
     message = mail_to(sent, case.placement.school_trainer)
@@ -188,7 +190,7 @@ def test_a_reminder_says_which_step_and_that_you_are_responsible(overdue_signal,
 
 def test_an_escalation_names_who_is_responsible(overdue_signal, no_queue):
     case, office = overdue_signal
-    deadlines.scan()
+    scan()
     message = mail_to(deliver_all(event="deadline:first_conversation:escalate"), office)
     assert "escalated to the internship office" in message.body
     assert "Responsible:" in message.body
@@ -204,7 +206,7 @@ def test_due_soon_says_due_soon(no_queue):
     row = NotificationFactory(
         case=case,
         recipient=trainer,
-        event=deadlines.event_name("first_conversation", deadlines.DUE_SOON),
+        event=rules.event_name("first_conversation", rules.DUE_SOON),
         context={"responsible": [trainer.pk]},
     )
     message = render_email(row)
@@ -217,7 +219,7 @@ def test_a_step_of_the_office_itself_says_so(no_queue):
     office = UserFactory(office=True, language="en")
     row = NotificationFactory(
         recipient=office,
-        event=deadlines.event_name("change_conversation_planned", deadlines.ESCALATE),
+        event=rules.event_name("change_conversation_planned", rules.ESCALATE),
         context={"responsible": []},
     )
     assert "Responsible: the internship office." in render_email(row).body
@@ -228,10 +230,10 @@ def test_reminders_are_in_dutch_for_a_dutch_recipient(overdue_signal, no_queue):
     trainer = case.placement.school_trainer
     trainer.language = "nl"
     trainer.save()
-    deadlines.scan()
+    scan()
     message = mail_to(deliver_all(event="deadline:first_conversation:remind"), trainer)
     with translation.override("nl"):
-        label = str(deadlines.RULES["first_conversation"].label)
+        label = str(rules.RULES["first_conversation"].label)
     assert label in message.subject
     assert "Beste" in message.body or "Dear" not in message.body
 
@@ -426,7 +428,7 @@ def test_no_e_mail_ever_contains_what_was_written_in_the_case(no_queue):
     assert case.state == State.CLOSED_TRANSFERRED
     # Reminders and escalations for whatever is still open, as late as can be.
     Conversation.objects.filter(case=case).update(held_at=timezone.now() - dt.timedelta(days=60))
-    deadlines.scan(TODAY + dt.timedelta(days=60))
+    scan(TODAY + dt.timedelta(days=60))
 
     for language in ("nl", "en"):
         type(p.student).objects.update(language=language)

@@ -107,12 +107,19 @@ def test_failed_deliveries_for_the_dashboard(outbox_rows):
 
 def test_the_beat_runs_the_sweep_and_the_deadline_scan():
     tasks = {entry["task"] for entry in settings.CELERY_BEAT_SCHEDULE.values()}
-    assert {"notifications.tasks.sweep_outbox", "notifications.tasks.scan_deadlines"} <= tasks
+    assert {"notifications.tasks.sweep_outbox", "deadlines.tasks.scan_deadlines"} <= tasks
 
 
-@pytest.mark.parametrize("name", ["deliver_notification", "sweep_outbox", "scan_deadlines"])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "notifications.tasks.deliver_notification",
+        "notifications.tasks.sweep_outbox",
+        "deadlines.tasks.scan_deadlines",
+    ],
+)
 def test_the_idempotent_tasks_acknowledge_late(name):
-    task = symbol_by_name(f"notifications.tasks.{name}")
+    task = symbol_by_name(name)
     assert task.acks_late is True
     assert task.reject_on_worker_lost is not False  # True, or the app's default (True)
     assert settings.CELERY_TASK_REJECT_ON_WORKER_LOST is True

@@ -21,7 +21,9 @@ from django.utils import timezone
 
 from cases import services
 from cases.models import Case, State
-from notifications import deadlines, tasks
+from deadlines import tasks as deadline_tasks
+from deadlines.selectors import calendars
+from notifications import tasks
 from notifications.emails import HEADER_ID
 from notifications.models import Notification
 from notifications.services import queue_delivery
@@ -119,7 +121,7 @@ def signalled_days_ago(cases: int, working_days: int, **kwargs) -> list[Case]:
     """Signalled cases whose first-conversation reminder (3 working days) is due today and
     whose escalation (5) is not: two reminders each, to the school trainer and the coach."""
     placement = kwargs.pop("placement", None) or PlacementFactory()
-    calendar = deadlines.calendars()[placement.school.region]
+    calendar = calendars()[placement.school.region]
     anchor = calendar.latest_anchor(timezone.localdate(), working_days)
     moment = timezone.make_aware(dt.datetime.combine(anchor, dt.time(10)))
     return CaseFactory.create_batch(
@@ -131,11 +133,11 @@ def test_running_the_reminder_scan_twice_sends_each_reminder_once(worker, mailou
     cases = signalled_days_ago(3, 3)
     expected = 2 * len(cases)
 
-    tasks.scan_deadlines.delay()
+    deadline_tasks.scan_deadlines.delay()
     wait_for_mail(expected)
-    tasks.scan_deadlines.delay()  # the beat's next run: nothing new is due
+    deadline_tasks.scan_deadlines.delay()  # the beat's next run: nothing new is due
     time.sleep(2.0)
-    tasks.scan_deadlines.delay()
+    deadline_tasks.scan_deadlines.delay()
     time.sleep(2.0)
 
     close_old_connections()
@@ -228,8 +230,8 @@ def test_reminder_drill_1000_due_reminders_through_the_worker(fast_commits, work
     as a late beat might). Reports delivered / duplicated / lost (target 1000 / 0 / 0)."""
     signalled_days_ago(DRILL // 2, 3)
     started = time.monotonic()
-    tasks.scan_deadlines.delay()
-    tasks.scan_deadlines.delay()
+    deadline_tasks.scan_deadlines.delay()
+    deadline_tasks.scan_deadlines.delay()
     wait_until(lambda: len(mail.outbox) >= DRILL, TIMEOUT + 30, step=0.25)
     time.sleep(1.5)  # a duplicate, if any, would arrive now
     elapsed = time.monotonic() - started

@@ -11,4 +11,7 @@ EMAIL_FILE_PATH = os.environ["EMAIL_FILE_PATH"]
 _queue = os.environ.get("STAGEBUREAU_TEST_QUEUE")
 if _queue:
     CELERY_TASK_DEFAULT_QUEUE = _queue
-    CELERY_TASK_ROUTES = {"notifications.tasks.*": {"queue": _queue}}
+    CELERY_TASK_ROUTES = {
+        "notifications.tasks.*": {"queue": _queue},
+        "deadlines.tasks.*": {"queue": _queue},
+    }

@@ -50,10 +50,13 @@ def _reset_routes() -> None:
 
 @contextmanager
 def routed_queue() -> Iterator[str]:
-    """Route the notification tasks to a queue only this test's workers consume."""
+    """Route the notification and deadline tasks to a queue only this test's workers consume."""
     name = f"test-worker-{uuid.uuid4().hex[:12]}"
     saved = app.conf.task_routes
-    app.conf.task_routes = {"notifications.tasks.*": {"queue": name}}
+    app.conf.task_routes = {
+        "notifications.tasks.*": {"queue": name},
+        "deadlines.tasks.*": {"queue": name},
+    }
     _reset_routes()
     try:
         yield name

@@ -12,7 +12,7 @@ from django.urls import reverse
 from django.utils.html import escape
 
 from cases.models import State, TrainingSchool
-from notifications.models import DeadlineRule, SchoolHoliday
+from deadlines.models import DeadlineRule, SchoolHoliday
 from office.selectors import office_worklist
 from tests.cases.factories import CaseFactory, PlacementFactory, TrainingSchoolFactory, UserFactory
 from tests.conversations.factories import ConversationFactory

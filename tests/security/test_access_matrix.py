@@ -532,7 +532,7 @@ def outcome_of(response) -> str:
 def snapshot() -> dict:
     """Row counts of every model of the project, and each case's version and state."""
     counts = {}
-    for app in ("cases", "conversations", "transfers", "notifications", "auth"):
+    for app in ("cases", "conversations", "transfers", "notifications", "deadlines", "auth"):
         for model in apps.get_app_config(app).get_models():
             if model._meta.label == "cases.AccessLog":
                 continue  # viewing a case is meant to write the access log

@@ -10,7 +10,7 @@ with Django's test Client, for the dashboard, the filtered case list and a case 
   and the ratio page time / raw SQL time;
 - the growth of the median from the first size to the last;
 
-and for the reminder scan (notifications.deadlines.scan) its time and query count on the first
+and for the reminder scan (deadlines.api.scan) its time and query count on the first
 run (which writes the reminders), its peak Python memory (tracemalloc) on the same work, and the
 time of a repeat run (nothing new to write). Delivery is not part of the scan: queueing the
 e-mails is replaced by a no-op while measuring.
@@ -39,7 +39,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from cases.models import OPEN_STATES, Case, State, TrainingSchool, User
-from notifications import deadlines
+from deadlines import api as deadlines
 from notifications.models import Notification
 
 GOAL_QUERIES = 12

@@ -1,8 +1,8 @@
 """The deadline table as rows for the office's dashboard, instead of notifications.
 
 One definition of the deadlines: the rules, their configured thresholds (`effective_rules`) and
-the working-day calendars per region (`calendars`) come from `notifications.deadlines`, exactly
-as the reminder scan uses them. What differs is the output: the scan writes one outbox row per
+the working-day calendars per region (`calendars`) come from `selectors`, exactly as the
+reminder scan (scan.py) uses them. What differs is the output: the scan writes one outbox row per
 step and recipient, this module returns the steps themselves, most urgent first, in ONE query
 whatever the number of cases:
 
@@ -46,16 +46,9 @@ from django.utils.translation import gettext_lazy as _
 
 from cases.models import GLOBAL_ROLES, OPEN_STATES, Case, Role, TrainingSchool
 
-from .deadlines import (
-    _DATE_ANCHORS,
-    ROLE_PATHS,
-    EffectiveRule,
-    Rule,
-    _anchor_before,
-    calendars,
-    effective_rules,
-)
 from .models import SchoolHoliday
+from .rules import ROLE_PATHS, Rule, anchor_before
+from .selectors import EffectiveRule, calendars, effective_rules
 from .workdays import WorkingDays
 
 OVERDUE, ESCALATED, DUE_SOON = "overdue", "escalated", "due_soon"
@@ -172,7 +165,7 @@ _SQL: dict[tuple, tuple[str, tuple]] = {}
 
 
 def load_calendars(today: dt.date | None = None) -> Calendars:
-    """The working-day calendars of notifications.deadlines.calendars(), per region, kept per
+    """The working-day calendars of selectors.calendars(), per region, kept per
     process for as long as the school holidays and the date stay the same (one query)."""
     today = today or timezone.localdate()
     periods = tuple(SchoolHoliday.objects.values_list("region", "start_date", "end_date"))
@@ -218,7 +211,7 @@ def _person_paths(rule: Rule) -> list[str]:
 
 def _branch(eff: EffectiveRule, region: str, upper: dt.date, limit: int | None):
     rule = eff.rule
-    is_date = rule.anchor in _DATE_ANCHORS
+    is_date = rule.anchor_is_date
     qs = rule.filter(Case.objects.filter(state__in=OPEN_STATES, placement__school__region=region))
     step = rule.step[0]
     people = _person_paths(rule)
@@ -242,7 +235,7 @@ def _branch(eff: EffectiveRule, region: str, upper: dt.date, limit: int | None):
                 else Cast(Value(None), CharField())
             )
     anchor_alias = "m_anchor_on" if is_date else "m_anchor_at"
-    qs = qs.annotate(**annotations).filter(_anchor_before(anchor_alias, upper, is_date))
+    qs = qs.annotate(**annotations).filter(anchor_before(anchor_alias, upper, is_date))
     qs = qs.values(*COLUMNS)
     if limit is not None and connection.features.supports_slicing_ordering_in_compound:
         return qs.order_by(anchor_alias, "m_case")[:limit]
@@ -375,7 +368,7 @@ def overdue_filter(
     branches = []
     for eff in rules:
         rule = eff.rule
-        is_date = rule.anchor in _DATE_ANCHORS
+        is_date = rule.anchor_is_date
         states = getattr(rule.filter, "states", None)
         inline = states is not None and "__" not in rule.anchor
         region_path, anchor_path = (
@@ -391,11 +384,11 @@ def overdue_filter(
         if not by_cutoff:
             continue
         if len(by_cutoff) == 1 and len(next(iter(by_cutoff.values()))) == len(cals):
-            in_time = _anchor_before(anchor_path, next(iter(by_cutoff)), is_date)
+            in_time = anchor_before(anchor_path, next(iter(by_cutoff)), is_date)
         else:
             in_time = Q()
             for cutoff, regions in by_cutoff.items():
-                in_time |= Q(**{f"{region_path}__in": regions}) & _anchor_before(
+                in_time |= Q(**{f"{region_path}__in": regions}) & anchor_before(
                     anchor_path, cutoff, is_date
                 )
         if inline:
