@@ -494,6 +494,8 @@ def office_export(request: HttpRequest, fmt: str) -> HttpResponse:
         raise Http404("No such format.")
     form = _bound_form(request)
     qs = _filtered(form)
+    # The access log writes one row per exported case of this very filter (privacy/audit.py).
+    request.exported_cases = qs
     stamp = timezone.localtime().strftime("%Y%m%d-%H%M")
     if fmt == "xlsx":
         from openpyxl import Workbook

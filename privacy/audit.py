@@ -6,8 +6,7 @@ from its arguments, is declared here in one place (`scope_for`); a test walks ev
 and fails when a pattern with arguments is neither mapped nor listed in `NOT_CASE_SCOPED` with a
 reason. The row costs ONE query: the case id and its student are subqueries of the INSERT
 (`INSERT ... VALUES (..., (SELECT student_id ...))`); the office's list export writes one row per
-exported case with one `INSERT ... SELECT` of the same filter (plus the filter form's school
-list).
+exported case with one `INSERT ... SELECT` of the view's own filter.
 
 Kinds: `export` for downloads (an attachment, or a URL in `EXPORT_NAMES`) with status 2xx;
 `view` for any other GET with status 2xx; `change` for a POST answered below 400; `refused` for
@@ -16,13 +15,15 @@ A 403 on any other page (e.g. the dashboard for a non-office user) is a security
 no case. Redirects of a GET (e.g. "this step is not possible now") show nothing and are not
 logged. Anonymous requests are sent to the login page and are not logged.
 
-`cases` imports none of the other apps at module level: the scopes name their models by label.
+The scopes name their models by label (data, like the URL names), so the map reads as one table.
+A view that exports many cases at once says which by setting `request.exported_cases` (a queryset
+of cases; see `EXPORTED_CASES`): the log then holds one row per exported case, by the view's own
+filter, and this module needs to import no page of the office.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -32,7 +33,9 @@ from django.db.models import IntegerField, QuerySet, Subquery, Value
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 
-from .models import AccessLog, Case
+from cases.models import Case
+
+from .models import AccessLog
 
 logger = logging.getLogger(__name__)
 security_logger = logging.getLogger("stagebureau.security")
@@ -74,7 +77,7 @@ MODEL_SCOPES: dict[str, tuple[str | None, str]] = {
     "cases.Case": ("pk", "placement__student_id"),
     "cases.CaseCategory": _to_case(),
     "cases.CaseEvent": _to_case(),
-    "cases.AccessLog": ("case_id", "student_id"),
+    "privacy.AccessLog": ("case_id", "student_id"),
     "cases.Placement": (None, "student_id"),
     "conversations.Conversation": _to_case(),
     "conversations.Invitation": (
@@ -119,7 +122,7 @@ OWN_DATA_NAMES = {"privacy:my_data", "privacy:my_data_json"}
 # Patterns with arguments that name no case, with the reason. The URL-walking test fails on a
 # pattern with arguments that is in neither list.
 NOT_CASE_SCOPED: dict[str, str] = {
-    "cases:office_export": "list export: one row per exported case, see BULK_EXPORTS",
+    "cases:office_export": "list export: one row per exported case, see EXPORTED_CASES",
     "cases:steering_report": "anonymised counts only (small numbers hidden), no case file",
     "admin:app_list": "the admin's list of models of an app",
     "admin:view_on_site": "a redirect to the object's own page, which is logged itself",
@@ -154,16 +157,9 @@ EXPORT_NAMES = {
 }
 
 
-def _office_export_cases(request: HttpRequest) -> QuerySet[Case]:
-    from . import dashboard  # the view's own filter, so the log lists exactly what was exported
-
-    return dashboard._filtered(dashboard._bound_form(request))
-
-
-# Exports of many cases: the URL name -> the cases exported (the same filter as the view).
-BULK_EXPORTS: dict[str, Callable[[HttpRequest], QuerySet[Case]]] = {
-    "cases:office_export": _office_export_cases,
-}
+# A view that exports many cases sets this attribute of the request to the queryset it exported
+# (the office's list export: its own filter, so the log lists exactly what was exported).
+EXPORTED_CASES = "exported_cases"
 
 
 def _admin_model(view_name: str) -> str | None:
@@ -238,9 +234,10 @@ def log_request(request: HttpRequest, response: HttpResponse) -> None:
         "method": request.method[:10],
         "status": response.status_code,
     }
-    if kind == AccessLog.Kind.EXPORT and view_name in BULK_EXPORTS:
+    exported = getattr(request, EXPORTED_CASES, None)
+    if kind == AccessLog.Kind.EXPORT and exported is not None:
         row["path"] = request.get_full_path()[:300]  # the filter says what was exported
-        _log_bulk(row, BULK_EXPORTS[view_name](request))
+        _log_bulk(row, exported)
         return
     scoped = scope is not None
     if scope is not None:
