@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterable
 
 import django_fsm as fsm
 from django.conf import settings
-from django.contrib.auth.models import AbstractUser
+from django.contrib.auth.models import AbstractUser, Permission
 from django.core.exceptions import PermissionDenied
 from django.db import models
 from django.urls import reverse
@@ -37,6 +37,9 @@ class Role(models.TextChoices):
 
 # Global roles are Django groups with these names.
 GLOBAL_ROLES = (Role.OFFICE, Role.ISOP_OWNER)
+# The privacy officer is whoever holds this permission (the privacy app's access log; named as a
+# string so that the core imports nothing of that app; tests/privacy checks that it exists).
+PRIVACY_OFFICER_PERMISSION = "privacy.view_accesslog"
 # Roles a person holds on a placement, with the placement field that holds them.
 PLACEMENT_ROLE_FIELDS = {
     Role.STUDENT: "student",
@@ -72,7 +75,7 @@ class User(AbstractUser):
         if not self.is_authenticated or not self.pk:
             return frozenset()
         flags = {role: self.__dict__.get(f"_has_global_role_{role}") for role in GLOBAL_ROLES}
-        if None not in flags.values():  # loaded by cases.backends.RequestUserBackend
+        if None not in flags.values():  # loaded by stagebureau.backends.RequestUserBackend
             return frozenset(role for role, held in flags.items() if held)
         names = set(self.groups.filter(name__in=GLOBAL_ROLES).values_list("name", flat=True))
         return frozenset(names)
@@ -87,14 +90,21 @@ class User(AbstractUser):
 
     @cached_property
     def is_privacy_officer(self) -> bool:
-        """Reads the access log (cases.view_accesslog by a group or directly; not implied by
-        being a superuser). Loaded with the request's user by cases.backends."""
+        """Reads the access log: holds PRIVACY_OFFICER_PERMISSION by a group or directly. NOT
+        implied by being a superuser: the administrators of the application do not read the
+        access log. The request's user comes with the flag (stagebureau.backends); any other
+        user costs one query."""
+        if not self.is_authenticated or not self.is_active:
+            return False
         flag = self.__dict__.get("_is_privacy_officer")
         if flag is not None:
-            return bool(flag) and self.is_active
-        from .privacy import is_privacy_officer
-
-        return is_privacy_officer(self)
+            return bool(flag)
+        app_label, _dot, codename = PRIVACY_OFFICER_PERMISSION.partition(".")
+        return (
+            Permission.objects.filter(content_type__app_label=app_label, codename=codename)
+            .filter(models.Q(group__user=self) | models.Q(user=self))
+            .exists()
+        )
 
 
 # --------------------------------------------------------------------------------------------
@@ -1019,74 +1029,3 @@ EVENT_LABELS: dict[str, str] = {
 def event_label(name: str) -> str:
     """The translated label of a timeline or notification event of the core, else the name."""
     return EVENT_LABELS.get(name, name)
-
-
-class AccessLogQuerySet(AppendOnlyQuerySet):
-    refusal = "The access log is append-only."
-
-
-class AccessLog(AppendOnlyModel):
-    """Who looked at or exported which case file, when, on which page; refused attempts too.
-
-    Never holds the content itself. Written for every case-scoped request (view, download,
-    export) and for every refused one (403/404 on a case: a security event)."""
-
-    refusal = "The access log is append-only."
-
-    class Kind(models.TextChoices):
-        VIEW = "view", _("viewed")
-        EXPORT = "export", _("exported or downloaded")
-        CHANGE = "change", _("submitted a form")
-        REFUSED = "refused", _("refused (security event)")
-
-    at = models.DateTimeField(_("time"), default=timezone.now, db_index=True)
-    user = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        verbose_name=_("user"),
-        on_delete=models.SET_NULL,
-        null=True,
-        blank=True,
-        related_name="+",
-    )
-    username = models.CharField(_("username"), max_length=150, blank=True)
-    # No database constraint: a refused request may name a case id that does not exist.
-    case = models.ForeignKey(
-        Case,
-        verbose_name=_("case"),
-        on_delete=models.DO_NOTHING,
-        db_constraint=False,
-        null=True,
-        blank=True,
-        related_name="+",
-    )
-    # The case's student at the time of access: the privacy officer lists the log per student.
-    student = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        verbose_name=_("student"),
-        on_delete=models.SET_NULL,
-        null=True,
-        blank=True,
-        related_name="+",
-    )
-    kind = models.CharField(_("kind"), max_length=20, choices=Kind.choices)
-    page = models.CharField(_("page"), max_length=100, blank=True)
-    path = models.CharField(_("address"), max_length=300, blank=True)
-    method = models.CharField(max_length=10, blank=True)
-    status = models.PositiveSmallIntegerField(_("response status"), null=True, blank=True)
-
-    objects = AccessLogQuerySet.as_manager()
-
-    class Meta:
-        verbose_name = _("access log entry")
-        verbose_name_plural = _("access log")
-        ordering = ["-at", "-pk"]
-        indexes = [
-            models.Index(fields=["student", "-at"], name="access_log_student_at"),
-            models.Index(fields=["case", "-at"], name="access_log_case_at"),
-            models.Index(
-                fields=["-at"], name="access_log_refused_at", condition=models.Q(kind="refused")
-            ),
-        ]
-
-    def __str__(self) -> str:
-        return f"{self.at:%Y-%m-%d %H:%M} {self.username} {self.kind} {self.case_id} {self.page}"

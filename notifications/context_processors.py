@@ -5,6 +5,6 @@ def inbox(request) -> dict:
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated:
         return {}
-    # cases.backends.RequestUserBackend counts them with the user's own query.
+    # stagebureau.backends.RequestUserBackend counts them with the user's own query.
     count = getattr(user, "_unread_notifications", None)
     return {"unread_notifications": unread_count(user) if count is None else count}

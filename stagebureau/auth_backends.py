@@ -1,7 +1,7 @@
 """Authentication backends: throttling (django-axes), sign-in links (django-sesame) and single
 sign-on through OpenID Connect (mozilla-django-oidc, SURFconext-compatible).
 
-Every backend that signs a user in loads them like cases.backends.RequestUserBackend does (one
+Every backend that signs a user in loads them like .backends.RequestUserBackend does (one
 query with roles and unread count), whichever way they came in.
 """
 
@@ -16,8 +16,9 @@ from django.http import HttpRequest
 from mozilla_django_oidc.auth import OIDCAuthenticationBackend
 from sesame.backends import SesameBackendMixin
 
-from cases.backends import RequestUserBackend
 from cases.models import User
+
+from .backends import RequestUserBackend
 
 logger = logging.getLogger("stagebureau.security")
 

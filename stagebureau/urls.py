@@ -32,7 +32,7 @@ urlpatterns = [
     path("cases/", include("transfers.urls")),
     path("cases/", include("office.urls")),
     path("inbox/", include("notifications.urls")),
-    path("privacy/", include("cases.privacy_urls")),
+    path("privacy/", include("privacy.urls")),
     path("admin/", admin.site.urls),
     path("i18n/setlang/", set_language, name="set_language"),
     path("health/", health, name="health"),

@@ -185,7 +185,7 @@ def test_single_sign_on_is_switched_on_and_configured_by_the_environment(tmp_pat
     backends = on["AUTHENTICATION_BACKENDS"]
     assert backends[0] == "stagebureau.auth_backends.ThrottleBackend"
     assert backends[-1] == "stagebureau.auth_backends.OIDCBackend"
-    assert "cases.backends.RequestUserBackend" in backends
+    assert "stagebureau.backends.RequestUserBackend" in backends
     assert "django.contrib.auth.backends.ModelBackend" in backends
     with_sso = deploy_check(
         **base,

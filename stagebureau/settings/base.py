@@ -52,6 +52,8 @@ INSTALLED_APPS = [
     # The demo loader and the benchmark (management commands; they may import every app).
     "demo",
     "office",
+    # Top layer: the access log, retention, a student's data export, the privacy officer's pages.
+    "privacy",
     # Sign-in pieces of the project itself (signals, the sign-in link task).
     "stagebureau.apps.StagebureauConfig",
 ]
@@ -67,8 +69,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     # After authentication: the signed-in user's language is the fallback after the cookie.
     "stagebureau.middleware.DutchFirstLocaleMiddleware",
-    # One access-log row per case-scoped request, written after the response (cases/audit.py).
-    "cases.audit.AccessLogMiddleware",
+    # One access-log row per case-scoped request, written after the response (privacy/audit.py).
+    "privacy.audit.AccessLogMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     # Idle and absolute session expiry (says why, in the user's language); then `no-store` on
     # personal pages.
@@ -88,7 +90,7 @@ AUTH_USER_MODEL = "cases.User"
 # nobody in itself.
 AUTHENTICATION_BACKENDS = [
     "stagebureau.auth_backends.ThrottleBackend",
-    "cases.backends.RequestUserBackend",
+    "stagebureau.backends.RequestUserBackend",
     "django.contrib.auth.backends.ModelBackend",
     "rules.permissions.ObjectPermissionBackend",
 ]
@@ -216,7 +218,7 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", "INFO")},
 }
 
-# Privacy: closed cases are anonymised this many days after they were closed (cases/privacy.py).
+# Privacy: closed cases are anonymised this many days after they were closed (privacy/services.py).
 CASE_RETENTION_DAYS = envint("CASE_RETENTION_DAYS", 730)
 
 CELERY_BEAT_SCHEDULE = {
@@ -231,7 +233,7 @@ CELERY_BEAT_SCHEDULE = {
     },
     # Retention: closed cases past CASE_RETENTION_DAYS lose their texts (idempotent).
     "anonymise-expired-cases": {
-        "task": "cases.tasks.anonymise_expired_cases",
+        "task": "privacy.tasks.anonymise_expired_cases",
         "schedule": crontab(hour=3, minute=17),
     },
 }

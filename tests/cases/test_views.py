@@ -387,7 +387,7 @@ def test_the_admin_lists_and_adds_every_model(admin_client):
     from django.apps import apps
     from django.contrib import admin
 
-    from cases.models import AccessLog
+    from privacy.models import AccessLog
 
     # Not in the admin, on purpose: only the privacy officer reads the access log
     # (/privacy/access-log/), and an admin page would let every superuser read it.

@@ -7,8 +7,8 @@ import datetime as dt
 
 from django.utils import timezone
 
-from cases.privacy import privacy_officer_group
 from conversations import services as conversation_services
+from privacy.services import privacy_officer_group
 from tests.cases.factories import UserFactory
 from tests.cases.test_case_page_queries import change_path
 

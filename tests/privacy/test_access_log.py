@@ -11,8 +11,9 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
-from cases import audit
-from cases.models import AccessLog, Case, CaseEvent, State
+from cases.models import Case, CaseEvent, State
+from privacy import audit
+from privacy.models import AccessLog
 from tests.cases.factories import CaseFactory, UserFactory
 
 from .helpers import full_case
@@ -54,7 +55,7 @@ def test_every_url_pattern_with_arguments_is_mapped_to_a_case_or_declared_not_ca
     with_arguments = [(name, kwargs) for name, kwargs in patterns if kwargs]
     assert len(with_arguments) > 20
     missing = [name for name, kwargs in with_arguments if not declared(name, kwargs)]
-    assert missing == [], f"map these in cases/audit.py (or declare them): {missing}"
+    assert missing == [], f"map these in privacy/audit.py (or declare them): {missing}"
 
 
 def test_the_declarations_name_patterns_that_exist():
@@ -144,7 +145,8 @@ def test_the_access_log_costs_exactly_one_query(client, settings):
         return len(ctx)
 
     with_log = count()
-    settings.MIDDLEWARE = [m for m in settings.MIDDLEWARE if m != "cases.audit.AccessLogMiddleware"]
+    middleware = "privacy.audit.AccessLogMiddleware"
+    settings.MIDDLEWARE = [m for m in settings.MIDDLEWARE if m != middleware]
     client.handler.load_middleware()  # the test client built its chain once
     assert with_log == count() + 1
     assert AccessLog.objects.count() == 2
@@ -293,7 +295,7 @@ def test_a_failure_to_log_never_breaks_the_page(client, monkeypatch, caplog):
         raise RuntimeError("database said no")
 
     monkeypatch.setattr(AccessLog, "save", broken)
-    with caplog.at_level(logging.ERROR, logger="cases.audit"):
+    with caplog.at_level(logging.ERROR, logger="privacy.audit"):
         assert client.get(case.get_absolute_url()).status_code == 200
     assert any("access log" in r.getMessage() for r in caplog.records)
 
@@ -344,9 +346,9 @@ def test_an_id_the_database_cannot_hold_is_a_security_event_without_a_case(caplo
         request = RequestFactory().get(path)
         request.user = user
         request.resolver_match = resolve(path)
-        with caplog.at_level(logging.ERROR, logger="cases.audit"):
+        with caplog.at_level(logging.ERROR, logger="privacy.audit"):
             audit.log_request(request, HttpResponseNotFound())
     assert [(r.kind, r.case_id, r.student_id, r.status) for r in rows()] == [
         ("refused", None, None, 404)
     ] * 2
-    assert not [r for r in caplog.records if r.name == "cases.audit"]
+    assert not [r for r in caplog.records if r.name == "privacy.audit"]

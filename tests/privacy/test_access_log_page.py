@@ -7,12 +7,13 @@ from io import StringIO
 
 import pytest
 from django.contrib.auth import authenticate
-from django.contrib.auth.models import Group
+from django.contrib.auth.models import AnonymousUser, Group, Permission
 from django.core.management import call_command
 from django.urls import reverse
 
-from cases import privacy
-from cases.models import AccessLog, User
+from cases.models import PRIVACY_OFFICER_PERMISSION, User
+from privacy.models import ACCESS_LOG_PERMISSION, PRIVACY_OFFICER_GROUP, AccessLog
+from privacy.selectors import is_privacy_officer
 from tests.cases.factories import CaseFactory, UserFactory
 
 from .helpers import privacy_officer
@@ -27,10 +28,42 @@ def url(name: str, student=None) -> str:
 
 
 def test_the_migration_made_the_group_with_the_permission():
-    group = Group.objects.get(name=privacy.PRIVACY_OFFICER_GROUP)
+    group = Group.objects.get(name=PRIVACY_OFFICER_GROUP)
     assert list(group.permissions.values_list("content_type__app_label", "codename")) == [
-        ("cases", "view_accesslog")
+        ("privacy", "view_accesslog")
     ]
+
+
+def test_the_core_names_the_privacy_officers_permission_as_this_app_defines_it():
+    assert ".".join(ACCESS_LOG_PERMISSION) == PRIVACY_OFFICER_PERMISSION
+    app_label, codename = ACCESS_LOG_PERMISSION
+    permission = Permission.objects.get(content_type__app_label=app_label, codename=codename)
+    assert permission.content_type.model_class() is AccessLog
+
+
+def test_the_privacy_officer_without_the_request_users_flag():
+    """`User.is_privacy_officer` on a user not loaded by the request backend: the permission
+    by a group or directly; not a superuser, not an inactive member, not anonymous."""
+    app_label, codename = ACCESS_LOG_PERMISSION
+    permission = Permission.objects.get(content_type__app_label=app_label, codename=codename)
+    by_group = privacy_officer()
+    direct = UserFactory()
+    direct.user_permissions.add(permission)
+    inactive = privacy_officer()
+    User.objects.filter(pk=inactive.pk).update(is_active=False)
+    superuser = UserFactory(is_staff=True, is_superuser=True)
+    for user, expected in [
+        (by_group, True),
+        (direct, True),
+        (User.objects.get(pk=inactive.pk), False),
+        (superuser, False),
+        (UserFactory(office=True), False),
+    ]:
+        user = User.objects.get(pk=user.pk)  # no flag, nothing cached
+        assert "_is_privacy_officer" not in user.__dict__
+        assert user.is_privacy_officer is expected, user
+        assert is_privacy_officer(user) is expected, user
+    assert is_privacy_officer(AnonymousUser()) is False
 
 
 def test_the_privacy_officer_finds_a_student_by_name_and_by_number(client):
@@ -145,5 +178,5 @@ def test_anonymous_users_are_sent_to_log_in(client, name):
 def test_seed_demo_has_a_privacy_officer_login():
     call_command("seed_demo", "--quiet-logins", stdout=StringIO())
     user = authenticate(username="privacy", password="demo")
-    assert user is not None and privacy.is_privacy_officer(user)
-    assert not privacy.is_privacy_officer(User.objects.get(username="stagebureau"))
+    assert user is not None and is_privacy_officer(user)
+    assert not is_privacy_officer(User.objects.get(username="stagebureau"))

@@ -11,8 +11,9 @@ from django.apps import apps
 from django.db import models
 from django.urls import reverse
 
-from cases import privacy
-from cases.models import AccessLog, Case, CaseEvent
+from cases.models import Case, CaseEvent
+from privacy import selectors, services
+from privacy.models import AccessLog
 from tests.cases.factories import CaseFactory, UserFactory
 
 from .helpers import full_case, privacy_officer
@@ -43,12 +44,12 @@ def linked_to_students() -> set[str]:
 def test_every_model_linked_to_a_student_is_covered_by_the_export_or_excluded_with_a_reason():
     linked = linked_to_students()
     assert {"admin.LogEntry", "transfers.Position", "notifications.Notification"} <= linked
-    unaccounted = linked - set(privacy.EXPORT_COVERED) - set(privacy.EXPORT_EXCLUDED)
+    unaccounted = linked - set(selectors.EXPORT_COVERED) - set(selectors.EXPORT_EXCLUDED)
     assert unaccounted == set(), f"add to EXPORT_COVERED or EXPORT_EXCLUDED: {unaccounted}"
-    assert all(reason.strip() for reason in privacy.EXPORT_EXCLUDED.values())
-    assert not set(privacy.EXPORT_COVERED) & set(privacy.EXPORT_EXCLUDED)
+    assert all(reason.strip() for reason in selectors.EXPORT_EXCLUDED.values())
+    assert not set(selectors.EXPORT_COVERED) & set(selectors.EXPORT_EXCLUDED)
     # No stale entries: every listed model exists.
-    for label in [*privacy.EXPORT_COVERED, *privacy.EXPORT_EXCLUDED]:
+    for label in [*selectors.EXPORT_COVERED, *selectors.EXPORT_EXCLUDED]:
         apps.get_model(label)
 
 
@@ -64,7 +65,7 @@ def test_the_export_holds_every_text_of_the_case_file_and_every_covered_section(
     case, placement, *_ = full_case()
     # Plant a marker in every text that retention would remove, so each must reach the export.
     planted = {}
-    for label, (case_path, fields) in privacy.ANONYMISED_TEXTS.items():
+    for label, (case_path, fields) in services.ANONYMISED_TEXTS.items():
         if label == "notifications.Notification":
             continue  # delivery errors of other people's e-mails: not the student's data
         model = apps.get_model(label)
@@ -80,7 +81,7 @@ def test_the_export_holds_every_text_of_the_case_file_and_every_covered_section(
     text = json.dumps(data, ensure_ascii=False)
     missing = [marker for marker in planted if marker not in text]
     assert missing == []
-    top_level = {key.split("[")[0].split(" ")[0] for key in privacy.EXPORT_COVERED.values()}
+    top_level = {key.split("[")[0].split(" ")[0] for key in selectors.EXPORT_COVERED.values()}
     assert top_level <= set(data)
     [exported] = data["cases"]
     for section in ("timeline", "conversations", "actions", "change_requests", "outcome_reports"):
@@ -188,7 +189,7 @@ def test_someone_who_is_not_a_student_has_no_export_for_the_office(client):
 
 def test_an_anonymised_case_is_exported_as_anonymised(client):
     case = CaseFactory(closed_resolved=True)
-    Case.objects.filter(pk=case.pk).update(description=privacy.MARKER)
+    Case.objects.filter(pk=case.pk).update(description=services.MARKER)
     client.force_login(case.placement.student)
     data = export_json(client, reverse("privacy:my_data_json"))
-    assert data["cases"][0]["description"] == privacy.MARKER
+    assert data["cases"][0]["description"] == services.MARKER

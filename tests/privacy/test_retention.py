@@ -13,8 +13,9 @@ from django.core.exceptions import PermissionDenied
 from django.db import models
 from django.utils import timezone
 
-from cases import privacy, tasks
-from cases.models import AccessLog, Case, CaseEvent, State
+from cases.models import Case, CaseEvent, State
+from privacy import services, tasks
+from privacy.models import AccessLog
 from tests.cases.factories import CaseFactory
 
 from .helpers import full_case
@@ -27,7 +28,7 @@ DAYS = settings.CASE_RETENTION_DAYS
 def texts(case: Case) -> dict[str, list]:
     """Every anonymised text of the case's records, by model and field."""
     found = {}
-    for label, (case_path, fields) in privacy.ANONYMISED_TEXTS.items():
+    for label, (case_path, fields) in services.ANONYMISED_TEXTS.items():
         model = apps.get_model(label)
         qs = model._default_manager.filter(**{case_path: case.pk}).order_by("pk")
         for field in fields:
@@ -38,7 +39,7 @@ def texts(case: Case) -> dict[str, list]:
 def structure(case: Case) -> dict[str, int]:
     return {
         label: apps.get_model(label)._default_manager.filter(**{path: case.pk}).count()
-        for label, (path, _fields) in privacy.ANONYMISED_TEXTS.items()
+        for label, (path, _fields) in services.ANONYMISED_TEXTS.items()
     } | {
         "positions": case.outcome_reports.first().positions.count(),
         "categories": case.categories.count(),
@@ -66,11 +67,11 @@ def test_a_closed_case_is_kept_one_day_before_the_period_ends_and_anonymised_one
     assert case.anonymised_at == now
     after = texts(case)
     for key, values in after.items():
-        assert all(v in ("", privacy.MARKER) for v in values), key
+        assert all(v in ("", services.MARKER) for v in values), key
         assert [v == "" for v in values] == [v == "" for v in before[key]], key
     # The marked fields really held text before: the test checks something.
-    assert sum(v == privacy.MARKER for vs in after.values() for v in vs) >= 15
-    assert case.description == privacy.MARKER
+    assert sum(v == services.MARKER for vs in after.values() for v in vs) >= 15
+    assert case.description == services.MARKER
 
 
 def test_every_record_kind_is_anonymised_including_notifications_and_the_timeline():
@@ -80,11 +81,11 @@ def test_every_record_kind_is_anonymised_including_notifications_and_the_timelin
 
     assert Notification.objects.filter(case=case, attachment__isnull=False).exists()
     with time_machine.travel(case.closed_at + dt.timedelta(days=DAYS + 1), tick=False):
-        privacy.anonymise_expired_cases()
+        services.anonymise_expired_cases()
     notes = set(StudentNote.objects.filter(conversation__case=case).values_list("text", flat=True))
-    assert privacy.MARKER in notes and notes <= {privacy.MARKER, ""}
+    assert services.MARKER in notes and notes <= {services.MARKER, ""}
     notes = set(CaseEvent.objects.filter(case=case).exclude(note="").values_list("note", flat=True))
-    assert notes == {privacy.MARKER}
+    assert notes == {services.MARKER}
     for n in Notification.objects.filter(case=case):
         assert n.context == {"anonymised": True} and n.attachment is None
 
@@ -96,7 +97,7 @@ def test_nothing_structural_is_unlinked_so_counts_and_statistics_survive():
     outcome = case.outcome_reports.get().outcome
     stances = list(case.outcome_reports.get().positions.values_list("stance", flat=True))
     with time_machine.travel(case.closed_at + dt.timedelta(days=DAYS + 1), tick=False):
-        privacy.anonymise_expired_cases()
+        services.anonymise_expired_cases()
     case.refresh_from_db()
     assert structure(case) == before
     assert (case.state, case.closed_at, set(case.categories.all())) == (
@@ -112,12 +113,12 @@ def test_a_second_run_changes_nothing():
     case, *_ = full_case()
     later = case.closed_at + dt.timedelta(days=DAYS + 1)
     with time_machine.travel(later, tick=False):
-        assert privacy.anonymise_expired_cases() == 1
+        assert services.anonymise_expired_cases() == 1
     case.refresh_from_db()
     first = (texts(case), case.anonymised_at, case.version)
     with time_machine.travel(later + dt.timedelta(days=30), tick=False):
-        assert privacy.anonymise_expired_cases() == 0
-        assert privacy.case_anonymise(case_id=case.pk) is False
+        assert services.anonymise_expired_cases() == 0
+        assert services.case_anonymise(case_id=case.pk) is False
     case.refresh_from_db()
     assert (texts(case), case.anonymised_at, case.version) == first
 
@@ -127,37 +128,37 @@ def test_open_cases_are_never_anonymised():
     old = CaseFactory(improving=True)
     Case.objects.filter(pk=old.pk).update(signalled_at=timezone.now() - dt.timedelta(days=3650))
     with time_machine.travel(timezone.now() + dt.timedelta(days=DAYS * 5), tick=False):
-        assert privacy.anonymise_expired_cases() == 0
+        assert services.anonymise_expired_cases() == 0
     for c in (case, old):
         c.refresh_from_db()
-        assert c.anonymised_at is None and c.description != privacy.MARKER
+        assert c.anonymised_at is None and c.description != services.MARKER
 
 
 def test_the_retention_period_comes_from_the_setting(settings):
     settings.CASE_RETENTION_DAYS = 30
     case, *_ = full_case()
     with time_machine.travel(case.closed_at + dt.timedelta(days=29), tick=False):
-        assert privacy.anonymise_expired_cases() == 0
+        assert services.anonymise_expired_cases() == 0
     with time_machine.travel(case.closed_at + dt.timedelta(days=31), tick=False):
-        assert privacy.anonymise_expired_cases() == 1
+        assert services.anonymise_expired_cases() == 1
 
 
 def test_one_failing_case_does_not_stop_the_others(monkeypatch):
     first, *_ = full_case()
     second = CaseFactory(closed_resolved=True, description="Second.")
     Case.objects.filter(pk=second.pk).update(closed_at=first.closed_at)
-    real = privacy.case_anonymise
+    real = services.case_anonymise
 
     def flaky(*, case_id, now=None):
         if case_id == first.pk:
             raise RuntimeError("boom")
         return real(case_id=case_id, now=now)
 
-    monkeypatch.setattr(privacy, "case_anonymise", flaky)
+    monkeypatch.setattr(services, "case_anonymise", flaky)
     with time_machine.travel(first.closed_at + dt.timedelta(days=DAYS + 1), tick=False):
-        assert privacy.anonymise_expired_cases() == 1
+        assert services.anonymise_expired_cases() == 1
     second.refresh_from_db()
-    assert second.description == privacy.MARKER
+    assert second.description == services.MARKER
 
 
 def test_the_timeline_and_the_access_log_stay_append_only_for_everyone_else():
@@ -165,7 +166,7 @@ def test_the_timeline_and_the_access_log_stay_append_only_for_everyone_else():
     event = CaseEvent.objects.filter(case=case).first()
     AccessLog(case_id=case.pk, kind="view").save()
     with time_machine.travel(case.closed_at + dt.timedelta(days=DAYS + 1), tick=False):
-        privacy.anonymise_expired_cases()
+        services.anonymise_expired_cases()
     with pytest.raises(PermissionDenied):
         CaseEvent.objects.filter(case=case).update(note="x")
     with pytest.raises(PermissionDenied):
@@ -175,7 +176,7 @@ def test_the_timeline_and_the_access_log_stay_append_only_for_everyone_else():
     with pytest.raises(PermissionDenied):
         AccessLog.objects.update(page="x")
     with pytest.raises(AssertionError):
-        privacy._append_only_update(AccessLog.objects.all(), page="x")
+        services._append_only_update(AccessLog.objects.all(), page="x")
     assert AccessLog.objects.get().page == ""  # the access log is kept as it was
 
 
@@ -186,7 +187,7 @@ def test_every_text_of_a_case_record_is_anonymised_or_kept_with_a_reason():
     while changed:
         changed = False
         for model in apps.get_models():
-            if model._meta.label in linked or model._meta.label == "cases.AccessLog":
+            if model._meta.label in linked or model._meta.label == "privacy.AccessLog":
                 continue
             for f in model._meta.get_fields():
                 if (
@@ -203,13 +204,13 @@ def test_every_text_of_a_case_record_is_anonymised_or_kept_with_a_reason():
     missing = []
     for label in sorted(linked):
         model = apps.get_model(label)
-        anonymised = set(privacy.ANONYMISED_TEXTS.get(label, ("", ()))[1])
-        json = set(privacy.ANONYMISED_JSON.get(label, ("", {}))[1]) | set(
-            privacy.NULLED_JSON.get(label, ("", ()))[1]
+        anonymised = set(services.ANONYMISED_TEXTS.get(label, ("", ()))[1])
+        json = set(services.ANONYMISED_JSON.get(label, ("", {}))[1]) | set(
+            services.NULLED_JSON.get(label, ("", ()))[1]
         )
         for f in model._meta.concrete_fields:
             if isinstance(f, models.CharField | models.TextField):
-                if f.name not in anonymised and f"{label}.{f.name}" not in privacy.KEPT_TEXTS:
+                if f.name not in anonymised and f"{label}.{f.name}" not in services.KEPT_TEXTS:
                     missing.append(f"{label}.{f.name}")
             elif isinstance(f, models.JSONField) and f.name not in json:
                 missing.append(f"{label}.{f.name}")
@@ -218,5 +219,5 @@ def test_every_text_of_a_case_record_is_anonymised_or_kept_with_a_reason():
 
 def test_the_beat_schedule_runs_the_task_daily():
     entry = settings.CELERY_BEAT_SCHEDULE["anonymise-expired-cases"]
-    assert entry["task"] == "cases.tasks.anonymise_expired_cases"
+    assert entry["task"] == "privacy.tasks.anonymise_expired_cases"
     assert tasks.anonymise_expired_cases.name == entry["task"]

@@ -51,12 +51,12 @@ from hypothesis import strategies as st
 
 from cases import services as case_services
 from cases.models import AdviceDecision, Case, Category, Outcome
-from cases.privacy import privacy_officer_group
 from cases.validators import LONG_TEXT_MAX_LENGTH
 from conversations import services as conversation_services
 from conversations.models import Conversation
 from notifications.models import Notification
 from notifications.services import deliver
+from privacy.services import privacy_officer_group
 from tests.cases.factories import PlacementFactory, TrainingSchoolFactory, UserFactory
 from transfers import services as transfer_services
 

@@ -40,9 +40,10 @@ from cases.models import (
     TrainingSchool,
     User,
 )
-from cases.privacy import PRIVACY_OFFICER_GROUP, privacy_officer_group
 from conversations import services as conversation_services
 from conversations.models import Conversation, ImprovementAction
+from privacy.models import PRIVACY_OFFICER_GROUP
+from privacy.services import privacy_officer_group
 from transfers import services as transfer_services
 from transfers.models import ChangeRequest, Position
 

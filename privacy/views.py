@@ -1,6 +1,7 @@
 """Privacy pages: the privacy officer's access log per student and the security events; a
 student's own data (HTML to read or print to PDF, and JSON); the same export made by the
-office or the privacy officer for a student. Thin: the rules live in cases/privacy.py."""
+office or the privacy officer for a student. Thin: the rules live in privacy/selectors.py and
+privacy/services.py."""
 
 from __future__ import annotations
 
@@ -8,7 +9,6 @@ from collections.abc import Callable
 from functools import wraps
 from typing import Any
 
-from django.apps import apps
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse, JsonResponse
@@ -18,19 +18,14 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
+from cases.models import AdviceDecision, Outcome, Placement, Role, State, User
+from cases.views import forbidden
+from conversations.models import Conversation, ImprovementAction
 from notifications.labels import all_labels
+from transfers.models import Position
 
-from . import privacy
-from .models import (
-    AccessLog,
-    AdviceDecision,
-    Outcome,
-    Placement,
-    Role,
-    State,
-    User,
-)
-from .views import forbidden
+from . import selectors
+from .models import AccessLog
 
 LOG_PAGE_SIZE = 50
 SECURITY_EVENTS = 25
@@ -40,7 +35,7 @@ def privacy_officer_only(view: Callable[..., HttpResponse]) -> Callable[..., Htt
     @login_required
     @wraps(view)
     def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        if not privacy.is_privacy_officer(request.user):
+        if not selectors.is_privacy_officer(request.user):
             return forbidden(request, _("Only the privacy officer can see the access log."))
         return view(request, *args, **kwargs)
 
@@ -57,7 +52,7 @@ def _student(pk: int) -> User:
 @require_GET
 def access_log(request: HttpRequest) -> HttpResponse:
     query = request.GET.get("q", "").strip()[:100]
-    students = privacy.search_students(query) if query else []
+    students = selectors.search_students(query) if query else []
     events = AccessLog.objects.filter(kind=AccessLog.Kind.REFUSED).select_related("user")
     return render(
         request,
@@ -89,27 +84,29 @@ def student_log(request: HttpRequest, student_pk: int) -> HttpResponse:
 
 
 def _data_page(request: HttpRequest, student: User, *, json_url: str, own: bool) -> HttpResponse:
+    data = selectors.student_data(student)
     return render(
         request,
         "privacy/my_data.html",
         {
             "title": _("My data") if own else _("Data of %(student)s") % {"student": student},
             "student": student,
-            "data": privacy.student_data(student),
+            "data": data,
             "json_url": json_url,
             "own": own,
-            **_labels(),
+            **_labels(data),
         },
     )
 
 
-def _labels() -> dict[str, dict]:
-    """The export's codes as words for the readable page (other apps' choices by label, so
-    that cases imports none of them)."""
+def _labels(data: dict[str, Any]) -> dict[str, dict]:
+    """The export's codes as words for the readable page."""
 
-    def choices(label: str, field: str) -> dict:
-        return dict(apps.get_model(label)._meta.get_field(field).flatchoices)
+    def choices(model, field: str) -> dict:
+        return dict(model._meta.get_field(field).flatchoices)
 
+    events = {e["what"] for case in data["cases"] for e in case["timeline"]}
+    events |= {n["event"] for n in data["notifications"]}
     return {
         "roles": {**dict(Role.choices), "staff": _("staff")},
         "states": dict(State.choices),
@@ -117,21 +114,18 @@ def _labels() -> dict[str, dict]:
         # The core's events and those registered by the apps above (the deadline reminders).
         "events": all_labels(),
         "placement_statuses": dict(Placement.Status.choices),
-        "conversation_statuses": choices("conversations.Conversation", "status"),
-        "evaluations": choices("conversations.ImprovementAction", "evaluation"),
-        "stances": choices("transfers.Position", "stance"),
+        "conversation_statuses": choices(Conversation, "status"),
+        "evaluations": choices(ImprovementAction, "evaluation"),
+        "stances": choices(Position, "stance"),
         "outcomes": dict(Outcome.choices),
         "decisions": dict(AdviceDecision.choices),
-        "questions": {
-            f.name: f.verbose_name
-            for f in apps.get_model("conversations.Conversation")._meta.concrete_fields
-        },
+        "questions": {f.name: f.verbose_name for f in Conversation._meta.concrete_fields},
     }
 
 
 def _json(student: User) -> JsonResponse:
     response = JsonResponse(
-        privacy.student_data(student), json_dumps_params={"ensure_ascii": False, "indent": 2}
+        selectors.student_data(student), json_dumps_params={"ensure_ascii": False, "indent": 2}
     )
     stamp = timezone.localtime().strftime("%Y%m%d")
     response["Content-Disposition"] = (
@@ -153,7 +147,7 @@ def my_data_json(request: HttpRequest) -> HttpResponse:
 
 
 def _may_export(request: HttpRequest) -> HttpResponse | None:
-    if not privacy.may_export_for_students(request.user):
+    if not selectors.may_export_for_students(request.user):
         return forbidden(
             request, _("Only the internship office and the privacy officer can export this.")
         )

@@ -1,11 +1,11 @@
-"""Thin periodic tasks of the cases app: they call services (cases/privacy.py)."""
+"""Thin periodic tasks of the privacy app: they call services (privacy/services.py)."""
 
 from celery import shared_task
 
-from . import privacy
+from . import services
 
 
 @shared_task(acks_late=True)
 def anonymise_expired_cases() -> int:
     """Retention: anonymise closed cases past CASE_RETENTION_DAYS (idempotent)."""
-    return privacy.anonymise_expired_cases()
+    return services.anonymise_expired_cases()

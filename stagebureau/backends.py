@@ -1,5 +1,8 @@
 """The authentication backend: the user of a request in ONE query.
 
+In the project package because it joins three apps: the user (cases), the unread count
+(notifications) and the privacy officer's permission (privacy).
+
 Django's ModelBackend loads the user; every page then asks for the user's global roles (a
 query on the groups) and the base template for the number of unread notifications (a count).
 `get_user` folds both, and whether the user is the privacy officer, into the user's query as
@@ -14,8 +17,9 @@ from django.contrib.auth.models import Permission
 from django.db.models import Count, Exists, IntegerField, OuterRef, Q, Subquery
 from django.db.models.functions import Coalesce
 
-from .models import GLOBAL_ROLES, User
-from .privacy import ACCESS_LOG_PERMISSION
+from cases.models import GLOBAL_ROLES, User
+from notifications.models import Notification
+from privacy.models import ACCESS_LOG_PERMISSION
 
 ROLE_FLAG = "_has_global_role_{}"
 UNREAD = "_unread_notifications"
@@ -23,9 +27,8 @@ PRIVACY_OFFICER = "_is_privacy_officer"
 
 
 def user_with_request_data():
-    """Users annotated with their global roles and unread notification count."""
-    from notifications.models import Notification  # cases does not import apps at module level
-
+    """Users annotated with their global roles, whether they are the privacy officer (read by
+    `User.is_privacy_officer`) and their unread notification count."""
     memberships = User.groups.through.objects.filter(user_id=OuterRef("pk"))
     unread = (
         Notification.objects.filter(recipient_id=OuterRef("pk"), read_at__isnull=True)

@@ -1,13 +1,5 @@
-"""Privacy duties (GDPR/AVG): the privacy officer, retention (anonymising closed cases after the
-retention period) and a student's own data as an export.
-
-Retention: `anonymise_expired_cases` replaces every free text of a case that was closed more
-than `settings.CASE_RETENTION_DAYS` ago with `MARKER` (the texts are listed in `ANONYMISED_TEXTS`;
-a test fails when a text field of a case's record is in neither that list nor `KEPT_TEXTS`). It
-unlinks nothing: people, placements, states, dates, categories, outcomes and positions' stances
-stay, so the counts and the steering report are unchanged. The timeline (`CaseEvent`) is
-append-only; anonymising its notes is the one documented exception (`_append_only_update`).
-The access log holds no content and is kept as it is: it is the record of who saw what.
+"""What the privacy pages read: who the privacy officer is, the students to find, the closed
+cases due for anonymising, and a student's own data (the right of access).
 
 Export rule for third parties (what other people wrote or did): the export holds the student's
 own case files as the student already sees them on the case page, plus the student's own
@@ -22,35 +14,26 @@ are the recipients' inbox); which roles were told of a change request is. `EXPOR
 from __future__ import annotations
 
 import datetime as dt
-import logging
 from collections import defaultdict
 from typing import Any
 
-from django.apps import apps
 from django.conf import settings
-from django.contrib.auth.models import Group, Permission
-from django.contrib.contenttypes.models import ContentType
-from django.db import models, transaction
-from django.db.models import F, Q
+from django.db import models
+from django.db.models import Q
 from django.utils import timezone
 
-from .models import (
+from cases.models import (
     CLOSED_STATES,
     GLOBAL_ROLES,
     PLACEMENT_ROLE_FIELDS,
-    AccessLog,
     Case,
-    CaseEvent,
     Placement,
     Role,
     User,
 )
+from conversations.models import StudentNote
 
-logger = logging.getLogger(__name__)
-
-PRIVACY_OFFICER_GROUP = "Privacyfunctionaris"
-ACCESS_LOG_PERMISSION = ("cases", "view_accesslog")
-MARKER = "[geanonimiseerd]"
+from .models import AccessLog
 
 # --------------------------------------------------------------------------------------------
 # The privacy officer
@@ -58,32 +41,10 @@ MARKER = "[geanonimiseerd]"
 
 
 def is_privacy_officer(user) -> bool:
-    """Holds `cases.view_accesslog` by a group or directly. Deliberately NOT implied by being a
-    superuser: the administrators of the application do not read the access log."""
-    if not getattr(user, "is_authenticated", False) or not user.is_active:
-        return False
-    if "_is_privacy_officer" in user.__dict__:  # loaded with the request's user (backends)
-        return bool(user.__dict__["_is_privacy_officer"])
-    app_label, codename = ACCESS_LOG_PERMISSION
-    return (
-        Permission.objects.filter(content_type__app_label=app_label, codename=codename)
-        .filter(Q(group__user=user) | Q(user=user))
-        .exists()
-    )
-
-
-def privacy_officer_group() -> Group:
-    """The group "Privacyfunctionaris" with `cases.view_accesslog` (migration 0005 makes it;
-    this restores it, e.g. after a test database flush or for seed_demo)."""
-    app_label, codename = ACCESS_LOG_PERMISSION
-    permission, _created = Permission.objects.get_or_create(
-        content_type=ContentType.objects.get_for_model(AccessLog),
-        codename=codename,
-        defaults={"name": "Can view access log entry"},
-    )
-    group, _created = Group.objects.get_or_create(name=PRIVACY_OFFICER_GROUP)
-    group.permissions.add(permission)
-    return group
+    """Holds `privacy.view_accesslog` by a group or directly (`User.is_privacy_officer`, which
+    the request's user brings along). Deliberately NOT implied by being a superuser: the
+    administrators of the application do not read the access log."""
+    return bool(getattr(user, "is_authenticated", False) and user.is_privacy_officer)
 
 
 def may_export_for_students(user) -> bool:
@@ -110,61 +71,6 @@ def search_students(text: str, *, limit: int = 50) -> list[User]:
 # Retention
 # --------------------------------------------------------------------------------------------
 
-# Every free text a case's records hold: model label -> (lookup to the case's id, fields).
-ANONYMISED_TEXTS: dict[str, tuple[str, tuple[str, ...]]] = {
-    "cases.Case": ("pk", ("description",)),
-    "cases.CaseEvent": ("case_id", ("note",)),
-    "conversations.Conversation": (
-        "case_id",
-        (
-            "location",
-            "summary",
-            "problem",
-            "what_was_done",
-            "when_it_goes_well",
-            "student_needs",
-            "school_offers",
-        ),
-    ),
-    "conversations.StudentNote": ("conversation__case_id", ("text",)),
-    "conversations.ImprovementAction": ("case_id", ("description", "evaluation_comment")),
-    "transfers.ChangeRequest": ("case_id", ("reason", "office_contact_note")),
-    "transfers.OutcomeReport": ("case_id", ("note",)),
-    "transfers.IsopAdvice": ("case_id", ("question", "rationale")),
-    "transfers.WrapUp": ("case_id", ("agreement",)),
-    "transfers.Handover": ("case_id", ("what_helped", "student_needs", "open_actions")),
-    "notifications.Notification": ("case_id", ("last_error",)),
-}
-# Text fields of a case's records that are kept, with the reason (codes, keys, choices).
-KEPT_TEXTS: dict[str, str] = {
-    "cases.Case.state": "state code (statistics)",
-    "cases.CaseCategory.category": "category code (statistics)",
-    "cases.CaseEvent.kind": "code",
-    "cases.CaseEvent.name": "step name code",
-    "cases.CaseEvent.from_state": "state code",
-    "cases.CaseEvent.to_state": "state code",
-    "conversations.Conversation.kind": "code",
-    "conversations.Conversation.status": "code",
-    "conversations.Invitation.role": "role code",
-    "conversations.ImprovementAction.status": "code",
-    "conversations.ImprovementAction.evaluation": "code (helped / did not help)",
-    "transfers.ChangeRequest.kind": "code",
-    "transfers.OutcomeReport.outcome": "outcome code (statistics)",
-    "transfers.Position.role": "role code",
-    "transfers.Position.stance": "agree/disagree/abstain code",
-    "transfers.IsopAdvice.decision": "advice code",
-    "notifications.Notification.event": "event code",
-    "notifications.Notification.status": "delivery status code",
-    "notifications.Notification.dedupe_key": "event, case id and recipient id only",
-}
-# JSON fields of a case's records: replaced by a marker object.
-ANONYMISED_JSON: dict[str, tuple[str, dict[str, Any]]] = {
-    "notifications.Notification": ("case_id", {"context": {"anonymised": True}}),
-}
-NULLED_JSON: dict[str, tuple[str, tuple[str, ...]]] = {
-    "notifications.Notification": ("case_id", ("attachment",)),  # the ICS with place and time
-}
-
 
 def retention_days() -> int:
     return int(getattr(settings, "CASE_RETENTION_DAYS", 730))
@@ -178,68 +84,6 @@ def expired_cases(*, now: dt.datetime | None = None) -> models.QuerySet[Case]:
     )
 
 
-def _append_only_update(qs: models.QuerySet, **values: Any) -> int:
-    """THE documented exception to the append-only timeline: retention may blank its notes.
-
-    `CaseEventQuerySet.update` refuses every update; this calls the base `QuerySet.update`
-    on purpose, from this one place only (a test checks that ordinary updates are still
-    refused)."""
-    assert qs.model is CaseEvent, "only the timeline's notes are anonymised in place"
-    return models.QuerySet.update(qs, **values)
-
-
-def _texts_update(fields: tuple[str, ...]) -> dict[str, Any]:
-    """Non-empty texts become the marker; empty ones stay empty (nothing to remove)."""
-    return {
-        field: models.Case(
-            models.When(**{f"{field}__exact": ""}, then=models.Value("")),
-            default=models.Value(MARKER),
-            output_field=models.TextField(),
-        )
-        for field in fields
-    }
-
-
-def case_anonymise(*, case_id: int, now: dt.datetime | None = None) -> bool:
-    """Anonymise one closed case whose retention period has passed; False if it is not (or no
-    longer) due. Locks the case row so that two runs never work on the same case at once."""
-    now = now or timezone.now()
-    with transaction.atomic():
-        case = expired_cases(now=now).select_for_update().filter(pk=case_id).first()
-        if case is None:
-            return False
-        for label, (case_path, fields) in ANONYMISED_TEXTS.items():
-            model = apps.get_model(label)
-            qs = model._default_manager.filter(**{case_path: case_id})
-            if model is CaseEvent:
-                _append_only_update(qs.exclude(note=""), **_texts_update(fields))
-            elif model is Case:
-                qs.update(**_texts_update(fields), anonymised_at=now, version=F("version") + 1)
-            else:
-                qs.update(**_texts_update(fields))
-        for label, (case_path, values) in ANONYMISED_JSON.items():
-            apps.get_model(label)._default_manager.filter(**{case_path: case_id}).update(**values)
-        for label, (case_path, fields) in NULLED_JSON.items():
-            apps.get_model(label)._default_manager.filter(**{case_path: case_id}).update(
-                **dict.fromkeys(fields)
-            )
-    logger.info("Case %s anonymised after the retention period.", case_id)
-    return True
-
-
-def anonymise_expired_cases(*, now: dt.datetime | None = None) -> int:
-    """Anonymise every closed case past its retention period; returns how many. One case's
-    failure is logged and does not stop the others (the next run tries it again)."""
-    now = now or timezone.now()
-    done = 0
-    for case_id in expired_cases(now=now).order_by("closed_at").values_list("pk", flat=True):
-        try:
-            done += case_anonymise(case_id=case_id, now=now)
-        except Exception:
-            logger.exception("Could not anonymise case %s; will try again next run.", case_id)
-    return done
-
-
 # --------------------------------------------------------------------------------------------
 # A student's own data (the right of access)
 # --------------------------------------------------------------------------------------------
@@ -251,7 +95,7 @@ EXPORT_COVERED: dict[str, str] = {
     "cases.Case": "cases",
     "cases.CaseCategory": "cases[].categories",
     "cases.CaseEvent": "cases[].timeline",
-    "cases.AccessLog": "access_log",
+    "privacy.AccessLog": "access_log",
     "conversations.Conversation": "cases[].conversations",
     "conversations.Invitation": "cases[].conversations[].participants",
     "conversations.StudentNote": "cases[].conversations[].student_note",
@@ -565,6 +409,6 @@ def _conversation_data(c, role) -> dict[str, Any]:
 def _has_note(conversation) -> bool:
     try:
         conversation.student_note  # noqa: B018  (prefetched one-to-one)
-    except conversation._meta.get_field("student_note").related_model.DoesNotExist:
+    except StudentNote.DoesNotExist:
         return False
     return True

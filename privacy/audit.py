@@ -16,7 +16,10 @@ A 403 on any other page (e.g. the dashboard for a non-office user) is a security
 no case. Redirects of a GET (e.g. "this step is not possible now") show nothing and are not
 logged. Anonymous requests are sent to the login page and are not logged.
 
-`cases` imports none of the other apps at module level: the scopes name their models by label.
+The scopes name their models by label (data, like the URL names), so the map reads as one table.
+A view that exports many cases at once says which by setting `response.exported_cases` (a
+queryset of cases): the log then holds one row per exported case, by the view's own filter, and
+this module needs to import no page of the office.
 """
 
 from __future__ import annotations
@@ -31,7 +34,9 @@ from django.db.models import IntegerField, QuerySet, Subquery, Value
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 
-from .models import AccessLog, Case
+from cases.models import Case
+
+from .models import AccessLog
 
 logger = logging.getLogger(__name__)
 security_logger = logging.getLogger("stagebureau.security")
@@ -73,7 +78,7 @@ MODEL_SCOPES: dict[str, tuple[str | None, str]] = {
     "cases.Case": ("pk", "placement__student_id"),
     "cases.CaseCategory": _to_case(),
     "cases.CaseEvent": _to_case(),
-    "cases.AccessLog": ("case_id", "student_id"),
+    "privacy.AccessLog": ("case_id", "student_id"),
     "cases.Placement": (None, "student_id"),
     "conversations.Conversation": _to_case(),
     "conversations.Invitation": (
