@@ -2,10 +2,18 @@ import os
 
 import pytest
 
+from tests.journeys import Crew, make_crew
+
 
 @pytest.fixture(autouse=True)
 def _dutch(settings):
     settings.LANGUAGE_CODE = "nl"
+
+
+@pytest.fixture
+def crew() -> Crew:
+    """Everyone around one placement, each in one role (tests/journeys.py)."""
+    return make_crew()
 
 
 def pytest_collection_modifyitems(config, items):

@@ -20,7 +20,7 @@ from playwright.sync_api import Browser, Page, expect
 
 from cases.models import Case, CaseEvent, State
 from tests.cases.factories import TrainingSchoolFactory, UserFactory
-from tests.conversations.factories import improving_case
+from tests.journeys import improving_case
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 PASSWORD = "password"  # UserFactory's

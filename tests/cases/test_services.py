@@ -22,23 +22,17 @@ from cases.models import (
 )
 from notifications.models import Notification
 from tests.cases.factories import CaseFactory, PlacementFactory, UserFactory
-from tests.cases.test_transitions import (
+from tests.conversations.factories import ConversationFactory, ImprovementActionFactory
+from tests.journeys import (
     ANY_ALLOWED,
     TRANSITIONS,
     act,
     arrange,
-    make_crew,
 )
-from tests.conversations.factories import ConversationFactory, ImprovementActionFactory
 from tests.transfers.factories import WrapUpFactory
 from transfers import services as transfers
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def crew():
-    return make_crew()
 
 
 @pytest.fixture

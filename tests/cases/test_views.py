@@ -55,7 +55,11 @@ class TestLogin:
         client.force_login(UserFactory())
         response = client.post(reverse("logout"))
         assert response.status_code == 302
-        assert client.get(reverse("cases:my_cases")).status_code == 302
+        assert response.url == reverse("login")
+        assert "_auth_user_id" not in client.session
+        again = client.get(reverse("cases:my_cases"))
+        assert again.status_code == 302
+        assert again.url.startswith(reverse("login"))
 
     def test_home_is_the_to_do_page(self, client):
         client.force_login(UserFactory())

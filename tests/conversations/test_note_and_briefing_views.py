@@ -84,7 +84,12 @@ class TestNote:
         case = CaseFactory(conversation_planned=True)
         conversation = ConversationFactory(case=case, invite=True)
         client.force_login(case.placement.student)
-        assert client.get(self.url(conversation)).status_code == 302
+        response = client.get(self.url(conversation), follow=True)
+        assert response.redirect_chain == [(case.get_absolute_url(), 302)]
+        not_yet = dutch("The note is written after the conversation has been held.")
+        assert not_yet in response.content.decode()
+        assert 'name="text"' not in response.content.decode()
+        assert not StudentNote.objects.exists()
 
     def test_a_guard_failure_keeps_the_text(self, client):
         case = CaseFactory(conversation_planned=True)
@@ -227,7 +232,11 @@ class TestNoteDownload:
     def test_without_a_note_it_goes_back_to_the_case(self, client, held):
         case, conversation = held
         client.force_login(case.placement.student)
-        assert client.get(self.url(conversation)).status_code == 302
+        response = client.get(self.url(conversation), follow=True)
+        anchor = f"{case.get_absolute_url()}#conversation-{conversation.pk}"
+        assert response.redirect_chain == [(anchor, 302)]
+        assert "Content-Disposition" not in response
+        assert dutch("There is no note to download yet.") in response.content.decode()
 
 
 @pytest.fixture

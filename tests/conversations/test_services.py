@@ -12,8 +12,8 @@ from cases.services import resolve
 from conversations import services
 from conversations.models import Conversation, ImprovementAction, StudentNote
 from tests.cases.factories import CaseFactory, UserFactory
-from tests.cases.test_transitions import FIVE, arrange, make_crew
 from tests.conversations.factories import ConversationFactory, ImprovementActionFactory
+from tests.journeys import FIVE, arrange
 
 
 @pytest.fixture(autouse=True)
@@ -28,11 +28,6 @@ pytestmark = pytest.mark.django_db
 
 SOON = timezone.now() + dt.timedelta(days=3)
 TODAY = dt.date.today()
-
-
-@pytest.fixture
-def crew():
-    return make_crew()
 
 
 def _plan(case, by, **kw):

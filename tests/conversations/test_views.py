@@ -249,8 +249,12 @@ class TestRecordProblemConversation:
         case = CaseFactory(conversation_planned=True)
         ConversationFactory(case=case, invite=True, cancelled=True)
         client.force_login(case.placement.school_trainer)
-        response = client.get(self.url(case))
-        assert response.status_code == 302
+        response = client.get(self.url(case), follow=True)
+        assert response.redirect_chain == [(case.get_absolute_url(), 302)]
+        no_plan = translation.gettext_lazy("There is no planned conversation: plan one first.")
+        assert dutch(no_plan) in response.content.decode()
+        case.refresh_from_db()
+        assert case.state == State.CONVERSATION_PLANNED
 
 
 class TestRecordChangeConversation:

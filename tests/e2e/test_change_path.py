@@ -16,7 +16,6 @@ from playwright.sync_api import Browser, expect
 
 from cases.models import Case, CaseEvent, State
 from tests.cases.factories import TrainingSchoolFactory
-from tests.conversations.factories import improving_case
 from tests.e2e.journey import (
     expect_state,
     log_in,
@@ -27,6 +26,7 @@ from tests.e2e.journey import (
     state,
     submit,
 )
+from tests.journeys import improving_case
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -15,7 +15,6 @@ from playwright.sync_api import Browser, expect
 
 from cases.models import Case, CaseEvent, State
 from conversations import services as conversation_services
-from tests.conversations.factories import improving_case
 from tests.e2e.journey import (
     expect_state,
     log_in,
@@ -26,6 +25,7 @@ from tests.e2e.journey import (
     state,
     submit,
 )
+from tests.journeys import improving_case
 from transfers import services as transfer_services
 
 pytestmark = pytest.mark.django_db(transaction=True)

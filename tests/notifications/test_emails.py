@@ -9,6 +9,7 @@ import icalendar
 import pytest
 from django.core import mail
 from django.utils import timezone, translation
+from django.utils.html import escape
 
 from cases import services as case_services
 from cases.models import AdviceDecision, Outcome, State
@@ -20,18 +21,13 @@ from notifications import services
 from notifications.emails import HEADER_ID, render_email
 from notifications.models import Notification
 from tests.cases.factories import CaseFactory, TrainingSchoolFactory, UserFactory
-from tests.cases.test_transitions import arrange, make_crew
+from tests.journeys import arrange, make_crew
 from tests.notifications.factories import NotificationFactory
 from transfers import services as transfers
 
 pytestmark = pytest.mark.django_db
 
 TODAY = dt.date.today()
-
-
-@pytest.fixture
-def crew():
-    return make_crew()
 
 
 @pytest.fixture
@@ -85,12 +81,23 @@ def test_every_e_mail_has_text_html_a_link_and_its_outbox_id(mailoutbox):
     assert message.subject == f"[Stagebureau] Closed as resolved — case {row.case.number}"
 
 
+def greeting_of(message) -> tuple[str, str]:
+    """The first line of the text body and the first paragraph of the HTML."""
+    first_paragraph = html_of(message).split("<p>", 1)[1].split("</p>", 1)[0]
+    return message.body.lstrip().splitlines()[0], first_paragraph
+
+
 def test_the_wording_follows_the_recipient_language_not_the_active_one():
-    row = NotificationFactory(event="resolve", recipient=UserFactory(language="en"))
+    recipient = UserFactory(language="en")
+    row = NotificationFactory(event="resolve", recipient=recipient)
     with translation.override("nl"):
         message = render_email(row)
     assert "There is a new step in case" in message.body
-    assert "Dear" in message.body and "Beste" not in message.body
+    assert greeting_of(message) == (
+        f"Dear {recipient.first_name},",
+        f"Dear {escape(recipient.first_name)},",
+    )
+    assert "Beste " not in message.body + html_of(message)
 
 
 # --- handover ----------------------------------------------------------------------------------
@@ -235,7 +242,11 @@ def test_reminders_are_in_dutch_for_a_dutch_recipient(overdue_signal, no_queue):
     with translation.override("nl"):
         label = str(rules.RULES["first_conversation"].label)
     assert label in message.subject
-    assert "Beste" in message.body or "Dear" not in message.body
+    assert greeting_of(message) == (
+        f"Beste {trainer.first_name},",
+        f"Beste {escape(trainer.first_name)},",
+    )
+    assert "Dear " not in message.body + html_of(message)
 
 
 # --- conversation invitations with the calendar file -------------------------------------------

@@ -125,5 +125,14 @@ def test_mark_read_does_not_redirect_off_site(client):
 
 
 def test_a_user_with_no_notifications_sees_an_empty_inbox(client):
+    case = CaseFactory()
+    make(case.placement.mentor, case)  # someone else's
     client.force_login(UserFactory())
-    assert client.get(reverse("notifications:inbox")).status_code == 200
+    response = client.get(reverse("notifications:inbox"))
+    assert response.status_code == 200
+    assert list(response.context["page"].object_list) == []
+    content = response.content.decode()
+    with translation.override("nl"):
+        assert escape(translation.gettext("No notifications.")) in content
+        assert escape(str(EVENT_LABELS["signal"])) not in content
+    assert case.get_absolute_url() not in content

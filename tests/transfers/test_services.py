@@ -11,7 +11,7 @@ from django.utils import translation
 from cases.models import AdviceDecision, Case, GuardFailed, NotPermitted, Outcome, Placement, State
 from notifications.models import Notification
 from tests.cases.factories import CaseFactory, TrainingSchoolFactory, UserFactory
-from tests.cases.test_transitions import act, arrange, make_crew
+from tests.journeys import act, arrange
 from tests.notifications.factories import NotificationFactory
 from tests.transfers.factories import (
     ChangeRequestFactory,
@@ -25,11 +25,6 @@ from transfers.models import ChangeRequest, IsopAdvice, Position, Stop
 pytestmark = pytest.mark.django_db
 
 TODAY = dt.date.today()
-
-
-@pytest.fixture
-def crew():
-    return make_crew()
 
 
 def state_of(case: Case) -> str:
