@@ -45,6 +45,7 @@ INSTALLED_APPS = [
     "conversations",
     "transfers",
     "notifications",
+    "portal",
     # Sign-in pieces of the project itself (signals, the sign-in link task).
     "stagebureau.apps.StagebureauConfig",
 ]

@@ -10,7 +10,7 @@ from django.utils import timezone
 from cases.privacy import privacy_officer_group
 from conversations import services as conversation_services
 from tests.cases.factories import UserFactory
-from tests.cases.test_case_page_queries import change_path
+from tests.portal.test_case_page_queries import change_path
 
 
 def full_case(*, closed: bool = True):
