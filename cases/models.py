@@ -600,7 +600,7 @@ class Case(fsm.ConcurrentTransitionMixin, models.Model):
         return _("Case %(number)s") % {"number": self.number}
 
     def get_absolute_url(self) -> str:
-        return reverse("cases:detail", args=[self.pk])
+        return reverse("portal:case", args=[self.pk])
 
     @property
     def number(self) -> str:
@@ -616,7 +616,10 @@ class Case(fsm.ConcurrentTransitionMixin, models.Model):
 
     @cached_property
     def open_handover(self):
-        return self.handovers.filter(confirmed_at__isnull=True).order_by("-pk").first()
+        """The warm handover still to be recorded (the latest), read through `handovers.all()`
+        so that a page that prefetched the handovers asks the database nothing more."""
+        open_ones = [h for h in self.handovers.all() if h.confirmed_at is None]
+        return max(open_ones, key=lambda h: h.pk, default=None)
 
     def roles_of(self, user) -> set[str]:
         if not getattr(user, "is_authenticated", False):

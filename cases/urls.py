@@ -7,7 +7,6 @@ app_name = "cases"
 urlpatterns = [
     path("", views.my_cases, name="my_cases"),
     path("new/", views.signal, name="signal"),
-    path("<int:pk>/", views.detail, name="detail"),
     path("<int:pk>/resolve/", views.ResolveStep.as_view(), name="resolve"),
     path("<int:pk>/withdraw/", views.WithdrawStep.as_view(), name="withdraw"),
     path("<int:pk>/release/", views.release_confidential, name="release_confidential"),

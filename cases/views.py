@@ -27,8 +27,7 @@ from django_fsm import ConcurrentTransition, TransitionNotAllowed
 
 from . import selectors, services
 from .forms import ResolveForm, SignalForm, WithdrawForm
-from .models import Case, GuardFailed, NotPermitted, Placement, Role, State, step_declaration
-from .rules import can
+from .models import Case, GuardFailed, NotPermitted, Placement, step_declaration
 from .services import CaseChangedMeanwhile
 
 # --------------------------------------------------------------------------------------------
@@ -36,9 +35,9 @@ from .services import CaseChangedMeanwhile
 # --------------------------------------------------------------------------------------------
 
 
-def get_case_for_user(request: HttpRequest, pk: int, *, detail: bool = False) -> Case:
+def get_case_for_user(request: HttpRequest, pk: int) -> Case:
     """The case if the user is related to it, else 404: unrelated people learn nothing."""
-    return selectors.case_for_user(request.user, pk, detail=detail)
+    return selectors.case_for_user(request.user, pk)
 
 
 def forbidden(request: HttpRequest, message: str, *, case: Case | None = None) -> HttpResponse:
@@ -64,7 +63,7 @@ def case_url_for_user(request: HttpRequest, case_pk: int) -> str:
     """The case page if the user still sees the case after a step (an old coach after the
     handover or the old school's staff after a transfer may not), else "my cases"."""
     if Case.objects.related_to(request.user).filter(pk=case_pk).exists():
-        return reverse("cases:detail", args=[case_pk])
+        return reverse("portal:case", args=[case_pk])
     return reverse("cases:my_cases")
 
 
@@ -206,23 +205,6 @@ class StepView(LoginRequiredMixin, View):
 
 @login_required
 @require_http_methods(["GET"])
-def home(request: HttpRequest) -> HttpResponse:
-    """What is expected of this person now, across their open cases: notes to write, summaries
-    to confirm, conversations coming up, their own open actions, the steps they can take and
-    the briefings they should record. A fixed number of queries, whatever the caseload."""
-    # Imported here: cases imports the other apps only inside functions (see style.md).
-    from conversations.selectors import HOME_CASE_LIMIT, home_for
-
-    home_data = home_for(request.user)
-    return render(
-        request,
-        "cases/home.html",
-        {"home": home_data, "case_limit": HOME_CASE_LIMIT, "title": _("Home")},
-    )
-
-
-@login_required
-@require_http_methods(["GET"])
 def my_cases(request: HttpRequest) -> HttpResponse:
     include_closed = request.GET.get("show") == "all"
     cases = selectors.cases_for_user(request.user, include_closed=include_closed)
@@ -283,79 +265,6 @@ def _placement_qs(placements: list):
 def _initial_signal(request: HttpRequest) -> dict:
     placement = request.GET.get("placement")
     return {"placement": placement} if placement and placement.isdigit() else {}
-
-
-@login_required
-@require_http_methods(["GET"])
-def detail(request: HttpRequest, pk: int) -> HttpResponse:
-    case = get_case_for_user(request, pk, detail=True)
-    user = request.user
-    roles = case.roles_of(user)
-    steps = services.available_steps(case, user)
-    # Need-to-know (cases/rules.py): the change path is not the mentor's.
-    sees_change_path = can(user, "cases.view_change_conversation", case)
-    conversations = [c for c in case.conversations.all() if sees_change_path or c.kind == "problem"]
-    actions = list(case.actions.all())
-    from conversations.selectors import case_conversations
-
-    panel = case_conversations(case, user, conversations, actions)
-    may_evaluate_all = bool(roles & {Role.SCHOOL_TRAINER, Role.STUDY_COACH, Role.OFFICE})
-    for action in actions:
-        action.user_may_evaluate = case.is_open and (may_evaluate_all or action.owner_id == user.pk)
-    handovers = list(case.handovers.all())
-    for handover in handovers:
-        handover.user_may_acknowledge = (
-            handover.new_coach_id == user.pk and handover.received_at is None
-        )
-    transfers = list(case.transfers.all())
-    context = {
-        "case": case,
-        "roles": sorted(str(services.ROLE_LABELS.get(r, r)) for r in roles),
-        "people": selectors.placement_people(case.placement),
-        "categories": [c.get_category_display() for c in case.categories.all()],
-        "steps": [
-            s
-            for s in steps
-            if s.name != "withdraw"
-            and not (panel.nothing_to_record and s.url_name == "conversations:record")
-        ],
-        "withdraw_step": next((s for s in steps if s.name == "withdraw"), None),
-        "conversations": panel.conversations,
-        "open_briefings": panel.open_briefings,
-        "may_plan_again": panel.may_plan_again,
-        "insufficient_actions": panel.insufficient_actions,
-        "request_change_step": next((s for s in steps if s.name == "request_change"), None),
-        "actions": actions,
-        "may_add_action": case.state in (State.CONVERSATION_PLANNED, State.IMPROVING)
-        and bool(roles & {Role.SCHOOL_TRAINER, Role.STUDY_COACH, Role.MENTOR, Role.OFFICE}),
-        "sees_change_path": sees_change_path,
-        "may_release": can(user, "cases.release_confidential", case),
-        "change_requests": list(case.change_requests.all()),
-        "outcome_reports": list(case.outcome_reports.all()) if sees_change_path else [],
-        "isop_requests": list(case.isop_requests.all()) if sees_change_path else [],
-        "wrap_ups": list(case.wrap_ups.all()),
-        "may_record_wrap_up": case.state == State.TRANSFER_REQUESTED
-        and bool(roles & {Role.SCHOOL_TRAINER, Role.STUDENT, Role.OFFICE}),
-        "transfers": transfers,
-        "handovers": handovers if sees_change_path else [],
-        "stops": list(case.stops.all()),
-        "events": _timeline(case, sees_change_path),
-    }
-    return render(request, "cases/detail.html", context)
-
-
-def _timeline(case: Case, sees_change_path: bool) -> list:
-    """The timeline; without the change path's rights, the notes of every event from the
-    change request on are left out (they quote the all-party conversation, the outcome, the
-    advice), the events themselves stay."""
-    events = list(case.events.all())
-    if sees_change_path:
-        return events
-    hiding = False
-    for event in events:
-        hiding = hiding or event.name == "request_change"
-        event.note_hidden = hiding and bool(event.note)
-    return events
 
 
 @login_required

@@ -223,7 +223,7 @@ def office_rows(cases: Iterable[Case]) -> list[dict[str, Any]]:
     categories = {value: str(label) for value, label in Category.choices}
     short_date = formats.get_format("SHORT_DATE_FORMAT")
     # One reverse() for the page: the case number is the only part that differs.
-    detail_url = reverse("cases:detail", args=[0]).removesuffix("0/") + "{}/"
+    detail_url = reverse("portal:case", args=[0]).removesuffix("0/") + "{}/"
 
     def day(value: dt.datetime) -> dict[str, str]:
         local = timezone.localtime(value)

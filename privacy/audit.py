@@ -110,7 +110,7 @@ KWARG_MODELS = {
     "case_pk": "cases.Case",
 }
 # In these URL namespaces an argument called `pk` is the case's id (the project's convention).
-CASE_PK_NAMESPACES = {"cases", "conversations", "transfers"}
+CASE_PK_NAMESPACES = {"cases", "conversations", "transfers", "portal"}
 # Exceptions to the conventions above, by URL name.
 URL_MODELS = {
     "notifications:mark_read": ("pk", "notifications.Notification"),

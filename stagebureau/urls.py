@@ -2,14 +2,13 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
-from cases.views import home
-
 from . import auth_views as signin_views
 from .health import health
 from .views import set_language
 
 urlpatterns = [
-    path("", home, name="home"),
+    # The person's home ("") and the case page ("cases/<pk>/").
+    path("", include("portal.urls")),
     path("login/", signin_views.LoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     # Sign-in link by e-mail (django-sesame); the link itself only signs in on POST.

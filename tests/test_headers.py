@@ -66,9 +66,9 @@ def production():
 def test_every_page_has_a_strict_policy_without_inline_scripts(client, office):
     case = CaseFactory()
     for url in (
-        reverse("home"),
+        reverse("portal:home"),
         reverse("cases:my_cases"),
-        reverse("cases:detail", args=[case.pk]),
+        reverse("portal:case", args=[case.pk]),
         reverse("notifications:inbox"),
         reverse("office:dashboard"),
     ):
@@ -132,12 +132,12 @@ def assert_no_store(response, what):
 def test_case_pages_downloads_and_the_inbox_are_never_stored(client, office):
     case = CaseFactory()
     for url in (
-        reverse("cases:detail", args=[case.pk]),
+        reverse("portal:case", args=[case.pk]),
         reverse("cases:my_cases"),
         reverse("notifications:inbox"),
         reverse("office:office_list"),
         reverse("office:office_export", args=["csv"]),
-        reverse("home"),
+        reverse("portal:home"),
     ):
         response = client.get(url)
         assert response.status_code == 200, url
@@ -146,7 +146,7 @@ def test_case_pages_downloads_and_the_inbox_are_never_stored(client, office):
 
 def test_sensitive_paths_are_not_stored_for_anonymous_users_either(client):
     case = CaseFactory()
-    for url in (reverse("cases:detail", args=[case.pk]), "/inbox/", "/privacy/"):
+    for url in (reverse("portal:case", args=[case.pk]), "/inbox/", "/privacy/"):
         assert_no_store(client.get(url), url)
 
 

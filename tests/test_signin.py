@@ -147,9 +147,9 @@ class TestSessionExpiry:
             log_in(client, "coach")
             for _ in range(12 * 3):  # a request every 20 minutes for 12 hours
                 traveller.shift(dt.timedelta(minutes=20))
-                assert client.get(reverse("home")).status_code == 200
+                assert client.get(reverse("portal:home")).status_code == 200
             traveller.shift(dt.timedelta(minutes=1))
-            response = client.get(reverse("home"))
+            response = client.get(reverse("portal:home"))
             assert response.status_code == 302
             assert not signed_in(client)
             login_page = page(client.get(response["Location"]))
@@ -160,7 +160,7 @@ class TestSessionExpiry:
         with time_machine.travel(START, tick=False) as traveller:
             log_in(client, "coach")
             traveller.shift(dt.timedelta(minutes=31))
-            response = client.get(reverse("home"), follow=True)
+            response = client.get(reverse("portal:home"), follow=True)
         assert "You were signed out after 30 minutes without activity." in page(response)
 
     def test_the_limits_come_from_the_settings(self, client, settings):
@@ -169,9 +169,9 @@ class TestSessionExpiry:
         with time_machine.travel(START, tick=False) as traveller:
             log_in(client, "coach")
             traveller.shift(dt.timedelta(minutes=4))
-            assert client.get(reverse("home")).status_code == 200
+            assert client.get(reverse("portal:home")).status_code == 200
             traveller.shift(dt.timedelta(minutes=6))
-            assert client.get(reverse("home")).status_code == 302
+            assert client.get(reverse("portal:home")).status_code == 302
             assert not signed_in(client)
 
     def test_an_ordinary_request_does_not_write_the_session(self, client):
@@ -180,10 +180,10 @@ class TestSessionExpiry:
             log_in(client, "coach")
             seen = client.session["signin:seen"]
             traveller.shift(dt.timedelta(seconds=30))
-            client.get(reverse("home"))
+            client.get(reverse("portal:home"))
             assert client.session["signin:seen"] == seen
             traveller.shift(dt.timedelta(seconds=31))
-            client.get(reverse("home"))
+            client.get(reverse("portal:home"))
             assert client.session["signin:seen"] == seen + 61
 
     def test_a_session_from_before_the_clock_starts_it_at_its_next_request(self, client):
@@ -193,10 +193,10 @@ class TestSessionExpiry:
             session = client.session
             del session["signin:at"], session["signin:seen"]
             session.save()
-            assert client.get(reverse("home")).status_code == 200
+            assert client.get(reverse("portal:home")).status_code == 200
             assert client.session["signin:at"] == START.timestamp()
             traveller.shift(dt.timedelta(minutes=31))
-            assert client.get(reverse("home")).status_code == 302
+            assert client.get(reverse("portal:home")).status_code == 302
 
     def test_the_session_cookie_lasts_as_long_as_the_absolute_limit(self, client):
         UserFactory(username="coach")

@@ -6,7 +6,10 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from cases.models import Case
+from django.db.models import DateTimeField, OuterRef, Q, Subquery, Value
+from django.db.models.functions import Coalesce
+
+from cases.models import Case, User
 from notifications.models import Notification
 
 from .models import ChangeRequest
@@ -18,43 +21,62 @@ from .models import ChangeRequest
 
 @dataclass(frozen=True)
 class Told:
-    person: object
+    person: User
     at: dt.datetime | None  # when the notification was written (the request's step)
     sent_at: dt.datetime | None  # when the e-mail went out
     read_at: dt.datetime | None  # when it was read in the inbox
 
 
-def told_of_requests(case: Case, requests: list[ChangeRequest]) -> dict[int, list[Told]]:
-    """For each change request: everyone it was made known to, with their notification.
+# Later than any notification: the end of the last request's window.
+_FAR = dt.datetime(9999, 1, 1, tzinfo=dt.UTC)
 
-    One query for the whole case. A request's notifications are the `request_change` ones
-    written from its creation until the next request (a case may go round more than once).
+
+def told_of_requests(*cases: Case) -> dict[int, list[Told]]:
+    """For each change request of the cases: everyone it was made known to, with their
+    notification (None where there is none), by request pk; a request made known to nobody is
+    absent.
+
+    ONE query, whatever the number of requests and people. A request's notifications are the
+    `request_change` ones written from its creation until the next request of its case (a case
+    may go round more than once); each person's first one counts.
     """
-    if not requests:
-        return {}
-    notifications = list(
-        Notification.objects.filter(case=case, event="request_change")
-        .only("recipient_id", "created_at", "sent_at", "read_at")
-        .order_by("created_at", "pk")
+    through = ChangeRequest.made_known_to.through
+    later = ChangeRequest.objects.filter(case_id=OuterRef("changerequest__case_id")).filter(
+        Q(created_at__gt=OuterRef("changerequest__created_at"))
+        | Q(created_at=OuterRef("changerequest__created_at"), pk__gt=OuterRef("changerequest_id"))
     )
-    ordered = sorted(requests, key=lambda r: (r.created_at, r.pk))
+    told = Notification.objects.filter(
+        case_id=OuterRef("changerequest__case_id"),
+        event="request_change",
+        recipient_id=OuterRef("user_id"),
+        created_at__gte=OuterRef("changerequest__created_at"),
+        created_at__lt=OuterRef("window_end"),
+    ).order_by("created_at", "pk")
+    user_order = [f"user__{f}" for f in User._meta.ordering]
+    rows = (
+        through.objects.filter(changerequest__case__in=[case.pk for case in cases])
+        .select_related("user")
+        .annotate(
+            window_end=Coalesce(
+                Subquery(later.order_by("created_at", "pk").values("created_at")[:1]),
+                Value(_FAR, output_field=DateTimeField()),
+            ),
+        )
+        .annotate(
+            told_at=Subquery(told.values("created_at")[:1]),
+            told_sent_at=Subquery(told.values("sent_at")[:1]),
+            told_read_at=Subquery(told.values("read_at")[:1]),
+        )
+        .order_by("changerequest_id", *user_order, "user__pk")
+    )
     result: dict[int, list[Told]] = {}
-    for index, request in enumerate(ordered):
-        until = ordered[index + 1].created_at if index + 1 < len(ordered) else None
-        by_person: dict[int, Notification] = {}
-        for n in notifications:
-            if n.created_at >= request.created_at and (until is None or n.created_at < until):
-                by_person.setdefault(n.recipient_id, n)
-        rows = []
-        for person in request.made_known_to.all():
-            n = by_person.get(person.pk)
-            rows.append(
-                Told(
-                    person=person,
-                    at=n.created_at if n else None,
-                    sent_at=n.sent_at if n else None,
-                    read_at=n.read_at if n else None,
-                )
+    for row in rows:
+        result.setdefault(row.changerequest_id, []).append(
+            Told(
+                person=row.user,
+                at=row.told_at,
+                sent_at=row.told_sent_at,
+                read_at=row.told_read_at,
             )
-        result[request.pk] = rows
+        )
     return result

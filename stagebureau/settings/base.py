@@ -54,6 +54,8 @@ INSTALLED_APPS = [
     "office",
     # Top layer: the access log, retention, a student's data export, the privacy officer's pages.
     "privacy",
+    # Top layer: the home page and the case page that joins every app.
+    "portal",
     # Sign-in pieces of the project itself (signals, the sign-in link task).
     "stagebureau.apps.StagebureauConfig",
 ]

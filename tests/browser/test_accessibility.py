@@ -119,11 +119,15 @@ def open_action() -> ImprovementAction:
 
 VISITS = [
     Visit("login", lambda: None, lambda: reverse("login")),
-    Visit("home (student)", lambda: User.objects.get(username="student"), lambda: reverse("home")),
+    Visit(
+        "home (student)",
+        lambda: User.objects.get(username="student"),
+        lambda: reverse("portal:home"),
+    ),
     Visit(
         "home (school trainer)",
         lambda: User.objects.get(username="schoolopleider"),
-        lambda: reverse("home"),
+        lambda: reverse("portal:home"),
     ),
     Visit(
         "my cases", lambda: User.objects.get(username="student"), lambda: reverse("cases:my_cases")

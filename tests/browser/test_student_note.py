@@ -157,7 +157,7 @@ def test_the_school_trainers_home_and_a_cancelled_conversation_on_a_phone(
     ConversationFactory(case=other, invite=True, cancelled=True)
 
     page = log_in(browser, live_url, trainer, PHONE)
-    page.goto(live_url(reverse("home")))
+    page.goto(live_url(reverse("portal:home")))
     brief_url = reverse("conversations:brief", args=[absent.pk])
     expect(page.locator(f'a[href="{brief_url}"]')).to_be_visible()
     expect(

@@ -72,12 +72,12 @@ def test_the_staff_do_not_find_it_anywhere(client, placement, office):
         client.force_login(person)
         for url in (
             reverse("cases:my_cases") + "?show=all",
-            reverse("home"),
+            reverse("portal:home"),
             reverse("notifications:inbox"),
         ):
             page = client.get(url).content.decode()
             assert case.number not in page and SECRET not in page, (person, url)
-        for name in ("cases:detail", "cases:withdraw", "conversations:plan", "transfers:request"):
+        for name in ("portal:case", "cases:withdraw", "conversations:plan", "transfers:request"):
             assert client.get(reverse(name, args=[case.pk])).status_code == 404, name
         assert client.post(reverse("cases:release_confidential", args=[case.pk])).status_code == 404
     # The student and the office do see it, marked.
@@ -90,7 +90,7 @@ def test_the_staff_do_not_find_it_anywhere(client, placement, office):
     assert reverse("cases:release_confidential", args=[case.pk]) in page
     listing = client.get(reverse("office:office_list")).content.decode()
     assert "confidential-badge" in listing
-    home = client.get(reverse("home")).content.decode()
+    home = client.get(reverse("portal:home")).content.decode()
     assert "Open de vertrouwelijke melding" in home
 
 

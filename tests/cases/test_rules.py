@@ -190,7 +190,7 @@ def test_the_mentors_case_page_in_the_middle_of_the_change_path(client):
     report = OutcomeReportFactory(case=case, opinions_differ=True, note=f"Uitkomst {secret}")
     PositionFactory(report=report)
     IsopAdviceFactory(case=case, question=f"Vraag {secret}")
-    url = reverse("cases:detail", args=[case.pk])
+    url = reverse("portal:case", args=[case.pk])
 
     client.force_login(case.placement.mentor)
     page = client.get(url).content.decode()

@@ -1,4 +1,4 @@
-"""The case pages: login, my cases, signalling, the case page, resolve and withdraw."""
+"""Login, my cases, signalling, resolve and withdraw (the case page: tests/portal)."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from django.utils.html import escape
 from cases.models import Case, Category, State, all_actions_evaluated
 from cases.services import CaseChangedMeanwhile
 from tests.cases.factories import CaseFactory, PlacementFactory, UserFactory
-from tests.conversations.factories import ConversationFactory, ImprovementActionFactory
+from tests.conversations.factories import ImprovementActionFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -65,7 +65,7 @@ class TestLogin:
         client.force_login(UserFactory())
         response = client.get("/")
         assert response.status_code == 200
-        assert "cases/home.html" in [t.name for t in response.templates]
+        assert "portal/home.html" in [t.name for t in response.templates]
 
     def test_the_language_switcher_switches_to_english(self, client):
         client.force_login(UserFactory())
@@ -189,7 +189,7 @@ class TestSignal:
         )
         case = Case.objects.get()
         assert response.status_code == 302
-        assert response.url == reverse("cases:detail", args=[case.pk])
+        assert response.url == reverse("portal:case", args=[case.pk])
         assert case.state == State.SIGNALLED
         assert case.signalled_by == placement.student
         assert set(case.categories.values_list("category", flat=True)) == {
@@ -220,62 +220,6 @@ class TestSignal:
         )
         assert response.status_code == 200
         assert not Case.objects.exists()
-
-
-# --- the case page -------------------------------------------------------------------------
-
-
-class TestDetail:
-    def test_unrelated_users_get_404(self, client):
-        case = CaseFactory()
-        client.force_login(UserFactory())
-        assert client.get(reverse("cases:detail", args=[case.pk])).status_code == 404
-
-    def test_it_shows_state_people_description_timeline_and_steps(self, client):
-        placement = PlacementFactory()
-        client.force_login(placement.student)
-        client.post(
-            reverse("cases:signal"),
-            {"placement": placement.pk, "categories": [Category.OTHER], "description": "Hulp!"},
-        )
-        case = Case.objects.get()
-        client.force_login(placement.school_trainer)
-        response = client.get(reverse("cases:detail", args=[case.pk]))
-        content = response.content.decode()
-        assert response.status_code == 200
-        assert "Hulp!" in content
-        for person in (placement.student, placement.mentor, placement.study_coach):
-            assert escape(str(person)) in content
-        assert [e.name for e in response.context["events"]] == ["signal"]
-        step_names = [s.name for s in response.context["steps"]]
-        assert step_names == ["plan_conversation"]
-        assert reverse("conversations:plan", args=[case.pk]) in content
-        assert reverse("cases:withdraw", args=[case.pk]) in content
-
-    def test_a_blocked_step_shows_its_reason(self, client):
-        case = CaseFactory(improving=True)
-        ImprovementActionFactory(case=case)
-        client.force_login(case.placement.school_trainer)
-        response = client.get(reverse("cases:detail", args=[case.pk]))
-        resolve = next(s for s in response.context["steps"] if s.name == "resolve")
-        assert resolve.blocked_reason
-        assert dutch(all_actions_evaluated.message) in response.content.decode()
-
-    def test_it_needs_the_same_number_of_queries_for_1_and_5_actions(
-        self, client, django_assert_num_queries
-    ):
-        case = CaseFactory(improving=True)
-        conversation = ConversationFactory(case=case, held=True, invite=True)
-        ImprovementActionFactory(case=case, conversation=conversation)
-        client.force_login(case.placement.school_trainer)
-        url = reverse("cases:detail", args=[case.pk])
-        one = count_queries(client, url)
-        for _ in range(4):
-            ImprovementActionFactory(case=case, conversation=conversation, evaluated=True)
-        ConversationFactory(case=case, held=True, invite=True, change=True, answered=True)
-        with django_assert_num_queries(one):
-            response = client.get(url)
-        assert len(response.context["actions"]) == 5
 
 
 # --- resolve and withdraw ------------------------------------------------------------------
@@ -312,7 +256,7 @@ class TestResolve:
         assert client.get(self.url(case)).status_code == 200
         response = client.post(self.url(case), step_data(case, note="Het gaat goed."))
         assert response.status_code == 302
-        assert response.url == reverse("cases:detail", args=[case.pk])
+        assert response.url == reverse("portal:case", args=[case.pk])
         case.refresh_from_db()
         assert case.state == State.CLOSED_RESOLVED
         assert case.events.last().note == "Het gaat goed."
@@ -349,7 +293,7 @@ class TestResolve:
         client.force_login(case.placement.school_trainer)
         response = client.get(self.url(case))
         assert response.status_code == 302
-        assert response.url == reverse("cases:detail", args=[case.pk])
+        assert response.url == reverse("portal:case", args=[case.pk])
 
 
 class TestWithdraw:

@@ -271,7 +271,7 @@ class TestBriefing:
         case, invitation = absent_mentor
         client.force_login(case.placement.school_trainer)
         response = client.get(case.get_absolute_url())
-        assert [i.pk for i in response.context["open_briefings"]] == [invitation.pk]
+        assert [b.invitation.pk for b in response.context["page"].open_briefings] == [invitation.pk]
         assert f'action="{self.url(invitation)}"' in response.content.decode()
         client.force_login(case.placement.student)
         response = client.get(case.get_absolute_url())
@@ -294,7 +294,7 @@ class TestBriefing:
         event = case.events.get(name="briefing_recorded")
         assert "Telefonisch bijgepraat" in event.note
         response = client.get(case.get_absolute_url())
-        assert response.context["open_briefings"] == []
+        assert response.context["page"].open_briefings == []
 
     def test_an_already_briefed_person_keeps_the_note_typed(self, client, absent_mentor):
         case, invitation = absent_mentor

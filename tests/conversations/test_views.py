@@ -88,7 +88,7 @@ class TestPlan:
         client.force_login(case.placement.school_trainer)
         response = client.post(self.url(case), self.data(case))
         assert response.status_code == 302
-        assert response.url == reverse("cases:detail", args=[case.pk])
+        assert response.url == reverse("portal:case", args=[case.pk])
         case.refresh_from_db()
         assert case.state == State.CONVERSATION_PLANNED
         conversation = case.conversations.get()

@@ -81,7 +81,7 @@ def test_problem_path_signal_conversation_briefing_note_evaluation_resolved(
 
     # 2. The school trainer finds the case on the home page and plans the conversation.
     page = log_in(browser, stack, trainer)
-    page.goto(stack(reverse("home")))
+    page.goto(stack(reverse("portal:home")))
     expect(page.locator("main")).to_contain_text(case.number)
     open_step(page, stack, case, "conversations:plan")
     starts = timezone.localtime() - dt.timedelta(hours=2)
@@ -136,7 +136,7 @@ def test_problem_path_signal_conversation_briefing_note_evaluation_resolved(
 
     # 4. The mentor sees the summary to read and confirms it.
     page = log_in(browser, stack, mentor)
-    page.goto(stack(reverse("home")))
+    page.goto(stack(reverse("portal:home")))
     summaries = page.locator(".home-summaries")
     expect(summaries).to_contain_text(case.number)
     open_case(page, stack, case)
@@ -152,7 +152,7 @@ def test_problem_path_signal_conversation_briefing_note_evaluation_resolved(
 
     # 5. The student writes the note and submits it.
     page = log_in(browser, stack, student)
-    page.goto(stack(reverse("home")))
+    page.goto(stack(reverse("portal:home")))
     page.locator(".home-notes a.btn").first.click()
     expect(page.locator("main h1")).to_be_visible()
     page.fill('textarea[name="text"]', NOTE)
@@ -167,7 +167,7 @@ def test_problem_path_signal_conversation_briefing_note_evaluation_resolved(
 
     # 6. The study coach reads the note and evaluates the action.
     page = log_in(browser, stack, coach)
-    page.goto(stack(reverse("home")))
+    page.goto(stack(reverse("portal:home")))
     expect(page.locator(".home-actions")).to_contain_text("Wekelijkse nabespreking")
     open_case(page, stack, case)
     expect(page.locator(".student-note .note-body")).to_contain_text("logboek")

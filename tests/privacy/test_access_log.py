@@ -124,7 +124,7 @@ def test_opening_a_case_writes_one_view_row_with_the_student_and_no_content(clie
     assert (row.kind, row.case_id, row.student_id) == ("view", case.pk, case.placement.student_id)
     assert (row.user, row.username) == (case.placement.mentor, case.placement.mentor.username)
     assert (row.page, row.path, row.method, row.status) == (
-        "cases:detail",
+        "portal:case",
         f"/cases/{case.pk}/",
         "GET",
         200,
@@ -173,7 +173,7 @@ def test_an_unrelated_user_is_refused_and_it_is_a_security_event(client, caplog)
 
 def test_a_probe_of_a_case_that_does_not_exist_is_logged_with_its_number(client):
     client.force_login(UserFactory())
-    assert client.get(reverse("cases:detail", args=[987654])).status_code == 404
+    assert client.get(reverse("portal:case", args=[987654])).status_code == 404
     [row] = rows()
     assert (row.kind, row.case_id, row.student_id) == ("refused", 987654, None)
 
@@ -283,7 +283,7 @@ def test_lists_anonymous_requests_and_redirects_are_not_logged(client):
     assert client.get(case.get_absolute_url()).status_code == 302  # to the login page
     client.force_login(case.placement.student)
     assert client.get(reverse("cases:my_cases")).status_code == 200
-    assert client.get(reverse("home")).status_code == 200
+    assert client.get(reverse("portal:home")).status_code == 200
     assert rows() == []
 
 

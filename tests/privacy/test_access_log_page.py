@@ -94,7 +94,7 @@ def test_the_student_log_lists_who_when_which_case_page_and_kind(client):
     assert response.status_code == 200
     html = response.content.decode()
     [row] = response.context["page"].object_list
-    assert (row.user, row.case_id, row.kind, row.page) == (mentor, case.pk, "view", "cases:detail")
+    assert (row.user, row.case_id, row.kind, row.page) == (mentor, case.pk, "view", "portal:case")
     assert mentor.username in html and case.number in html and "Bekeken" in html.title()
     assert case.description not in html
 
@@ -158,7 +158,7 @@ def test_nobody_else_sees_the_access_log(client, who, name):
         student=case.placement.student,
         username="LOGGED-VISITOR-MARK",
         kind="view",
-        page="cases:detail",
+        page="portal:case",
     ).save()
     client.force_login(user)
     response = client.get(url(name, case.placement.student))

@@ -17,7 +17,7 @@ pytestmark = pytest.mark.django_db
 def menu(client, user) -> tuple[str, int]:
     client.force_login(user)
     with CaptureQueriesContext(connection) as ctx:
-        response = client.get(reverse("home"))
+        response = client.get(reverse("portal:home"))
     assert response.status_code == 200
     return response.content.decode(), len(ctx)
 

@@ -155,7 +155,7 @@ def markers_hidden_from(person: str) -> set[str]:
 PLANNERS = {"mentor", "school_trainer", "study_coach", "office"}
 CHANGE_PLANNERS = {"school_trainer", "study_coach", "office"}
 CASE_PAGES: dict[str, set[str]] = {
-    "cases:detail": ALL_KINDS,
+    "portal:case": ALL_KINDS,
     "cases:resolve": {"school_trainer", "study_coach", "office"},
     "cases:withdraw": {"school_trainer", "study_coach", "office", "student"},  # signaller
     "cases:release_confidential": {"office"},
@@ -200,7 +200,7 @@ OBJECT_PAGES: dict[tuple[str, str], set[str]] = {
 # is checked for anonymous users and CSRF only.
 ANYONE = {"office", "isop", "privacy", "user"}
 GLOBAL_PAGES: dict[str, set[str]] = {
-    "home": ANYONE,
+    "portal:home": ANYONE,
     "cases:my_cases": ANYONE,
     "cases:signal": ANYONE,
     "notifications:inbox": ANYONE,
@@ -707,7 +707,7 @@ def test_lists_counts_and_exports_hold_exactly_the_cases_the_person_sees(world):
             assert response.context["page"].paginator.count == len(visible), person
             checked += 2
         # Home, inbox and the ISOP queue: never a case the person does not see.
-        for name in ("home", "notifications:inbox", "office:isop_queue"):
+        for name in ("portal:home", "notifications:inbox", "office:isop_queue"):
             response = client.get(reverse(name))
             found = set(NUMBER.findall(body(response)))
             assert found <= visible, (person, name, found - visible)

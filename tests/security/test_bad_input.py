@@ -204,7 +204,7 @@ def next_field() -> tuple[st.SearchStrategy, st.SearchStrategy]:
             "/inbox/",
             "",
             "inbox",  # a bare word: redirect() would take it for a view name
-            "home",
+            "portal:home",
         ]
     )
     return st.just("/inbox/"), mostly(st.just(""), hostile)
@@ -1025,9 +1025,9 @@ def pages_after_success(world: World, endpoint: Endpoint, client: Client) -> Non
     else:
         case = Case.objects.exclude(pk=world.other_case.pk).order_by("-pk").first()
     pages = {
-        endpoint.actor: ["home", "detail"],
+        endpoint.actor: ["portal:home", "detail"],
         "office": ["detail", "notifications:inbox"],
-        "student": ["home"],
+        "student": ["portal:home"],
     }
     for name, names in pages.items():
         person = world.people[name]
@@ -1038,7 +1038,7 @@ def pages_after_success(world: World, endpoint: Endpoint, client: Client) -> Non
             if page != "detail":
                 urls.append(reverse(page))
             elif case is not None and Case.objects.related_to(person).filter(pk=case.pk).exists():
-                urls.append(reverse("cases:detail", args=[case.pk]))
+                urls.append(reverse("portal:case", args=[case.pk]))
         for url in urls:
             response = viewer.get(url)
             assert response.status_code == 200, (name, url, response.status_code)
@@ -1383,7 +1383,7 @@ def test_a_bare_word_as_next_goes_to_the_default_page(url_name):
         expected = None
     client = Client(raise_request_exception=False)
     client.force_login(world.people[actor])
-    for target in ("inbox", "home", "javascript:alert(1)", "//evil.example/"):
+    for target in ("inbox", "portal:home", "javascript:alert(1)", "//evil.example/"):
         response = client.post(reverse(url_name, kwargs=kwargs), {"next": target})
         assert response.status_code == 302, (target, response.status_code)
         assert safe_location(response["Location"]), response["Location"]
@@ -1422,6 +1422,6 @@ def test_markup_is_stored_as_typed_and_shown_escaped():
         {"reason": f"{SCRIPT} {IMG}", "seen_version": world.case.version},
     )
     assert response.status_code == 302
-    page = client.get(reverse("cases:detail", args=[world.case.pk])).content.decode()
+    page = client.get(reverse("portal:case", args=[world.case.pk])).content.decode()
     assert escape(f"{SCRIPT} {IMG}") in page
     assert_escaped(page, "case page")

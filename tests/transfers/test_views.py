@@ -632,13 +632,13 @@ def test_the_whole_change_path_through_the_pages(client):
     client.force_login(new_coach)
     page = client.get(case.get_absolute_url())
     assert page.status_code == 200
-    names = [e.name for e in page.context["events"]]
+    names = [row.event.name for row in page.context["page"].timeline]
     assert names[0] == "signal" and names[-1] == "confirm_handover"
     assert "give_advice" in names and "place_student" in names
 
 
 # --------------------------------------------------------------------------------------------
-# Resume on a new placement; what the case page shows of the change path
+# Resume on a new placement (what the case page shows of the change path: tests/portal)
 # --------------------------------------------------------------------------------------------
 
 
@@ -712,84 +712,3 @@ class TestResumeElsewhere:
         case.refresh_from_db()
         assert case.placement == placement
         assert case.state == State.CLOSED_STOPPED
-
-
-class TestCasePage:
-    def test_it_shows_who_was_told_of_the_request_and_when(self, client):
-        from transfers import services
-
-        case = CaseFactory(improving=True)
-        placement = case.placement
-        services.request_change(
-            case_id=case.pk, by=placement.student, kind="transfer", reason="Geen klik."
-        )
-        from notifications.models import Notification
-
-        told = Notification.objects.get(
-            case=case, event="request_change", recipient=placement.mentor
-        )
-        told.read_at = told.created_at + dt.timedelta(hours=2)
-        told.save(update_fields=["read_at"])
-        client.force_login(placement.school_trainer)
-        content = client.get(case.get_absolute_url()).content.decode()
-        section = content[content.index("told-list") :]
-        section = section[: section.index("</ul>")]
-        for person in (placement.mentor, placement.school_trainer, placement.study_coach):
-            assert escape(str(person)) in section
-        assert escape(str(placement.student)) not in section
-        from django.utils import timezone
-
-        assert timezone.localtime(told.created_at).strftime("%Y-%m-%dT%H:%M:%S") in section
-        assert timezone.localtime(told.read_at).strftime("%Y-%m-%dT%H:%M:%S") in section
-
-    def test_the_positions_are_on_the_case_page(self, client):
-        case = CaseFactory(isop_advice=True)
-        report = OutcomeReportFactory(case=case, opinions_differ=True)
-        PositionFactory(report=report, disagrees=True)
-        PositionFactory(
-            report=report, person=case.placement.school_trainer, role=Role.SCHOOL_TRAINER
-        )
-        client.force_login(case.placement.study_coach)
-        content = client.get(case.get_absolute_url()).content.decode()
-        assert "stance-disagree" in content and "stance-agree" in content
-        assert escape(str(case.placement.school_trainer)) in content
-
-    def test_after_a_transfer_the_new_school_trainer_reads_the_history(self, client):
-        from transfers import services
-
-        case = CaseFactory(transfer_requested=True)
-        ConversationFactory(case=case, change=True, held=True, invite=True, answered=True)
-        WrapUpFactory(case=case)
-        old = case.placement
-        new_trainer = UserFactory()
-        services.place_student(
-            case_id=case.pk,
-            by=UserFactory(office=True),
-            school=TrainingSchoolFactory(),
-            mentor=UserFactory(),
-            school_trainer=new_trainer,
-            study_coach=old.study_coach,
-            start_date=TODAY,
-        )
-        client.force_login(new_trainer)
-        response = client.get(case.get_absolute_url())
-        assert response.status_code == 200
-        content = response.content.decode()
-        assert escape(case.conversations.get().school_offers) in content
-        assert "Afscheid van de klas" in content
-        # The old school no longer reads the case: it followed the student.
-        client.force_login(old.school_trainer)
-        assert client.get(case.get_absolute_url()).status_code == 404
-
-    def test_receipt_is_offered_only_once_the_old_coach_recorded_the_handover(self, client):
-        handover = HandoverFactory()
-        received = reverse("transfers:handover_received", args=[handover.pk])
-        client.force_login(handover.new_coach)
-        assert received not in client.get(handover.case.get_absolute_url()).content.decode()
-        page = client.get(received)
-        assert page.status_code == 200
-        assert b'method="post"' not in page.content.split(b"<main")[1]
-        response = client.post(received)
-        assert response.status_code == 302
-        handover.refresh_from_db()
-        assert handover.received_at is None

@@ -125,7 +125,7 @@ class Command(BaseCommand):
             "case list (filtered)": reverse("office:office_list")
             + f"?state=improving&school={school.pk}&sort=-signalled",
             "case list (overdue)": reverse("office:office_list") + "?overdue=1&sort=waiting",
-            "case page": reverse("cases:detail", args=[case.pk]),
+            "case page": reverse("portal:case", args=[case.pk]),
         }
         measured: dict[str, Any] = {
             "cases": Case.objects.count(),

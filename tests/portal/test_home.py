@@ -11,6 +11,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from cases.models import State
+from conversations.selectors import NOTE_DRAFT, NOTE_MISSING
 from tests.cases.factories import CaseFactory, PlacementFactory, UserFactory
 from tests.conversations.factories import (
     ConversationFactory,
@@ -49,7 +50,9 @@ def test_the_navbar_links_home_first_and_keeps_my_cases(client):
     client.force_login(UserFactory())
     content = client.get(HOME).content.decode()
     nav = content[content.index('id="main-nav"') :]
-    assert nav.index(f'href="{reverse("home")}"') < nav.index(f'href="{reverse("cases:my_cases")}"')
+    assert nav.index(f'href="{reverse("portal:home")}"') < nav.index(
+        f'href="{reverse("cases:my_cases")}"'
+    )
 
 
 def test_someone_without_cases_has_nothing_to_do(client):
@@ -78,8 +81,11 @@ class TestStudent:
         coming = ConversationFactory(case=other, invite=True)
         client.force_login(student)
         response, home = get_home(client)
-        assert {c.pk for c in home.notes_to_write} == {held.pk, drafted.pk}
-        assert [a.pk for a in home.actions] == [own.pk]
+        assert {n.conversation.pk: n.note_state for n in home.notes_to_write} == {
+            held.pk: NOTE_MISSING,
+            drafted.pk: NOTE_DRAFT,
+        }
+        assert [a.action.pk for a in home.actions] == [own.pk]
         assert [c.pk for c in home.upcoming] == [coming.pk]
         assert [i.conversation_id for i in home.summaries_to_confirm] == [missed.pk]
         content = response.content.decode()
@@ -153,7 +159,7 @@ class TestStaff:
         action = ImprovementActionFactory(case=case, due_date=dt.date.today() - dt.timedelta(3))
         client.force_login(case.placement.mentor)
         response, home = get_home(client)
-        assert [a.pk for a in home.actions] == [action.pk]
+        assert [a.action.pk for a in home.actions] == [action.pk]
         assert home.actions[0].is_overdue
         assert home.case_steps == []
 

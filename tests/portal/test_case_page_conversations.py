@@ -58,15 +58,16 @@ def test_the_case_page_does_not_grow_with_conversations_notes_and_briefings(
     case = CaseFactory(improving=True)
     add_history(case, 1)
     client.force_login(getattr(case.placement, role))
-    url = reverse("cases:detail", args=[case.pk])
+    url = reverse("portal:case", args=[case.pk])
     one = count_queries(client, url)
     add_history(case, 4)
     ConversationFactory(case=case, change=True, invite=True, held=True, answered=True)
     with django_assert_num_queries(one):
         response = client.get(url)
     # The mentor does not see the all-party conversation (need-to-know, cases/rules.py).
-    assert len(response.context["conversations"]) == (10 if role == "mentor" else 11)
-    assert len(response.context["actions"]) == 10
+    page = response.context["page"]
+    assert len(page.conversations) == (10 if role == "mentor" else 11)
+    assert len(page.actions) == 10
 
 
 def test_a_change_is_offered_prominently_when_an_action_did_not_help(client):
@@ -77,7 +78,7 @@ def test_a_change_is_offered_prominently_when_an_action_did_not_help(client):
     content = response.content.decode()
     assert "change-prompt" in content
     assert reverse("transfers:request", args=[case.pk]) in content
-    assert len(response.context["insufficient_actions"]) == 1
+    assert len(response.context["page"].insufficient_actions) == 1
 
 
 def test_the_mentor_is_told_who_may_ask_for_a_change(client):
