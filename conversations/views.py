@@ -68,6 +68,13 @@ class InviteesMixin:
         )
         return [(person, role_label(role)) for person, role in pairs]
 
+    def get_context(self) -> dict[str, Any]:
+        return {
+            "invitees": self.invitees(),
+            "kind": self.kind,
+            "is_change": self.kind == Conversation.Kind.CHANGE,
+        }
+
 
 class PlanConversationStep(InviteesMixin, StepView):
     """The first conversation (from "signalled") or the all-party one (from "office informed")."""
@@ -84,13 +91,6 @@ class PlanConversationStep(InviteesMixin, StepView):
 
     def get_form(self, data):
         return PlanForm(data, case=self.case, kind=self.kind)
-
-    def get_context(self) -> dict[str, Any]:
-        return {
-            "invitees": self.invitees(),
-            "kind": self.kind,
-            "is_change": self.kind == Conversation.Kind.CHANGE,
-        }
 
     def perform(self, data: dict[str, Any]) -> object:
         return services.plan_conversation(
@@ -361,13 +361,6 @@ class PlanAgainStep(InviteesMixin, StepView):
 
     def get_form(self, data):
         return PlanAgainForm(data, case=self.case, kind=self.kind)
-
-    def get_context(self) -> dict[str, Any]:
-        return {
-            "invitees": self.invitees(),
-            "kind": self.kind,
-            "is_change": self.kind == Conversation.Kind.CHANGE,
-        }
 
     def perform(self, data: dict[str, Any]) -> object:
         return services.conversation_plan_again(

@@ -4,8 +4,6 @@ one query without going stale across requests."""
 
 from __future__ import annotations
 
-import datetime as dt
-
 import pytest
 from django.contrib.auth.models import Group
 from django.db import connection
@@ -14,10 +12,9 @@ from django.urls import reverse
 from django.utils import timezone
 
 from cases import services as case_services
-from cases.models import AdviceDecision, Category, Outcome, Role, State
-from conversations import services as conversation_services
-from tests.cases.factories import PlacementFactory, TrainingSchoolFactory, UserFactory
-from transfers import services as transfer_services
+from cases.models import Category, Role, State
+from tests.cases.factories import PlacementFactory, UserFactory
+from tests.journeys import change_path
 
 pytestmark = pytest.mark.django_db
 
@@ -30,84 +27,6 @@ def count_queries(client, url: str):
         response = client.get(url)
     assert response.status_code == 200
     return len(ctx), response
-
-
-def hold(case, by, *, answers=None, actions=()):
-    conversation = conversation_services.plan_conversation(
-        case_id=case.pk, by=by, starts_at=timezone.now(), location="Room 1"
-    )
-    conversation_services.record_conversation(
-        case_id=case.pk,
-        by=by,
-        attendance={i.person_id: True for i in conversation.invitations.all()},
-        summary="Talked it through.",
-        actions=list(actions),
-        answers=answers,
-    )
-    return conversation
-
-
-def change_path(*, handover_confirmed: bool = False):
-    """A case from signal through change request, outcome report, ISOP advice, wrap-up and
-    transfer to the (open or confirmed) warm handover."""
-    placement = PlacementFactory()
-    office, isop = UserFactory(office=True), UserFactory(isop_owner=True)
-    trainer = placement.school_trainer
-    case = case_services.case_signal(
-        placement=placement,
-        by=placement.student,
-        categories=[Category.WELLBEING, Category.CLASSROOM],
-        description="It does not go well.",
-    )
-    hold(
-        case,
-        trainer,
-        actions=[
-            conversation_services.ActionInput("Try this", placement.student.pk, dt.date.today())
-        ],
-    )
-    transfer_services.request_change(
-        case_id=case.pk, by=placement.student, kind="transfer", reason="Another school."
-    )
-    transfer_services.inform_office(case_id=case.pk, by=trainer)
-    answers = {
-        "problem": "a",
-        "what_was_done": "b",
-        "when_it_goes_well": "c",
-        "student_needs": "d",
-        "school_offers": "e",
-    }
-    second = hold(case, trainer, answers=answers)
-    positions = {i.person_id: "agree" for i in second.invitations.all()}
-    positions[placement.student.pk] = "disagree"
-    transfer_services.report_outcome(
-        case_id=case.pk, by=trainer, outcome=Outcome.OPINIONS_DIFFER, positions=positions
-    )
-    transfer_services.give_advice(
-        case_id=case.pk, by=isop, decision=AdviceDecision.TRANSFER, rationale="Transfer."
-    )
-    transfer_services.wrap_up_record(
-        case_id=case.pk, by=trainer, last_day=dt.date.today(), agreement="Goodbye to the class."
-    )
-    transfer_services.place_student(
-        case_id=case.pk,
-        by=office,
-        school=TrainingSchoolFactory(),
-        mentor=UserFactory(),
-        school_trainer=UserFactory(),
-        study_coach=UserFactory(),
-        start_date=dt.date.today(),
-    )
-    if handover_confirmed:
-        transfer_services.confirm_handover(
-            case_id=case.pk,
-            by=placement.study_coach,
-            contact_made_on=dt.date.today(),
-            what_helped="x",
-            student_needs="y",
-        )
-    case.refresh_from_db()
-    return case, placement, office, isop
 
 
 @pytest.mark.parametrize("who", ["office", "isop", "student", "old_coach", "new_coach"])
