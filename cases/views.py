@@ -20,7 +20,7 @@ from django.http import HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy as _lazy
+from django.utils.translation import gettext_lazy
 from django.views import View
 from django.views.decorators.http import require_http_methods, require_POST
 from django_fsm import ConcurrentTransition, TransitionNotAllowed
@@ -298,13 +298,12 @@ def release_confidential(request: HttpRequest, pk: int) -> HttpResponse:
 class ResolveStep(StepView):
     transition = "resolve"
     form_class = ResolveForm
-    title = _lazy("Close the case as resolved")
-    intro = _lazy(
-        "Close the case when the improvement actions have been evaluated and the problem is "
-        "solved."
+    title = gettext_lazy("Close the case as resolved")
+    intro = gettext_lazy(
+        "Close the case when the improvement actions have been evaluated and the problem is solved."
     )
-    success = _lazy("The case has been closed as resolved.")
-    submit_label = _lazy("Close as resolved")
+    success = gettext_lazy("The case has been closed as resolved.")
+    submit_label = gettext_lazy("Close as resolved")
 
     def perform(self, data: dict[str, Any]) -> object:
         return services.resolve(
@@ -318,12 +317,12 @@ class ResolveStep(StepView):
 class WithdrawStep(StepView):
     transition = "withdraw"
     form_class = WithdrawForm
-    intro = _lazy(
+    intro = gettext_lazy(
         "Withdraw the case when it was signalled by mistake or is no longer needed. Everyone "
         "involved is told, with your reason."
     )
-    success = _lazy("The case has been withdrawn.")
-    submit_label = _lazy("Withdraw the case")
+    success = gettext_lazy("The case has been withdrawn.")
+    submit_label = gettext_lazy("Withdraw the case")
     submit_class = "btn-danger"
 
     def perform(self, data: dict[str, Any]) -> object:

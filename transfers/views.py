@@ -14,7 +14,7 @@ from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy as _lazy
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods
 
 from cases.models import FIVE_ANSWERS, Case, GuardFailed, NotPermitted, Role
@@ -49,12 +49,14 @@ def _held_change_conversation(case: Case):
 class RequestChangeStep(StepView):
     transition = "request_change"
     form_class = RequestForm
-    intro = _lazy(
+    intro = gettext_lazy(
         "The school trainer then contacts the internship office, which makes sure an all-party "
         "conversation takes place."
     )
-    success = _lazy("The request has been recorded and made known to the people on the case.")
-    submit_label = _lazy("Submit the request")
+    success = gettext_lazy(
+        "The request has been recorded and made known to the people on the case."
+    )
+    submit_label = gettext_lazy("Submit the request")
 
     def perform(self, data: dict[str, Any]) -> object:
         return services.request_change(
@@ -79,8 +81,8 @@ class OnBehalfMixin:
 class InformOfficeStep(OnBehalfMixin, StepView):
     transition = "inform_office"
     form_class = InformForm
-    success = _lazy("The contact with the internship office has been recorded.")
-    submit_label = _lazy("Record the contact")
+    success = gettext_lazy("The contact with the internship office has been recorded.")
+    submit_label = gettext_lazy("Record the contact")
 
     def get_intro(self) -> str:
         if self.on_behalf():
@@ -100,8 +102,8 @@ class InformOfficeStep(OnBehalfMixin, StepView):
 
 class ReportOutcomeStep(OnBehalfMixin, StepView):
     transition = "report_outcome"
-    success = _lazy("The outcome has been reported.")
-    submit_label = _lazy("Report the outcome")
+    success = gettext_lazy("The outcome has been reported.")
+    submit_label = gettext_lazy("Report the outcome")
 
     def prepare(self) -> None:
         conversation = _held_change_conversation(self.case)
@@ -136,9 +138,9 @@ class GiveAdviceStep(StepView):
     transition = "give_advice"
     form_class = AdviceForm
     template_name = "transfers/advice.html"
-    title = _lazy("Give ISOP advice")
-    success = _lazy("The advice has been recorded; the case moves on.")
-    submit_label = _lazy("Give the advice")
+    title = gettext_lazy("Give ISOP advice")
+    success = gettext_lazy("The advice has been recorded; the case moves on.")
+    submit_label = gettext_lazy("Give the advice")
 
     def get_context(self) -> dict[str, Any]:
         case = self.case
@@ -199,12 +201,12 @@ class WrapUpFirstStep(StepView):
 
 class PlaceStudentStep(WrapUpFirstStep):
     transition = "place_student"
-    intro = _lazy(
+    intro = gettext_lazy(
         "The current placement ends as transferred and the new one starts. If the study coach "
         "changes, the current coach hands over to the new one."
     )
-    success = _lazy("The new placement has been recorded.")
-    submit_label = _lazy("Record the new placement")
+    success = gettext_lazy("The new placement has been recorded.")
+    submit_label = gettext_lazy("Record the new placement")
 
     def get_form(self, data):
         return PlaceForm(data, case=self.case, with_wrap_up=self.with_wrap_up)
@@ -225,8 +227,8 @@ class PlaceStudentStep(WrapUpFirstStep):
 
 class StopInternshipStep(WrapUpFirstStep):
     transition = "stop_internship"
-    success = _lazy("The stop has been recorded.")
-    submit_label = _lazy("Record the stop")
+    success = gettext_lazy("The stop has been recorded.")
+    submit_label = gettext_lazy("Record the stop")
 
     def get_form(self, data):
         return StopForm(data, case=self.case, with_wrap_up=self.with_wrap_up)
@@ -245,13 +247,13 @@ class ResumeStep(StepView):
     transition = "resume"
     form_class = ResumeForm
     template_name = "transfers/resume.html"
-    intro = _lazy(
+    intro = gettext_lazy(
         "The student resumes on the current placement, which becomes active again, or on a new "
         "placement; the paused placement then ends as transferred. The case is closed as "
         "stopped."
     )
-    success = _lazy("The internship has been resumed; the case is closed.")
-    submit_label = _lazy("Resume the internship")
+    success = gettext_lazy("The internship has been resumed; the case is closed.")
+    submit_label = gettext_lazy("Resume the internship")
 
     def perform(self, data: dict[str, Any]) -> object:
         return services.resume(
@@ -265,8 +267,10 @@ class ResumeStep(StepView):
 class ConfirmHandoverStep(StepView):
     transition = "confirm_handover"
     form_class = HandoverForm
-    success = _lazy("The warm handover has been recorded; the case is closed as transferred.")
-    submit_label = _lazy("Record the handover")
+    success = gettext_lazy(
+        "The warm handover has been recorded; the case is closed as transferred."
+    )
+    submit_label = gettext_lazy("Record the handover")
 
     def get_intro(self) -> str:
         handover = self.case.open_handover
@@ -290,13 +294,13 @@ class WrapUpStep(StepView):
     """A record, not a transition: who may record it is the rule `cases.record_wrap_up`."""
 
     form_class = WrapUpForm
-    title = _lazy("Record the wrap-up with the class")
-    intro = _lazy(
+    title = gettext_lazy("Record the wrap-up with the class")
+    intro = gettext_lazy(
         "What the school trainer and the student agreed about ending the collaboration with "
         "the class: the last day and how to say goodbye."
     )
-    success = _lazy("The wrap-up with the class has been recorded.")
-    submit_label = _lazy("Record the wrap-up")
+    success = gettext_lazy("The wrap-up with the class has been recorded.")
+    submit_label = gettext_lazy("Record the wrap-up")
 
     def refuse(self) -> HttpResponse | None:
         if not can(self.request.user, "cases.record_wrap_up", self.case):
