@@ -5,7 +5,6 @@ owner's queue of advice requests. The reads are in `selectors`, the forms in `fo
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
 import io
 from collections.abc import Callable, Iterator
@@ -25,6 +24,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 from openpyxl import Workbook
 
+from cases.exports import SafeCSVWriter, append_xlsx_row
 from cases.models import OPEN_STATES, Case, State
 from cases.views import forbidden
 from notifications.deadlines import effective_rules
@@ -171,22 +171,20 @@ class _Echo:
 def _xlsx(qs: QuerySet[Case]) -> bytes:
     book = Workbook(write_only=True)
     sheet = book.create_sheet(_("Cases"))
-    sheet.append([str(c) for c in selectors.EXPORT_COLUMNS])
+    append_xlsx_row(sheet, [str(c) for c in selectors.EXPORT_COLUMNS])
     for row in selectors.export_rows(qs):
-        sheet.append(row)
+        append_xlsx_row(sheet, row)
     buffer = io.BytesIO()
     book.save(buffer)
     return buffer.getvalue()
 
 
 def _csv_lines(qs: QuerySet[Case]) -> Iterator[str]:
-    writer = csv.writer(_Echo())
+    writer = SafeCSVWriter(_Echo())
     yield "\ufeff"  # so that Excel reads the file as UTF-8
     yield writer.writerow([str(c) for c in selectors.EXPORT_COLUMNS])
     for row in selectors.export_rows(qs):
-        yield writer.writerow(
-            [v.strftime("%Y-%m-%d %H:%M") if isinstance(v, dt.datetime) else v for v in row]
-        )
+        yield writer.writerow(row)
 
 
 @office_only
@@ -237,7 +235,7 @@ def report(request: HttpRequest) -> HttpResponse:
 def _steering_csv(rows: dict[str, Any], start: dt.date, end: dt.date, outcome_labels) -> str:
     buffer = io.StringIO()
     buffer.write("\ufeff")
-    writer = csv.writer(buffer)
+    writer = SafeCSVWriter(buffer)
     writer.writerow([_("Anonymised report"), start.isoformat(), end.isoformat()])
     writer.writerow([])
     writer.writerow(
