@@ -15,7 +15,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
@@ -192,7 +192,11 @@ def _csv_lines(qs: QuerySet[Case]) -> Iterator[str]:
 def office_export(request: HttpRequest, fmt: str) -> HttpResponse:
     if fmt not in ("csv", "xlsx"):
         raise Http404("No such format.")
-    qs = _filtered(_bound_form(request))
+    form = _bound_form(request)
+    if form.is_bound and not form.is_valid():
+        # Never all cases for a filter that was not understood: the list says what is wrong.
+        return redirect(f"{reverse('office:office_list')}?{request.GET.urlencode()}")
+    qs = _filtered(form)
     stamp = timezone.localtime().strftime("%Y%m%d-%H%M")
     if fmt == "xlsx":
         response = HttpResponse(
@@ -215,8 +219,8 @@ def office_export(request: HttpRequest, fmt: str) -> HttpResponse:
 @office_only
 @require_http_methods(["GET"])
 def report(request: HttpRequest) -> HttpResponse:
-    form = PeriodForm(request.GET or None)
-    start, end = form.period(timezone.localdate())
+    form = PeriodForm(request.GET or None, today=timezone.localdate())
+    start, end = form.period()
     data = selectors.report_data(start, end)
     return render(
         request,
@@ -259,8 +263,11 @@ def _steering_csv(rows: dict[str, Any], start: dt.date, end: dt.date, outcome_la
 def steering_report(request: HttpRequest, fmt: str) -> HttpResponse:
     if fmt not in ("csv", "html"):
         raise Http404("No such format.")
-    form = PeriodForm(request.GET or None)
-    start, end = form.period(timezone.localdate())
+    form = PeriodForm(request.GET or None, today=timezone.localdate())
+    if form.is_bound and not form.is_valid():
+        # A file cannot show the message: the pictures page shows it, with the same period.
+        return redirect(f"{reverse('office:report')}?{request.GET.urlencode()}")
+    start, end = form.period()
     rows = selectors.steering_rows(selectors.report_data(start, end))
     outcome_labels = [str(State(s).label) for s in selectors.OUTCOME_STATES]
     name = f"steering-report-{start:%Y%m%d}-{end:%Y%m%d}"
