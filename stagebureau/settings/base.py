@@ -251,6 +251,11 @@ AXES_ENABLED = envbool("AXES_ENABLED", True)
 AXES_FAILURE_LIMIT = envint("LOGIN_FAILURE_LIMIT", 5)
 AXES_COOLOFF_TIME = dt.timedelta(minutes=envint("LOGIN_LOCKOUT_MINUTES", 15))
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+# Password spraying: LOGIN_FAILURE_LIMIT_PER_IP failures from one IP address, whatever the
+# usernames, lock that address for LOGIN_LOCKOUT_MINUTES too (0: no such limit). Counted by
+# stagebureau.auth_backends.ThrottleBackend from django-axes' records: django-axes itself
+# holds every parameter combination to the one AXES_FAILURE_LIMIT.
+LOGIN_FAILURE_LIMIT_PER_IP = envint("LOGIN_FAILURE_LIMIT_PER_IP", 20)
 AXES_RESET_ON_SUCCESS = True
 # A failure during the lockout does not extend it: "try again in 15 minutes" stays true.
 AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
