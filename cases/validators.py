@@ -136,13 +136,12 @@ def validate_single_line(value: str) -> None:
 
 
 def usable_email(value: str | None) -> str:
-    """The address if it can go into an e-mail header or a calendar file as it is (one line,
-    a valid address), else an empty string."""
+    """The address if it can go into an e-mail header or a calendar file as it is (one line, no
+    spaces, something on both sides of an "@"), else an empty string."""
     value = (value or "").strip()
-    if not value or LINE_BREAKS_AND_CONTROLS.search(value):
+    local, at, domain = value.rpartition("@")
+    if not (local and at and domain) or LINE_BREAKS_AND_CONTROLS.search(value):
         return ""
-    try:
-        validators.validate_email(value)
-    except ValidationError:
+    if any(c.isspace() for c in value):
         return ""
     return value
