@@ -152,6 +152,18 @@ def hostile_world() -> HostileWorld:
     )
 
 
+def url_kwargs(world: HostileWorld) -> dict:
+    """An object of the world for every URL parameter of the project."""
+    return {
+        "pk": world.case.pk,
+        "conversation_pk": world.conversation.pk,
+        "invitation_pk": world.objects["invitation"].pk,
+        "action_pk": world.objects["action"].pk,
+        "student_pk": world.people["student"].pk,
+        "handover_pk": 999_999,  # none in this world (a 404)
+    }
+
+
 def all_patterns() -> list[tuple[str, URLPattern]]:
     """Every named URL pattern of the project (Django's admin left out), with its namespace."""
     found = []

@@ -16,7 +16,6 @@ import io
 import json
 import re
 from collections.abc import Callable
-from html.parser import HTMLParser
 
 import icalendar
 import pytest
@@ -32,20 +31,32 @@ from cases.exports import (
     markdown_text,
     safe_cell,
 )
+from tests.security.downloads import (
+    DANGER,
+    FORMATS,
+    assert_no_formula,
+    assert_safe_ics,
+    assert_safe_markdown,
+    content,
+    csv_cells,
+    html_cells,
+    ics_lines,
+    is_download,
+    xlsx_cells,
+)
 from tests.security.hostile import (
     FORMULAS,
     HYPERLINK,
     LOCATION,
     NOTE,
-    SCRIPT,
     HostileWorld,
     all_patterns,
     hostile_world,
+    url_kwargs,
 )
 
 pytestmark = pytest.mark.django_db
 
-FORMATS = ["csv", "xlsx", "xls", "ods", "tsv", "html", "json", "md", "ics", "pdf", "txt", "xml"]
 # URL patterns that are no download whatever they answer, and why.
 NOT_DOWNLOADS = {
     "health": "the service's status for the load balancer, no data",
@@ -123,17 +134,6 @@ def test_markdown_text_is_one_line_and_renders_no_link_image_or_markup():
 # --------------------------------------------------------------------------------------------
 
 
-def url_kwargs(world: HostileWorld) -> dict:
-    return {
-        "pk": world.case.pk,
-        "conversation_pk": world.conversation.pk,
-        "invitation_pk": world.objects["invitation"].pk,
-        "action_pk": world.objects["action"].pk,
-        "student_pk": world.people["student"].pk,
-        "handover_pk": 999_999,  # none in this world; no download takes one
-    }
-
-
 def viewers(world: HostileWorld) -> list[Client]:
     """The office (also the privacy officer), the student and the school trainer."""
     clients = []
@@ -142,20 +142,6 @@ def viewers(world: HostileWorld) -> list[Client]:
         client.force_login(person)
         clients.append(client)
     return clients
-
-
-def is_download(response) -> bool:
-    if response.status_code != 200:
-        return False
-    disposition = response.get("Content-Disposition", "")
-    content_type = response.get("Content-Type", "")
-    return "attachment" in disposition or not content_type.startswith("text/html")
-
-
-def content(response) -> bytes:
-    if getattr(response, "streaming", False):
-        return b"".join(response.streaming_content)
-    return response.content
 
 
 def find_downloads(world: HostileWorld) -> dict[tuple[str, str | None], tuple[str, Client]]:
@@ -190,14 +176,6 @@ def find_downloads(world: HostileWorld) -> dict[tuple[str, str | None], tuple[st
 # --------------------------------------------------------------------------------------------
 
 
-def assert_no_formula(cells: list[str], where: str) -> None:
-    assert cells, f"{where}: no cells"
-    for cell in cells:
-        text = cell.removeprefix("\ufeff") if isinstance(cell, str) else cell
-        if isinstance(text, str):
-            assert not is_formula_like(text), f"{where}: formula-like cell {text!r}"
-
-
 def assert_planted(cells: list[str], planted: list[str], where: str) -> None:
     """The hostile values are in the file, neutralised and otherwise as they were."""
 
@@ -210,11 +188,6 @@ def assert_planted(cells: list[str], planted: list[str], where: str) -> None:
         assert any(safe in text for text in texts), f"{where}: {safe!r} not found"
 
 
-def csv_cells(data: bytes) -> list[str]:
-    text = data.decode("utf-8")
-    return [cell for row in csv.reader(io.StringIO(text)) for cell in row]
-
-
 def check_csv(data: bytes, where: str, planted: list[str]) -> None:
     assert data.startswith("\ufeff".encode()), where  # Excel reads it as UTF-8
     cells = csv_cells(data)
@@ -223,66 +196,31 @@ def check_csv(data: bytes, where: str, planted: list[str]) -> None:
 
 
 def check_xlsx(data: bytes, where: str, planted: list[str]) -> None:
-    book = load_workbook(io.BytesIO(data))
-    cells = []
-    for sheet in book.worksheets:
-        for row in sheet.iter_rows():
-            for cell in row:
-                assert cell.data_type != "f", f"{where}: formula cell {cell.coordinate}"
-                cells.append(cell.value)
+    cells = xlsx_cells(data, where)
     assert_no_formula(cells, where)
     assert_planted(cells, planted, where)
 
 
-class TableCells(HTMLParser):
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
-        self.cells: list[str] = []
-        self._open = False
-
-    def handle_starttag(self, tag, attrs):
-        if tag in ("td", "th"):
-            self._open = True
-            self.cells.append("")
-
-    def handle_endtag(self, tag):
-        if tag in ("td", "th"):
-            self._open = False
-
-    def handle_data(self, data):
-        if self._open:
-            self.cells[-1] += data
-
-
 def check_html_table(data: bytes, where: str, planted: list[str]) -> None:
-    html = data.decode("utf-8")
-    assert not re.search(r"<script>alert|<img[^>]*onerror", html), where
-    parser = TableCells()
-    parser.feed(html)
-    assert_no_formula(parser.cells, where)
-    assert_planted(parser.cells, planted, where)
+    assert not DANGER.search(data.decode("utf-8")), where
+    cells = html_cells(data)
+    assert_no_formula(cells, where)
+    assert_planted(cells, planted, where)
 
 
 def check_ics(data: bytes, where: str, planted: list[str]) -> None:
-    calendar = icalendar.Calendar.from_ical(data)
-    events = list(calendar.walk("VEVENT"))
-    assert len(events) == 1, where
-    lines = data.decode("utf-8").split("\r\n")
-    # Nothing a name or a place held became a property of its own.
-    assert not [line for line in lines if line.startswith(("ATTENDEE:mailto:evil", "Bcc", "# "))]
-    attendees = [str(a) for a in events[0].get("attendee", [])]
-    assert all("\n" not in a and "\r" not in a and "evil" not in a for a in attendees), attendees
-    for attendee in events[0].get("attendee", []):
-        assert "\n" not in attendee.params.get("cn", ""), attendee.params
-    assert "Jan ATTENDEE:mailto:evil@x.example" in data.decode("utf-8").replace("\r\n ", "")
-    assert str(events[0]["location"]).replace("\r", "") == LOCATION.replace("\r", "")
+    assert_safe_ics(data, where)
+    text = "\n".join(ics_lines(data))
+    assert "evil" not in text.replace("Jan ATTENDEE:mailto:evil@x.example", ""), where
+    assert "Jan ATTENDEE:mailto:evil@x.example" in text  # the name, on one line
+    event = icalendar.Calendar.from_ical(data).walk("VEVENT")[0]
+    assert str(event["location"]) == LOCATION.replace("\r\n", "\n")
 
 
 def check_markdown(data: bytes, where: str, planted: list[str]) -> None:
+    assert_safe_markdown(data, where)
     text = data.decode("utf-8")
-    assert "[klik](javascript" not in text, where
-    assert not any(line.startswith("# Kop") for line in text.splitlines()), where
-    assert SCRIPT not in text.replace(NOTE, ""), where  # markup only where the student wrote it
+    assert "\\[klik\\](javascript:alert(1))" in text, where  # the place, escaped
     assert NOTE in text, where  # the student's own text as written
 
 
