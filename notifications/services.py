@@ -167,7 +167,8 @@ def deliver(pk: int) -> bool:
     possible; a send that was cut off anyway is sent again after `claim_timeout()` with the
     same Message-ID, so that mail systems and readers can tell it is the same message.
     A failure is logged at WARNING once (a retry failing the same way logs at INFO); an
-    unusable address fails only its own row, for good, without a retry of the task.
+    unusable stored address fails only its own row, without raising (no retry of the task;
+    the sweep tries it again later, so an address corrected in the admin still gets it).
     """
     notification = claim(pk)
     if notification is None:
