@@ -161,13 +161,14 @@ class StepView(LoginRequiredMixin, View):
                 self.perform(self.form.cleaned_data)
             except NotPermitted as exc:
                 return forbidden(self.request, exc.message, case=self.case)
-            except (CaseChangedMeanwhile, ConcurrentTransition) as exc:
+            except (CaseChangedMeanwhile, ConcurrentTransition):
+                # Lost the race: say what happened, keep the input, carry the current version
+                # (a deliberate second submit goes through).
                 status = 409
-                message = getattr(exc, "message", None) or CaseChangedMeanwhile().message
                 self.case.refresh_from_db()
                 self.form = self.get_form(_with_current_version(data, self.case.version))
                 self.form.is_valid()
-                self.form.add_error(None, message)
+                self.form.add_error(None, services.what_changed_meanwhile(self.case))
             except GuardFailed as exc:
                 self.form.add_error(None, exc.message)
             except TransitionNotAllowed:
