@@ -170,13 +170,14 @@ with contextlib.suppress(OSError):
 CRISPY_ALLOWED_TEMPLATE_PACKS = "bootstrap5"
 CRISPY_TEMPLATE_PACK = "bootstrap5"
 
-# E-mail: console by default; SMTP when EMAIL_HOST is set.
+# E-mail: SMTP when EMAIL_HOST is set; otherwise every message goes to a file in
+# EMAIL_FILE_PATH and the log gets one readable line per message (stagebureau/mail.py).
 EMAIL_HOST = env("EMAIL_HOST", "")
 EMAIL_BACKEND = env(
     "EMAIL_BACKEND",
     "django.core.mail.backends.smtp.EmailBackend"
     if EMAIL_HOST
-    else "django.core.mail.backends.console.EmailBackend",
+    else "stagebureau.mail.ReadableLogBackend",
 )
 EMAIL_PORT = envint("EMAIL_PORT", 25)
 EMAIL_HOST_USER = env("EMAIL_HOST_USER", "")
@@ -377,6 +378,8 @@ NO_STORE_PATH_PREFIXES = ["/cases/", "/inbox/", "/privacy/", "/admin/"]
 LOGGING["loggers"] = {
     # Lockouts and refused sign-in links: one line each, never a password or token.
     "stagebureau.security": {"handlers": ["console"], "level": "INFO", "propagate": False},
+    # Without a mail server: one line per e-mail (stagebureau/mail.py).
+    "stagebureau.mail": {"handlers": ["console"], "level": "INFO", "propagate": False},
     # django-axes reports every sign-in at INFO; its rows are in the admin. Lockouts: WARNING.
     "axes": {"level": "WARNING"},
 }
