@@ -45,7 +45,6 @@ from django.db import transaction
 from django.db.models import Q
 from django.db.models.functions import Lower
 from django.utils import timezone
-from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -269,7 +268,8 @@ def full_name(first: str, last: str) -> str:
 
 
 def day(value: dt.date | None) -> str:
-    return date_format(value, "SHORT_DATE_FORMAT") if value else "—"
+    """A date as the file writes it (01-09-2026), so the office finds it back."""
+    return value.strftime("%d-%m-%Y") if value else "—"
 
 
 def digits(value: Decimal | None) -> str:
@@ -1043,7 +1043,8 @@ class Planner:
                         "role": str(Role(role).label).capitalize(),
                         "old": old if old is not None else "—",
                         "new": person.name
-                        + (f" ({_('new account')})" if person.user is None else ""),
+                        if person.user is not None
+                        else _("%(name)s (new account)") % {"name": person.name},
                     }
                 )
         end = values.get("end_date", placement.end_date)
@@ -1075,8 +1076,11 @@ class Planner:
             [
                 "update",
                 placement.pk,
-                sorted((k, str(v)) for k, v in values.items()),
-                sorted((role, person.code) for role, person in roles.items()),
+                sorted((k, str(getattr(placement, k)), str(v)) for k, v in values.items()),
+                sorted(
+                    (role, getattr(placement, f"{PLACEMENT_ROLE_FIELDS[role]}_id"), person.code)
+                    for role, person in roles.items()
+                ),
             ]
         )
         if values or roles:
