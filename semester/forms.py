@@ -46,7 +46,14 @@ class UploadForm(CleanInputMixin, forms.Form):
 
 
 class ConfirmForm(CleanInputMixin, forms.Form):
-    batch = forms.UUIDField(widget=forms.HiddenInput)
+    # Text, not a UUIDField: the shared input hygiene measures lengths of strings.
+    batch = forms.CharField(
+        widget=forms.HiddenInput,
+        max_length=36,
+        validators=[
+            RegexValidator(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
+        ],
+    )
     digest = forms.CharField(
         widget=forms.HiddenInput,
         max_length=64,

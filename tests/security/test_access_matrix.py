@@ -309,9 +309,7 @@ def build_world() -> World:
     transfer_services.request_change(
         case_id=case_a.pk, by=old.student, kind="transfer", reason=f"Andere school. {MARK_REASON}"
     )
-    transfer_services.inform_office(
-        case_id=case_a.pk, by=trainer, note=f"Gebeld. {MARK_INFORM}"
-    )
+    transfer_services.inform_office(case_id=case_a.pk, by=trainer, note=f"Gebeld. {MARK_INFORM}")
     answers = {
         name: f"{name} {MARK_ANSWER}"
         for name in ("problem", "what_was_done", "when_it_goes_well", "student_needs")
@@ -534,7 +532,13 @@ def snapshot() -> dict:
     """Row counts of every model of the project, and each case's version and state."""
     counts = {}
     apps_with_rows = (
-        "cases", "conversations", "transfers", "notifications", "deadlines", "privacy", "auth"
+        "cases",
+        "conversations",
+        "transfers",
+        "notifications",
+        "deadlines",
+        "privacy",
+        "auth",
     )
     for app in apps_with_rows:
         for model in apps.get_app_config(app).get_models():
