@@ -211,6 +211,10 @@ GLOBAL_PAGES: dict[str, set[str]] = {
     "office:steering_report": {"office"},
     "office:worklist": {"office"},
     "office:isop_queue": {"isop"},
+    # The import of a semester's placements (semester/views.py): the office's alone.
+    "semester:import": {"office"},
+    "semester:import_preview": {"office"},
+    "semester:import_confirm": {"office"},
     # The access log (privacy/views.py): the privacy officer's alone; a person's own
     # data for everyone; a student's data for the office and the privacy officer.
     "privacy:access_log": {"privacy"},
@@ -233,6 +237,7 @@ POST_ONLY = {
     "set_language",
     "cases:release_confidential",
     "conversations:confirm_read",
+    "semester:import_confirm",
 }
 PUBLIC = {
     "login",
