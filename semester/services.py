@@ -30,6 +30,7 @@ each per chunk of rows, so the time grows linearly with the file.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 import json
 import re
@@ -64,6 +65,9 @@ from cases.validators import EARLIEST_DATE, LATEST_DATE
 from .columns import BY_KEY
 
 CHUNK = 500
+# What the planner reads of a person: to match them, and to name them in the preview.
+NAME_FIELDS = ("username", "first_name", "last_name")
+PERSON_FIELDS = (*NAME_FIELDS, "email", "student_number", "is_active")
 
 NEW, CHANGED, UNCHANGED, ERROR = "new", "changed", "unchanged", "error"
 STATUS_LABELS = {
@@ -225,6 +229,16 @@ def cell_problem(value: str, max_length: int, *, text: bool = True) -> str | Non
             "char": value[0]
         }
     return None
+
+
+@functools.lru_cache(maxsize=4096)
+def is_email(value: str) -> bool:
+    """Django's e-mail check, once per address (the same mentor is on many rows)."""
+    try:
+        validate_email(value)
+    except ValidationError:
+        return False
+    return True
 
 
 def parse_date(value: str) -> dt.date | None:
@@ -403,9 +417,7 @@ class RowParser:
         if not value:
             return ""
         value = value.lower()
-        try:
-            validate_email(value)
-        except ValidationError:
+        if not is_email(value):
             errors.append(
                 _("“%(column)s”: “%(value)s” is not an e-mail address.")
                 % {"column": self.header(key), "value": shown(value)}
@@ -590,8 +602,10 @@ class Planner:
         emails -= set(self.users_by_email)
         if not emails and not numbers:
             return
-        users = User.objects.annotate(email_key=Lower("email")).filter(
-            Q(email_key__in=emails) | Q(student_number__in=numbers)
+        users = (
+            User.objects.annotate(email_key=Lower("email"))
+            .filter(Q(email_key__in=emails) | Q(student_number__in=numbers))
+            .only(*PERSON_FIELDS)
         )
         students = set()
         for user in users:
@@ -604,9 +618,14 @@ class Planner:
                 students.add(user.pk)
         students -= set(self.placements)
         if students:
+            roles = [f for f in PLACEMENT_ROLE_FIELDS.values() if f != "student"]
             placements = (
                 Placement.objects.filter(student_id__in=students)
-                .select_related(*PLACEMENT_ROLE_FIELDS.values())
+                .select_related(*roles)
+                .only(
+                    *(f.name for f in Placement._meta.concrete_fields),
+                    *(f"{role}__{name}" for role in roles for name in NAME_FIELDS),
+                )
                 .order_by("pk")
             )
             for placement in placements:
@@ -1136,11 +1155,12 @@ def import_commit(
 def apply(plan: Plan, *, by: User | None, source: str) -> Outcome:
     outcome = Outcome(plan.report)
     for ref in plan.boards:
-        ref.board = Board.objects.create(name=ref.name, partnership=ref.partnership)
-    filled = []
+        ref.board = Board(name=ref.name, partnership=ref.partnership)
+    _bulk_create(Board, [ref.board for ref in plan.boards], ("name",))
+    filled, created = [], []
     for ref in plan.schools:
         if ref.school is None:
-            ref.school = TrainingSchool.objects.create(
+            ref.school = TrainingSchool(
                 name=ref.name,
                 board=ref.board.board,
                 region=ref.region,
@@ -1148,9 +1168,11 @@ def apply(plan: Plan, *, by: User | None, source: str) -> Outcome:
                 brin=ref.brin,
                 code=ref.code,
             )
+            created.append(ref.school)
         else:
             ref.school.brin, ref.school.code = ref.brin, ref.code
             filled.append(ref.school)
+    _bulk_create(TrainingSchool, created, ("board_id", "name"))
     if filled:
         TrainingSchool.objects.bulk_update(filled, ["brin", "code"])
     _create_people([p for p in plan.people if p.user is None])
@@ -1214,6 +1236,24 @@ def apply(plan: Plan, *, by: User | None, source: str) -> Outcome:
     return outcome
 
 
+def _bulk_create(model, objects: list, key: tuple[str, ...]) -> None:
+    """Insert in bulk; on a database that returns no ids from a bulk insert, read them back by
+    a unique key."""
+    if not objects:
+        return
+    model.objects.bulk_create(objects, batch_size=CHUNK)
+    if all(obj.pk is not None for obj in objects):
+        return
+    wanted = {tuple(getattr(obj, k) for k in key): obj for obj in objects}
+    query = Q()
+    for values in wanted:
+        query |= Q(**dict(zip(key, values, strict=True)))
+    for found in model.objects.filter(query).values("pk", *key):
+        obj = wanted.get(tuple(found[k] for k in key))
+        if obj is not None:
+            obj.pk = found["pk"]
+
+
 def _create_people(people: list[PersonRef]) -> None:
     if not people:
         return
@@ -1242,15 +1282,7 @@ def _create_people(people: list[PersonRef]) -> None:
         user.set_unusable_password()
         users.append(user)
         person.user = user
-    User.objects.bulk_create(users, batch_size=CHUNK)
-    if any(user.pk is None for user in users):  # a database that returns no ids from bulk inserts
-        ids = dict(
-            User.objects.filter(username__in=[u.username for u in users]).values_list(
-                "username", "pk"
-            )
-        )
-        for user in users:
-            user.pk = ids[user.username]
+    _bulk_create(User, users, ("username",))
 
 
 def _free_username(base: str, taken: set[str]) -> str:
