@@ -34,12 +34,14 @@ import functools
 import hashlib
 import json
 import re
+import secrets
 import unicodedata
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 
+from django.contrib.auth.hashers import UNUSABLE_PASSWORD_PREFIX
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import transaction
@@ -1279,7 +1281,9 @@ def _create_people(people: list[PersonRef]) -> None:
             last_name=person.last_name[:150],
             student_number=person.student_number,
         )
-        user.set_unusable_password()
+        # What set_unusable_password() stores ("!" and 40 random characters), from one call to
+        # the OS's random source instead of one per character: a third of a large commit.
+        user.password = UNUSABLE_PASSWORD_PREFIX + secrets.token_urlsafe(30)
         users.append(user)
         person.user = user
     _bulk_create(User, users, ("username",))
