@@ -102,15 +102,12 @@ def _upload(request: HttpRequest) -> HttpResponse:
         else:
             ImportBatch.objects.purge()
             ImportBatch.objects.filter(uploaded_by=request.user).delete()
-            batch = ImportBatch.objects.create(
+            batch = ImportBatch.objects.create_for(
+                table,
                 uploaded_by=request.user,
-                filename=(uploaded.name or "")[:200],
+                filename=uploaded.name,
                 sha256=hashlib.sha256(data).hexdigest(),
                 size=len(data),
-                source=table.source[:100],
-                columns=table.columns,
-                ignored=table.ignored,
-                rows=[[number, values] for number, values in table.rows],
             )
             messages.info(
                 request,

@@ -428,14 +428,8 @@ def build_import() -> World:
     people["other_office"] = UserFactory(office=True)
     data = import_table(import_csv(import_rows(world)))
     for who in ("office", "other_office"):
-        batch = ImportBatch.objects.create(
-            uploaded_by=people[who],
-            filename="plaatsingen.csv",
-            sha256="0" * 64,
-            size=1,
-            source="CSV",
-            columns=data.columns,
-            rows=[[n, values] for n, values in data.rows],
+        batch = ImportBatch.objects.create_for(
+            data, uploaded_by=people[who], filename="plaatsingen.csv", sha256="0" * 64, size=1
         )
         world.objects[f"{who}_batch"] = batch
     world.objects["digest"] = import_preview(data.rows, data.columns).digest

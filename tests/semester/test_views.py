@@ -58,7 +58,7 @@ def test_the_office_uploads_reads_the_preview_and_confirms(office, path):
     assert "Nieuw account: Anna Jansen" in html
     assert counts() == before  # the preview wrote nothing
     batch = ImportBatch.objects.get()
-    assert batch.filename == path.name and len(batch.rows) == SAMPLE_ROWS
+    assert batch.filename == path.name and len(batch.table_rows) == SAMPLE_ROWS
     assert page.context["form"].initial["batch"] == batch.token
 
     done = office.post(
@@ -183,3 +183,12 @@ def test_only_the_office(client):
     anonymous = Client()
     for url in (UPLOAD, PREVIEW, CONFIRM):
         assert anonymous.get(url)["Location"].startswith(reverse("login"))
+
+
+def test_a_nul_in_a_cell_is_kept_until_the_preview_reports_it(office):
+    # PostgreSQL stores no NUL in text or jsonb: the batch keeps its rows as escaped JSON text.
+    response = upload(office, csv_bytes([row(1, Achternaam="nul\x00teken")]), "a\x00b.csv")
+    assert response.status_code == 302
+    html = office.get(response["Location"]).content.decode()
+    assert "“Achternaam” bevat een null-teken" in html
+    assert ImportBatch.objects.get().filename == "ab.csv"
