@@ -14,7 +14,7 @@ from django.utils import translation
 
 from semester.columns import column_for
 from semester.reader import FileProblem, read_table, sniff_delimiter
-from semester.services import parse_date, parse_days
+from semester.rows import parse_date, parse_days
 
 from .helpers import SAMPLE_CSV, SAMPLE_ROWS, SAMPLE_XLSX, csv_bytes, row, table, xlsx_bytes
 
