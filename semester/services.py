@@ -470,10 +470,10 @@ class Planner:
                 )
                 return None
             person.student_number = number
-            self.numbers[number] = person
         elif not person.user.student_number:
             person.set_number = True
             person.student_number = number
+        self.numbers[number] = person  # a later row may not give this number to someone else
         return person
 
     def person(

@@ -483,3 +483,14 @@ def test_existing_people_and_placements_are_read_in_bulk(django_assert_max_num_q
     with django_assert_max_num_queries(5):  # schools, boards, partnerships, people, placements
         report = import_preview(t.rows, t.columns)
     assert report.counts["unchanged"] == 3, [r.errors for r in report.rows]
+
+
+def test_a_student_number_given_to_two_addresses_in_one_file_is_an_error():
+    UserFactory(first_name="Student", last_name="Nummer1", email="student1@student.example.org")
+    report = preview(
+        row(1), row(2, Studentnummer="2000001", Startdatum="01-02-2027", Einddatum="25-06-2027")
+    )
+    assert report.rows[0].status == "new"
+    assert report.rows[1].errors == [
+        "Rij 2 geeft studentnummer 2000001 aan student1@student.example.org."
+    ]
