@@ -86,9 +86,9 @@ class BoardAdmin(admin.ModelAdmin):
 @admin.register(TrainingSchool)
 class TrainingSchoolAdmin(admin.ModelAdmin):
     form = SingleLineModelForm
-    list_display = ("name", "board", "city", "region", "coordinating_trainer")
+    list_display = ("name", "brin", "code", "board", "city", "region", "coordinating_trainer")
     list_filter = ("region", "board")
-    search_fields = ("name", "city", "board__name")
+    search_fields = ("name", "brin", "code", "city", "board__name")
     autocomplete_fields = ("coordinating_trainer",)
 
 

@@ -168,13 +168,24 @@ class TrainingSchool(models.Model):
         blank=True,
         related_name="coordinated_schools",
     )
+    # How the student administration and the placement matching name the school (the import
+    # matches on these first): the BRIN number (with the branch number when given) and the
+    # institute's own school code. Unique when set.
+    brin = models.CharField(_("BRIN number"), max_length=6, blank=True)
+    code = models.CharField(_("school code"), max_length=20, blank=True)
 
     class Meta:
         verbose_name = _("training school")
         verbose_name_plural = _("training schools")
         ordering = ["name"]
         constraints = [
-            models.UniqueConstraint(fields=["board", "name"], name="school_unique_name_per_board")
+            models.UniqueConstraint(fields=["board", "name"], name="school_unique_name_per_board"),
+            models.UniqueConstraint(
+                fields=["brin"], condition=~models.Q(brin=""), name="school_unique_brin"
+            ),
+            models.UniqueConstraint(
+                fields=["code"], condition=~models.Q(code=""), name="school_unique_code"
+            ),
         ]
 
     def __str__(self) -> str:
@@ -233,6 +244,14 @@ class Placement(models.Model):
     status = models.CharField(
         _("status"), max_length=20, choices=Status.choices, default=Status.ACTIVE
     )
+    # The internship period as the student administration has it, and the study it belongs to.
+    block = models.CharField(_("block"), max_length=20, blank=True)
+    days_per_week = models.DecimalField(
+        _("days per week"), max_digits=2, decimal_places=1, null=True, blank=True
+    )
+    programme = models.CharField(_("programme"), max_length=100, blank=True)
+    study_year = models.PositiveSmallIntegerField(_("study year"), null=True, blank=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
 
     class Meta:
         verbose_name = _("placement")
@@ -243,7 +262,17 @@ class Placement(models.Model):
                 condition=models.Q(end_date__isnull=True)
                 | models.Q(end_date__gte=models.F("start_date")),
                 name="placement_end_after_start",
-            )
+            ),
+            models.CheckConstraint(
+                condition=models.Q(days_per_week__isnull=True)
+                | models.Q(days_per_week__gte=0.5, days_per_week__lte=5),
+                name="placement_days_per_week_range",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(study_year__isnull=True)
+                | models.Q(study_year__gte=1, study_year__lte=6),
+                name="placement_study_year_range",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -1015,6 +1044,11 @@ RECORD_LABELS: dict[str, str] = {
     "summary_read": _("Summary read by the briefed person"),
     "student_note_submitted": _("Student note submitted"),
     "confidential_released": _("Confidential signal opened by the internship office"),
+    # cases.services.placement_reassign: someone else takes a role on the case's placement.
+    "mentor_reassigned": _("New mentor assigned"),
+    "school_trainer_reassigned": _("New school trainer assigned"),
+    "study_coach_reassigned": _("New study coach assigned"),
+    "coordinating_trainer_reassigned": _("New coordinating school trainer assigned"),
 }
 
 

@@ -18,6 +18,7 @@ from django.utils.translation import gettext_lazy
 from .events import StepEvent, publish
 from .models import (
     GLOBAL_ROLES,
+    PLACEMENT_ROLE_FIELDS,
     Case,
     CaseCategory,
     CaseEvent,
@@ -380,7 +381,55 @@ def withdraw(*, case_id: int, by, reason: str, seen_version: int | None = None) 
     return run_transition(case, "withdraw", by=by, note=reason)
 
 
+# Roles a person can be moved into or out of on a placement (the student's place is the
+# placement itself), with the timeline event that records it (cases.models.RECORD_LABELS).
+REASSIGNABLE_ROLES = {
+    Role.MENTOR: "mentor_reassigned",
+    Role.SCHOOL_TRAINER: "school_trainer_reassigned",
+    Role.STUDY_COACH: "study_coach_reassigned",
+    Role.COORDINATING_TRAINER: "coordinating_trainer_reassigned",
+}
+
+
+@transaction.atomic
+def placement_reassign(
+    *, placement: Placement, role: str, person: User, by, reason: str = ""
+) -> list[CaseEvent]:
+    """Put `person` in `role` on the placement (mentor ill, coach leaves, a corrected import).
+
+    Who sees a case follows from its placement, so from now on the newcomer sees the placement's
+    cases and the one who left no longer does (their own records stay attributed to them).
+    Every open case of the placement records the change on its timeline ("old → new", and the
+    reason) and tells the newcomer; a confidential signal the office has not opened tells
+    nobody (`tell` keeps need-to-know). Returns the timeline events written (none when nothing
+    changes or the placement has no open case). Who may reassign is the caller's check.
+    """
+    if role not in REASSIGNABLE_ROLES:
+        raise GuardFailed(_("This role cannot be reassigned on a placement."))
+    if person.pk == placement.student_id:
+        raise GuardFailed(_("The student cannot hold another role on their own placement."))
+    field = PLACEMENT_ROLE_FIELDS[role]
+    previous = getattr(placement, field)
+    if previous is not None and previous.pk == person.pk:
+        return []
+    setattr(placement, field, person)
+    placement.save(update_fields=[field, "updated_at"])
+    event_name = REASSIGNABLE_ROLES[role]
+    note = f"{previous or '—'} → {person}"
+    if reason.strip():
+        note = f"{note}. {reason.strip()}"
+    events = []
+    for case in Case.objects.open().filter(placement=placement).select_for_update(of=("self",)):
+        case.placement = placement
+        event = case_log(case, by=by, name=event_name, note=note)
+        case_touch(case)
+        tell(case, event=event_name, actor=by, recipients=[person], step=f"event{event.pk}")
+        events.append(event)
+    return events
+
+
 __all__ = [
+    "REASSIGNABLE_ROLES",
     "AvailableStep",
     "CaseChangedMeanwhile",
     "available_steps",
@@ -391,6 +440,7 @@ __all__ = [
     "check_transition",
     "lock_case",
     "notify_roles",
+    "placement_reassign",
     "release_confidential",
     "resolve",
     "run_transition",

@@ -30,6 +30,7 @@ urlpatterns = [
     path("cases/", include("conversations.urls")),
     path("cases/", include("transfers.urls")),
     path("cases/", include("office.urls")),
+    path("cases/office/", include("semester.urls")),
     path("inbox/", include("notifications.urls")),
     path("privacy/", include("privacy.urls")),
     path("admin/", admin.site.urls),

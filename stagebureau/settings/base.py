@@ -56,6 +56,8 @@ INSTALLED_APPS = [
     "privacy",
     # Top layer: the home page and the case page that joins every app.
     "portal",
+    # Top layer: the import of a semester's placements (preview, then all or nothing).
+    "semester",
     # Sign-in pieces of the project itself (signals, the sign-in link task).
     "stagebureau.apps.StagebureauConfig",
 ]
@@ -248,7 +250,17 @@ CELERY_BEAT_SCHEDULE = {
         "task": "privacy.tasks.anonymise_expired_cases",
         "schedule": crontab(hour=3, minute=17),
     },
+    # Uploaded placement files never confirmed (semester app) are deleted after a day.
+    "purge-import-batches": {
+        "task": "semester.tasks.purge_import_batches",
+        "schedule": crontab(hour=3, minute=47),
+    },
 }
+
+# The import of a semester's placements (semester app): the largest file and the most rows
+# an upload (or `manage.py import_placements`) may have.
+IMPORT_MAX_BYTES = envint("IMPORT_MAX_BYTES", 5 * 1000 * 1000)
+IMPORT_MAX_ROWS = envint("IMPORT_MAX_ROWS", 10_000)
 
 # --------------------------------------------------------------------------------------------
 # Sign-in (issue #7): throttling, session expiry, sign-in links, optional SURFconext (OIDC).

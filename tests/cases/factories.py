@@ -32,12 +32,18 @@ class UserFactory(DjangoModelFactory):
 
     class Params:
         office = factory.Trait(
-            groups=factory.PostGeneration(lambda u, create, extracted, **kw: u.groups.add(
-                Group.objects.get_or_create(name=Role.OFFICE)[0]))
+            groups=factory.PostGeneration(
+                lambda u, create, extracted, **kw: u.groups.add(
+                    Group.objects.get_or_create(name=Role.OFFICE)[0]
+                )
+            )
         )
         isop_owner = factory.Trait(
-            groups=factory.PostGeneration(lambda u, create, extracted, **kw: u.groups.add(
-                Group.objects.get_or_create(name=Role.ISOP_OWNER)[0]))
+            groups=factory.PostGeneration(
+                lambda u, create, extracted, **kw: u.groups.add(
+                    Group.objects.get_or_create(name=Role.ISOP_OWNER)[0]
+                )
+            )
         )
 
 

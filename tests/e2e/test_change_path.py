@@ -198,9 +198,7 @@ def test_change_path_to_a_transfer_with_a_new_study_coach_and_warm_handover(
     # Old and new coach get the warm-handover e-mail (Dutch subject); the student is told.
     for who in ("coach", "new_coach"):
         (mail,) = mails_to(p[who], containing="Warme overdracht aan een nieuwe studiecoach")
-        assert case.number in mail.text() or reverse("portal:case", args=[case.pk]) in (
-            mail.text()
-        )
+        assert case.number in mail.text() or reverse("portal:case", args=[case.pk]) in (mail.text())
     mails_to(p["student"], containing="geplaatst")
 
     # 7. The old coach records the warm handover; the case closes as transferred.

@@ -381,9 +381,7 @@ def test_no_e_mail_ever_contains_what_was_written_in_the_case(no_queue):
     transfers.request_change(
         case_id=case.pk, by=p.student, kind="transfer", reason=f"{MARKER} reason"
     )
-    transfers.inform_office(
-        case_id=case.pk, by=p.school_trainer, note=f"{MARKER} office note"
-    )
+    transfers.inform_office(case_id=case.pk, by=p.school_trainer, note=f"{MARKER} office note")
     change = conversations.plan_conversation(
         case_id=case.pk, by=p.school_trainer, starts_at=timezone.now(), location="Online"
     )

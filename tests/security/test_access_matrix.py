@@ -211,6 +211,10 @@ GLOBAL_PAGES: dict[str, set[str]] = {
     "office:steering_report": {"office"},
     "office:worklist": {"office"},
     "office:isop_queue": {"isop"},
+    # The import of a semester's placements (semester/views.py): the office's alone.
+    "semester:import": {"office"},
+    "semester:import_preview": {"office"},
+    "semester:import_confirm": {"office"},
     # The access log (privacy/views.py): the privacy officer's alone; a person's own
     # data for everyone; a student's data for the office and the privacy officer.
     "privacy:access_log": {"privacy"},
@@ -233,6 +237,7 @@ POST_ONLY = {
     "set_language",
     "cases:release_confidential",
     "conversations:confirm_read",
+    "semester:import_confirm",
 }
 PUBLIC = {
     "login",
@@ -309,9 +314,7 @@ def build_world() -> World:
     transfer_services.request_change(
         case_id=case_a.pk, by=old.student, kind="transfer", reason=f"Andere school. {MARK_REASON}"
     )
-    transfer_services.inform_office(
-        case_id=case_a.pk, by=trainer, note=f"Gebeld. {MARK_INFORM}"
-    )
+    transfer_services.inform_office(case_id=case_a.pk, by=trainer, note=f"Gebeld. {MARK_INFORM}")
     answers = {
         name: f"{name} {MARK_ANSWER}"
         for name in ("problem", "what_was_done", "when_it_goes_well", "student_needs")
@@ -534,7 +537,13 @@ def snapshot() -> dict:
     """Row counts of every model of the project, and each case's version and state."""
     counts = {}
     apps_with_rows = (
-        "cases", "conversations", "transfers", "notifications", "deadlines", "privacy", "auth"
+        "cases",
+        "conversations",
+        "transfers",
+        "notifications",
+        "deadlines",
+        "privacy",
+        "auth",
     )
     for app in apps_with_rows:
         for model in apps.get_app_config(app).get_models():

@@ -40,6 +40,7 @@ from dataclasses import dataclass, field
 
 import pytest
 from django.core import mail
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import transaction
 from django.test import Client
 from django.urls import reverse
@@ -57,6 +58,8 @@ from conversations.models import Conversation
 from notifications.models import Notification
 from notifications.services import deliver
 from privacy.services import privacy_officer_group
+from semester.models import ImportBatch
+from semester.services import import_preview
 from tests.cases.factories import PlacementFactory, TrainingSchoolFactory, UserFactory
 from tests.security.downloads import FORMATS, assert_safe_download, assert_safe_ics, is_download
 from tests.security.hostile import (
@@ -70,12 +73,15 @@ from tests.security.hostile import (
     hostile_world,
     url_kwargs,
 )
+from tests.semester.helpers import csv_bytes as import_csv
+from tests.semester.helpers import row as import_row
+from tests.semester.helpers import table as import_table
 from transfers import services as transfer_services
 
 pytestmark = pytest.mark.django_db
 
 EXAMPLES = 25
-MIN_TOTAL = 800  # all endpoints together (33 endpoints × 25 = 825)
+MIN_TOTAL = 850  # all endpoints together (35 endpoints × 25 = 875)
 MIN_EXAMPLES = 20  # per endpoint (a small discrete input space may end a little early)
 EXAMPLES_RUN: Counter = Counter()
 ACCEPTED: Counter = Counter()
@@ -413,6 +419,90 @@ def build_notification() -> World:
     other = Notification.objects.exclude(recipient=world.people["school_trainer"]).first()
     world.objects["other_notification"] = other
     return world
+
+
+def import_rows(world: World) -> list[dict]:
+    """Two rows of new students at the world's school (known by name, board and region)."""
+    school = world.objects["placement"].school
+    return [
+        import_row(
+            n, Stageschool=school.name, BRIN="", Bestuur=school.board.name, Regio=school.region
+        )
+        for n in (1, 2)
+    ]
+
+
+def build_import() -> World:
+    """The office has uploaded a file and looks at its preview (and so has another office
+    member): the confirmation's world."""
+    world = build("placement")
+    people = world.people
+    people["other_office"] = UserFactory(office=True)
+    data = import_table(import_csv(import_rows(world)))
+    for who in ("office", "other_office"):
+        batch = ImportBatch.objects.create_for(
+            data, uploaded_by=people[who], filename="plaatsingen.csv", sha256="0" * 64, size=1
+        )
+        world.objects[f"{who}_batch"] = batch
+    world.objects["digest"] = import_preview(data.rows, data.columns).digest
+    assert not import_preview(data.rows, data.columns).has_errors
+    return world
+
+
+def upload_fields(world: World) -> Fields:
+    good = import_csv(import_rows(world))
+
+    def upload(content: bytes, name: str = "plaatsingen.csv") -> SimpleUploadedFile:
+        return SimpleUploadedFile(name, content)
+
+    def hostile_file(text: str) -> SimpleUploadedFile:
+        rows = import_rows(world)
+        rows[0]["Achternaam"] = text
+        rows[1]["Opleiding"] = text
+        try:
+            return upload(import_csv(rows))
+        except UnicodeEncodeError:  # a lone surrogate: broken UTF-8 bytes at the end
+            return upload(good + text.encode("utf-8", "surrogatepass"))
+
+    valid = st.builds(lambda: upload(good))
+    files = st.one_of(
+        st.builds(hostile_file, hostile_text()),
+        st.builds(upload, st.binary(max_size=2_000)),
+        st.builds(
+            lambda name: upload(good, name),
+            st.sampled_from(
+                ["<script>alert(1)</script>.csv", "x" * 300 + ".csv", "../../etc/p.csv", "a.exe"]
+            ),
+        ),
+        st.sampled_from(
+            [
+                b"",
+                b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\x00" * 64,
+                b"PK\x03\x04broken",
+                good * 40,  # over the endpoint's IMPORT_MAX_BYTES
+                good.decode("utf-8-sig").encode("cp1252", "replace"),
+                good.replace(b";", b"\t"),
+            ]
+        ).map(upload),
+        st.sampled_from(["", "geen bestand", "\x00"]),  # a field, not a file
+    )
+    return {"file": (valid, mostly(valid, files))}
+
+
+def confirm_fields(world: World) -> Fields:
+    token = str(world.objects["office_batch"].token)
+    other = str(world.objects["other_office_batch"].token)
+    digest = world.objects["digest"]
+    return {
+        "batch": (
+            st.just(token),
+            mostly(st.just(token), st.sampled_from([other, token.upper(), "", "\x00", *NUMBERS])),
+        ),
+        "digest": (
+            st.just(digest),
+            mostly(st.just(digest), st.sampled_from(["0" * 64, digest[:-1], "", SCRIPT])),
+        ),
+    }
 
 
 # --------------------------------------------------------------------------------------------
@@ -832,6 +922,23 @@ ENDPOINTS: dict[str, Endpoint] = {
             versioned=False,
         ),
         Endpoint(
+            "semester:import",
+            lambda: build("placement"),
+            "office",
+            lambda w: {},
+            upload_fields,
+            versioned=False,
+            settings={"IMPORT_MAX_BYTES": 20_000},
+        ),
+        Endpoint(
+            "semester:import_confirm",
+            build_import,
+            "office",
+            lambda w: {},
+            confirm_fields,
+            versioned=False,
+        ),
+        Endpoint(
             "notifications:mark_read",
             build_notification,
             "school_trainer",
@@ -996,7 +1103,7 @@ def storable(value: str) -> bool:
 def encode(data: dict[str, str]) -> tuple[bytes | dict, str | None]:
     """Multipart via the test client, or (with lone surrogates, which no encoder of the test
     client accepts) raw url-encoded bytes as a browser would send broken UTF-8."""
-    if any(re.search("[\ud800-\udfff]", v) for v in data.values()):
+    if any(isinstance(v, str) and re.search("[\ud800-\udfff]", v) for v in data.values()):
         raw = urllib.parse.urlencode(data, encoding="utf-8", errors="surrogatepass")
         return raw.encode("ascii"), "application/x-www-form-urlencoded"
     return data, None
@@ -1125,7 +1232,7 @@ def run_endpoint(endpoint: Endpoint, django_settings) -> None:
 def check_one(endpoint, world, client, url, mode, data, target, shape="form") -> None:
     payload, content_type = encode(data)
     if shape == "json":
-        payload = json.dumps(data).encode("utf-8", "surrogatepass")
+        payload = json.dumps(data, default=repr).encode("utf-8", "surrogatepass")
         content_type = "application/json"
         data = {}  # the form sees nothing
     elif shape == "twice" and not content_type:
@@ -1195,7 +1302,8 @@ def errors_in(html: str) -> str:
 
 
 def shorten(data: dict) -> str:
-    return json.dumps({k: (v[:60] + "…" if len(v) > 60 else v) for k, v in data.items()})
+    texts = {k: v if isinstance(v, str) else repr(v) for k, v in data.items()}
+    return json.dumps({k: (v[:60] + "…" if len(v) > 60 else v) for k, v in texts.items()})
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -1253,6 +1361,7 @@ GET_PARAMETERS = [
     "placement",
     "next",
     "sesame",
+    "batch",
 ]
 GET_VALUES = [
     *STORABLE_HOSTILE,

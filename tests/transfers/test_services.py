@@ -54,17 +54,13 @@ class TestChangeRequest:
     def test_an_unknown_kind_is_refused(self, crew):
         case = arrange("request_change", crew)
         with pytest.raises(GuardFailed):
-            services.request_change(
-                case_id=case.pk, by=crew.student, kind="holiday", reason="x"
-            )
+            services.request_change(case_id=case.pk, by=crew.student, kind="holiday", reason="x")
         assert not case.change_requests.exists()
 
     def test_a_reason_is_needed(self, crew):
         case = arrange("request_change", crew)
         with translation.override("en"), pytest.raises(GuardFailed) as refused:
-            services.request_change(
-                case_id=case.pk, by=crew.student, kind="transfer", reason=" "
-            )
+            services.request_change(case_id=case.pk, by=crew.student, kind="transfer", reason=" ")
         assert str(refused.value.message) == "Give the reason for the request."
         assert state_of(case) == State.IMPROVING
 
@@ -72,9 +68,7 @@ class TestChangeRequest:
 class TestInformOffice:
     def test_the_school_trainer_records_it_themself(self, crew):
         case = arrange("inform_office", crew)
-        request = services.inform_office(
-            case_id=case.pk, by=crew.school_trainer, note=" Gebeld. "
-        )
+        request = services.inform_office(case_id=case.pk, by=crew.school_trainer, note=" Gebeld. ")
         assert request.office_informed_by == crew.school_trainer
         assert request.office_contact_note == "Gebeld."
         assert request.recorded_by_office is False
