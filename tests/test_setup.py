@@ -135,7 +135,7 @@ def test_the_embedded_defaults_need_no_server():
     assert engine == "django.db.backends.sqlite3"
     assert broker.startswith("filesystem://")
     assert eager is False, "the embedded set-up runs a real worker, not eager mode"
-    assert email == "django.core.mail.backends.console.EmailBackend"
+    assert email == "stagebureau.mail.ReadableLogBackend"
 
 
 def test_database_url_and_smtp_from_the_environment():
