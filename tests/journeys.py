@@ -168,8 +168,13 @@ def act(name: str, case: Case, user: m.User, **kw) -> None:
     """Take transition `name` through its service, with valid input."""
     today = dt.date.today()
     if name in ("plan_conversation", "plan_change_conversation"):
+        # Just before now by default, so that the conversation can be recorded next.
         conversations.plan_conversation(
-            case_id=case.pk, by=user, starts_at=soon(), location="Lokaal 1.01", **kw
+            case_id=case.pk,
+            by=user,
+            starts_at=kw.pop("starts_at", None) or just_now(),
+            location="Lokaal 1.01",
+            **kw,
         )
     elif name in ("record_conversation", "record_change_conversation"):
         conversation = case.conversations.filter(status="planned").last()
