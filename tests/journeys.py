@@ -19,6 +19,7 @@ from cases import services as case_services
 from cases.models import AdviceDecision, Case, CaseEvent, Category, Outcome, State
 from cases.services import resolve, withdraw
 from conversations import services as conversations
+from conversations.models import Conversation
 from tests.cases.factories import CaseFactory, PlacementFactory, TrainingSchoolFactory, UserFactory
 from tests.conversations.factories import ConversationFactory, ImprovementActionFactory
 from tests.transfers.factories import (
@@ -484,3 +485,12 @@ def improving_case(
     case.refresh_from_db()
     assert case.state == State.IMPROVING
     return case
+
+
+def took_place(conversation) -> None:
+    """A conversation planned in the future has taken place (an hour ago): conversations are
+    not recorded as held before they start."""
+    moment = timezone.now() - dt.timedelta(hours=1)
+    if conversation.starts_at > moment:
+        Conversation.objects.filter(pk=conversation.pk).update(starts_at=moment)
+        conversation.starts_at = moment
