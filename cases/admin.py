@@ -1,5 +1,7 @@
+from django import forms
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
+from django.contrib.auth.forms import AdminUserCreationForm, UserChangeForm
 from django.utils.translation import gettext_lazy as _
 
 from .models import (
@@ -12,10 +14,39 @@ from .models import (
     TrainingSchool,
     User,
 )
+from .validators import validate_single_line
+
+
+class SingleLineFieldsMixin:
+    """Names, addresses and numbers on one line: a line break or another control character is
+    refused with a message (it would break an e-mail header, a calendar file or an export)."""
+
+    single_line_fields = ("first_name", "last_name", "email", "student_number", "name", "city")
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for name in self.single_line_fields:
+            field = self.fields.get(name)
+            if field is not None and validate_single_line not in field.validators:
+                field.validators.append(validate_single_line)
+
+
+class UserChangeAdminForm(SingleLineFieldsMixin, UserChangeForm):
+    pass
+
+
+class UserCreationAdminForm(SingleLineFieldsMixin, AdminUserCreationForm):
+    pass
+
+
+class SingleLineModelForm(SingleLineFieldsMixin, forms.ModelForm):
+    pass
 
 
 @admin.register(User)
 class UserAdmin(BaseUserAdmin):
+    form = UserChangeAdminForm
+    add_form = UserCreationAdminForm
     fieldsets = (
         *BaseUserAdmin.fieldsets,
         (_("Stagebureau"), {"fields": ("student_number", "language")}),
@@ -39,12 +70,14 @@ class UserAdmin(BaseUserAdmin):
 
 @admin.register(Partnership)
 class PartnershipAdmin(admin.ModelAdmin):
+    form = SingleLineModelForm
     list_display = ("name",)
     search_fields = ("name",)
 
 
 @admin.register(Board)
 class BoardAdmin(admin.ModelAdmin):
+    form = SingleLineModelForm
     list_display = ("name", "partnership")
     list_filter = ("partnership",)
     search_fields = ("name",)
@@ -52,6 +85,7 @@ class BoardAdmin(admin.ModelAdmin):
 
 @admin.register(TrainingSchool)
 class TrainingSchoolAdmin(admin.ModelAdmin):
+    form = SingleLineModelForm
     list_display = ("name", "board", "city", "region", "coordinating_trainer")
     list_filter = ("region", "board")
     search_fields = ("name", "city", "board__name")

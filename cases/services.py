@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 from django.db import transaction
 from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -60,8 +61,26 @@ class CaseChangedMeanwhile(Exception):
     """Someone else changed the case after this user loaded it."""
 
     def __init__(self) -> None:
-        self.message = _("This case was changed by someone else in the meantime. Reload the page.")
+        self.message = _("Someone else changed this case in the meantime.")
         super().__init__(self.message)
+
+
+def what_changed_meanwhile(case: Case) -> str:
+    """For the form that lost the race: the latest step on the case, who took it and when, and
+    that the user's input is kept. (Only what the timeline shows everyone who sees the case.)"""
+    event = case.events.select_related("actor").order_by("-at", "-pk").first()
+    parts = [str(CaseChangedMeanwhile().message)]
+    if event is not None:
+        parts.append(
+            _("Last step: “%(step)s” by %(who)s, %(when)s.")
+            % {
+                "step": event.label,
+                "who": event.actor or _("the system"),
+                "when": date_format(timezone.localtime(event.at), "DATETIME_FORMAT"),
+            }
+        )
+    parts.append(_("Your input is below: check it against the case and submit again."))
+    return " ".join(parts)
 
 
 def lock_case(case_id: int, *, seen_version: int | None = None) -> Case:
@@ -459,5 +478,6 @@ __all__ = [
     "resolve",
     "run_transition",
     "tell",
+    "what_changed_meanwhile",
     "withdraw",
 ]

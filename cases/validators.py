@@ -105,3 +105,43 @@ class CleanInputMixin:
     def full_clean(self):
         self.harden_fields()  # fields a subclass added after our __init__
         super().full_clean()
+
+
+# --------------------------------------------------------------------------------------------
+# One-line values: names and e-mail addresses (they go into e-mail headers and calendar files)
+# --------------------------------------------------------------------------------------------
+
+# Any C0 control character (line breaks and tab included), DEL, the C1 controls, and the Unicode
+# line and paragraph separators.
+LINE_BREAKS_AND_CONTROLS = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+
+
+def single_line(value: object) -> str:
+    """The value on one line: line breaks, tabs and control characters become spaces, runs of
+    spaces one space. For names that come from outside (an identity provider, an import)."""
+    return " ".join(LINE_BREAKS_AND_CONTROLS.sub(" ", str(value or "")).split())
+
+
+def validate_single_line(value: str) -> None:
+    """Refuse a line break or another control character in a one-line value (a name, an
+    e-mail address): it would break an e-mail header or a calendar file."""
+    if isinstance(value, str) and LINE_BREAKS_AND_CONTROLS.search(value):
+        raise ValidationError(
+            _(
+                "This may not contain a line break, a tab or another control character. Put "
+                "it on one line."
+            ),
+            code="not_single_line",
+        )
+
+
+def usable_email(value: str | None) -> str:
+    """The address if it can go into an e-mail header or a calendar file as it is (one line, no
+    spaces, something on both sides of an "@"), else an empty string."""
+    value = (value or "").strip()
+    local, at, domain = value.rpartition("@")
+    if not (local and at and domain) or LINE_BREAKS_AND_CONTROLS.search(value):
+        return ""
+    if any(c.isspace() for c in value):
+        return ""
+    return value

@@ -20,7 +20,7 @@ from django.http import HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy as _lazy
+from django.utils.translation import gettext_lazy
 from django.views import View
 from django.views.decorators.http import require_http_methods, require_POST
 from django_fsm import ConcurrentTransition, TransitionNotAllowed
@@ -161,13 +161,14 @@ class StepView(LoginRequiredMixin, View):
                 self.perform(self.form.cleaned_data)
             except NotPermitted as exc:
                 return forbidden(self.request, exc.message, case=self.case)
-            except (CaseChangedMeanwhile, ConcurrentTransition) as exc:
+            except (CaseChangedMeanwhile, ConcurrentTransition):
+                # Lost the race: say what happened, keep the input, carry the current version
+                # (a deliberate second submit goes through).
                 status = 409
-                message = getattr(exc, "message", None) or CaseChangedMeanwhile().message
                 self.case.refresh_from_db()
                 self.form = self.get_form(_with_current_version(data, self.case.version))
                 self.form.is_valid()
-                self.form.add_error(None, message)
+                self.form.add_error(None, services.what_changed_meanwhile(self.case))
             except GuardFailed as exc:
                 self.form.add_error(None, exc.message)
             except TransitionNotAllowed:
@@ -323,13 +324,12 @@ def release_confidential(request: HttpRequest, pk: int) -> HttpResponse:
 class ResolveStep(StepView):
     transition = "resolve"
     form_class = ResolveForm
-    title = _lazy("Close the case as resolved")
-    intro = _lazy(
-        "Close the case when the improvement actions have been evaluated and the problem is "
-        "solved."
+    title = gettext_lazy("Close the case as resolved")
+    intro = gettext_lazy(
+        "Close the case when the improvement actions have been evaluated and the problem is solved."
     )
-    success = _lazy("The case has been closed as resolved.")
-    submit_label = _lazy("Close as resolved")
+    success = gettext_lazy("The case has been closed as resolved.")
+    submit_label = gettext_lazy("Close as resolved")
 
     def perform(self, data: dict[str, Any]) -> object:
         return services.resolve(
@@ -343,13 +343,13 @@ class ResolveStep(StepView):
 class ReopenStep(StepView):
     transition = "reopen"
     form_class = ReopenForm
-    intro = _lazy(
+    intro = gettext_lazy(
         "Reopen the case when the problem returns on the same placement: it keeps its number, "
         "the timeline continues and it goes back to the improvement actions. When the student "
         "has left the placement, signal a new case linked to this one instead."
     )
-    success = _lazy("The case has been reopened.")
-    submit_label = _lazy("Reopen the case")
+    success = gettext_lazy("The case has been reopened.")
+    submit_label = gettext_lazy("Reopen the case")
 
     def perform(self, data: dict[str, Any]) -> object:
         return services.reopen(
@@ -363,13 +363,13 @@ class ReopenStep(StepView):
 class WithdrawStep(StepView):
     transition = "withdraw"
     form_class = WithdrawForm
-    intro = _lazy(
+    intro = gettext_lazy(
         "Withdraw the case when it was signalled by mistake or is no longer needed. Everyone "
         "involved and the internship office are told, with your reason. A paused placement "
         "becomes active again; an open warm handover is called off."
     )
-    success = _lazy("The case has been withdrawn.")
-    submit_label = _lazy("Withdraw the case")
+    success = gettext_lazy("The case has been withdrawn.")
+    submit_label = gettext_lazy("Withdraw the case")
     submit_class = "btn-danger"
 
     def perform(self, data: dict[str, Any]) -> object:

@@ -2,6 +2,11 @@
 
 One UID per conversation for its whole life: rescheduling sends a REQUEST with a higher
 SEQUENCE (calendar clients update the event), cancelling sends a CANCEL with the same UID.
+
+Names and addresses come from the database, where an import, the shell or an identity provider
+may have left a line break: a name is put on one line, an address that is not one valid line is
+left out (the organiser becomes "noreply"), and texts lose their control characters. icalendar
+escapes the rest (pyproject pins the major that escapes parameter values).
 """
 
 from __future__ import annotations
@@ -13,9 +18,28 @@ from django.conf import settings
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
+from cases.validators import CONTROL_CHARACTERS, single_line, usable_email
+
 from .models import Conversation
 
 DURATION = dt.timedelta(hours=1)
+
+
+def _text(value: object) -> str:
+    """A text value: line breaks kept (icalendar escapes them), control characters dropped."""
+    text = str(value or "").replace("\r\n", "\n").replace("\r", "\n")
+    return CONTROL_CHARACTERS.sub("", text)
+
+
+def _address(person, *, role: str | None = None) -> icalendar.vCalAddress | None:
+    email = usable_email(person.email) if person is not None else ""
+    if not email:
+        return None
+    address = icalendar.vCalAddress(f"mailto:{email}")
+    address.params["cn"] = single_line(person)
+    if role:
+        address.params["role"] = role
+    return address
 
 
 def conversation_ics(conversation: Conversation, *, language: str | None = None) -> bytes:
@@ -37,22 +61,21 @@ def conversation_ics(conversation: Conversation, *, language: str | None = None)
             _("%(kind)s — case %(number)s")
             % {"kind": conversation.get_kind_display(), "number": conversation.case.number},
         )
-        event.add("location", conversation.location)
+        event.add("location", _text(conversation.location))
         event.add(
             "description",
             _("Details are in the case file, behind the login:")
             + f" {settings.SITE_URL}{conversation.case.get_absolute_url()}",
         )
         event.add("status", "CANCELLED" if cancelled else "CONFIRMED")
-        organizer = icalendar.vCalAddress(f"mailto:{conversation.planned_by.email or 'noreply'}")
-        organizer.params["cn"] = str(conversation.planned_by)
+        organizer = _address(conversation.planned_by)
+        if organizer is None:
+            organizer = icalendar.vCalAddress("mailto:noreply")
+            organizer.params["cn"] = single_line(conversation.planned_by)
         event.add("organizer", organizer)
         for invitation in conversation.invitations.all():
-            if not invitation.person.email:
-                continue
-            attendee = icalendar.vCalAddress(f"mailto:{invitation.person.email}")
-            attendee.params["cn"] = str(invitation.person)
-            attendee.params["role"] = "REQ-PARTICIPANT"
-            event.add("attendee", attendee)
+            attendee = _address(invitation.person, role="REQ-PARTICIPANT")
+            if attendee is not None:  # no (usable) address: invited in the application only
+                event.add("attendee", attendee)
         calendar.add_component(event)
     return calendar.to_ical()

@@ -13,6 +13,7 @@ from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
+from cases.exports import markdown_text
 from cases.models import (
     FIVE_ANSWERS,
     Case,
@@ -590,8 +591,8 @@ def note_markdown(note: StudentNote) -> str:
         f"# {conversation.get_kind_display()} — {conversation.case.number}",
         "",
         f"- {_('date and time')}: {timezone.localtime(conversation.starts_at):%d-%m-%Y %H:%M}",
-        f"- {_('place or online link')}: {conversation.location}",
-        f"- {_('training school')}: {conversation.case.placement.school}",
+        f"- {_('place or online link')}: {markdown_text(conversation.location)}",
+        f"- {_('training school')}: {markdown_text(conversation.case.placement.school)}",
     ]
     if note.submitted_at:
         lines.append(f"- {_('submitted at')}: {timezone.localtime(note.submitted_at):%d-%m-%Y}")

@@ -12,9 +12,8 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.text import slugify
-from django.utils.translation import get_language
+from django.utils.translation import get_language, gettext_lazy
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy as _lazy
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from cases.models import Case, GuardFailed, NotPermitted, State
@@ -82,8 +81,8 @@ class PlanConversationStep(InviteesMixin, StepView):
     """The first conversation (from "signalled") or the all-party one (from "office informed")."""
 
     template_name = "conversations/plan.html"
-    success = _lazy("The conversation has been planned; the invited people are told.")
-    submit_label = _lazy("Plan the conversation")
+    success = gettext_lazy("The conversation has been planned; the invited people are told.")
+    submit_label = gettext_lazy("Plan the conversation")
 
     def transition_name(self) -> str:
         return PLAN_TRANSITION.get(self.case.state, "plan_conversation")
@@ -107,8 +106,8 @@ class PlanConversationStep(InviteesMixin, StepView):
 
 class RecordConversationStep(StepView):
     template_name = "conversations/record.html"
-    success = _lazy("The conversation has been recorded.")
-    submit_label = _lazy("Record as held")
+    success = gettext_lazy("The conversation has been recorded.")
+    submit_label = gettext_lazy("Record as held")
 
     def transition_name(self) -> str:
         return RECORD_TRANSITION.get(self.case.state, "record_conversation")
@@ -188,13 +187,15 @@ class PlanFollowUpStep(FollowUpMixin, InviteesMixin, StepView):
     """A follow-up (evaluation) conversation while the improvement actions run."""
 
     template_name = "conversations/plan.html"
-    title = _lazy("Plan a follow-up conversation")
-    intro = _lazy(
+    title = gettext_lazy("Plan a follow-up conversation")
+    intro = gettext_lazy(
         "Evaluate the improvement actions together. The same people as for the first "
         "conversation are invited; the case stays at “improvement actions running”."
     )
-    success = _lazy("The follow-up conversation has been planned; the invited people are told.")
-    submit_label = _lazy("Plan the follow-up")
+    success = gettext_lazy(
+        "The follow-up conversation has been planned; the invited people are told."
+    )
+    submit_label = gettext_lazy("Plan the follow-up")
     kind = Conversation.Kind.FOLLOW_UP
 
     def get_form(self, data):
@@ -212,9 +213,9 @@ class PlanFollowUpStep(FollowUpMixin, InviteesMixin, StepView):
 
 class RecordFollowUpStep(FollowUpMixin, StepView):
     template_name = "conversations/record.html"
-    title = _lazy("Record the follow-up conversation")
-    success = _lazy("The follow-up conversation has been recorded.")
-    submit_label = _lazy("Record as held")
+    title = gettext_lazy("Record the follow-up conversation")
+    success = gettext_lazy("The follow-up conversation has been recorded.")
+    submit_label = gettext_lazy("Record as held")
 
     def get_case(self) -> Case:
         case, self.conversation = selectors.conversation_for_user(
@@ -267,9 +268,9 @@ class AddActionStep(StepView):
     """A record, not a transition: who may add one is the rule `cases.add_action`."""
 
     form_class = AddActionForm
-    title = _lazy("Add an improvement action")
-    success = _lazy("The improvement action has been added.")
-    submit_label = _lazy("Add the action")
+    title = gettext_lazy("Add an improvement action")
+    success = gettext_lazy("The improvement action has been added.")
+    submit_label = gettext_lazy("Add the action")
 
     def refuse(self) -> HttpResponse | None:
         if not can(self.request.user, "cases.add_action", self.case):
@@ -296,9 +297,9 @@ class EvaluateActionStep(StepView):
     coach or office). A POST lets the service refuse on the form."""
 
     template_name = "conversations/evaluate_action.html"
-    title = _lazy("Evaluate an improvement action")
-    success = _lazy("The evaluation has been recorded.")
-    submit_label = _lazy("Save the evaluation")
+    title = gettext_lazy("Evaluate an improvement action")
+    success = gettext_lazy("The evaluation has been recorded.")
+    submit_label = gettext_lazy("Save the evaluation")
 
     def get_case(self) -> Case:
         found = get_object_or_404(
@@ -388,12 +389,12 @@ class PlannedConversationStep(StepView):
 
 class RescheduleStep(PlannedConversationStep):
     template_name = "conversations/reschedule.html"
-    title = _lazy("Reschedule the conversation")
-    success = _lazy(
+    title = gettext_lazy("Reschedule the conversation")
+    success = gettext_lazy(
         "The conversation has been moved; the invited people are told and can download the "
         "updated calendar invitation."
     )
-    submit_label = _lazy("Reschedule")
+    submit_label = gettext_lazy("Reschedule")
 
     def get_form(self, data):
         initial = {
@@ -413,17 +414,17 @@ class RescheduleStep(PlannedConversationStep):
 
 class CancelStep(PlannedConversationStep):
     template_name = "conversations/cancel.html"
-    title = _lazy("Cancel the conversation")
-    intro = _lazy(
+    title = gettext_lazy("Cancel the conversation")
+    intro = gettext_lazy(
         "The invited people are told, with your reason, and their calendars receive a "
         "cancellation. The case stays at “conversation planned” until a new conversation is "
         "planned."
     )
-    success = _lazy(
+    success = gettext_lazy(
         "The conversation has been cancelled; it stays in the case's history. Plan a new one "
         "when the date is known."
     )
-    submit_label = _lazy("Cancel the conversation")
+    submit_label = gettext_lazy("Cancel the conversation")
     submit_class = "btn-danger"
 
     def get_form(self, data):
@@ -439,10 +440,10 @@ class PlanAgainStep(InviteesMixin, StepView):
     """After a cancellation: plan a new conversation without changing the case's state."""
 
     template_name = "conversations/plan.html"
-    title = _lazy("Plan the conversation again")
-    intro = _lazy("The previous conversation was cancelled; it stays in the history.")
-    success = _lazy("The new conversation has been planned; the invited people are told.")
-    submit_label = _lazy("Plan the conversation")
+    title = gettext_lazy("Plan the conversation again")
+    intro = gettext_lazy("The previous conversation was cancelled; it stays in the history.")
+    success = gettext_lazy("The new conversation has been planned; the invited people are told.")
+    submit_label = gettext_lazy("Plan the conversation")
 
     def refuse(self) -> HttpResponse | None:
         case, user = self.case, self.request.user
@@ -501,8 +502,8 @@ class BriefStep(StepView):
     """Record that an absent person has been briefed; they are asked to confirm it."""
 
     template_name = "conversations/brief.html"
-    title = _lazy("Record a briefing")
-    submit_label = _lazy("Record the briefing")
+    title = gettext_lazy("Record a briefing")
+    submit_label = gettext_lazy("Record the briefing")
 
     def get_case(self) -> Case:
         case, self.invitation = selectors.invitation_for_user(

@@ -8,7 +8,9 @@ language; the templates emails/notification-{subject,body}.* lay it out as text 
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 from dataclasses import dataclass, field
+from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
@@ -24,6 +26,16 @@ from .models import Notification
 
 INVITATION_EVENTS = {"plan_conversation", "plan_change_conversation"}
 HEADER_ID = "X-Stagebureau-Notification"
+
+
+def message_id(notification: Notification) -> str:
+    """The e-mail's Message-ID, the same on every attempt to send this outbox row (a send that
+    was cut off after the mail server accepted it is sent again with the same id, so that mail
+    systems and readers can tell the two apart from a new message): made of the row's id, a
+    digest of its dedupe key and the site's domain."""
+    digest = hashlib.sha256(f"{notification.pk}:{notification.dedupe_key}".encode()).hexdigest()
+    domain = urlsplit(settings.SITE_URL).hostname or "stagebureau.localhost"
+    return f"<notification-{notification.pk}.{digest[:16]}@{domain}>"
 
 
 @dataclass
@@ -181,7 +193,7 @@ def render_email(notification: Notification) -> EmailMultiAlternatives:
         " ".join(subject.split()),
         text,
         to=[recipient.email],
-        headers={HEADER_ID: str(notification.pk)},
+        headers={"Message-ID": message_id(notification), HEADER_ID: str(notification.pk)},
     )
     email.attach_alternative(html, "text/html")
     if notification.attachment:

@@ -13,20 +13,28 @@ from collections.abc import Callable, Iterable
 from datetime import timedelta
 from typing import Any
 
+from django.conf import settings
+from django.core.mail import get_connection
 from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
 from cases.events import StepEvent
 from cases.rules import is_related
+from cases.validators import LINE_BREAKS_AND_CONTROLS
 
 from .emails import render_email
 from .models import Notification
 
 logger = logging.getLogger(__name__)
 
-# A claim older than this is taken to belong to a worker that died mid-send.
-STALE_CLAIM = timedelta(minutes=10)
+
+def claim_timeout() -> timedelta:
+    """A claim older than this is taken to belong to a worker that died mid-send
+    (NOTIFICATION_CLAIM_SECONDS; longer than the delivery task's time limit, so a send that is
+    still running is never taken over)."""
+    return timedelta(seconds=settings.NOTIFICATION_CLAIM_SECONDS)
+
 # The sweep retries a failed row this many times, waiting longer after each attempt
 # (besides the task's own retries with backoff); then it waits for `manage.py outbox --retry`.
 SWEEP_ATTEMPTS = 10
@@ -40,6 +48,7 @@ __all__ = [
     "notify",
     "on_step",
     "queue_delivery",
+    "claim_timeout",
     "render_email",
     "retire_unseeable",
 ]
@@ -136,7 +145,7 @@ def claim(pk: int) -> Notification | None:
     """Take a notification for sending with a conditional update: only one worker wins."""
     now = timezone.now()
     claimable = Q(status__in=[Notification.Status.PENDING, Notification.Status.FAILED]) | Q(
-        status=Notification.Status.SENDING, claimed_at__lt=now - STALE_CLAIM
+        status=Notification.Status.SENDING, claimed_at__lt=now - claim_timeout()
     )
     won = Notification.objects.filter(claimable, pk=pk).update(
         status=Notification.Status.SENDING, claimed_at=now, attempts=F("attempts") + 1
@@ -146,8 +155,21 @@ def claim(pk: int) -> Notification | None:
     return Notification.objects.select_related("recipient", "case", "actor").get(pk=pk)
 
 
+class Undeliverable(Exception):
+    """A delivery that no retry can mend: the stored address or a header is not usable."""
+
+
 def deliver(pk: int) -> bool:
-    """Send one notification e-mail; True when this call sent it."""
+    """Send one notification e-mail; True when this call sent it.
+
+    The row is marked sent as soon as the mail server has accepted the message (before the
+    connection is closed), so a worker that dies afterwards leaves as small a window as
+    possible; a send that was cut off anyway is sent again after `claim_timeout()` with the
+    same Message-ID, so that mail systems and readers can tell it is the same message.
+    A failure is logged at WARNING once (a retry failing the same way logs at INFO); an
+    unusable stored address fails only its own row, without raising (no retry of the task;
+    the sweep tries it again later, so an address corrected in the admin still gets it).
+    """
     notification = claim(pk)
     if notification is None:
         return False
@@ -156,17 +178,65 @@ def deliver(pk: int) -> bool:
             status=Notification.Status.SENT, sent_at=timezone.now(), last_error="no e-mail address"
         )
         return False
+    connection = get_connection()
     try:
-        render_email(notification).send()
+        email = _message(notification)
+        email.connection = connection
+        connection.open()
+        email.send()
+    except Undeliverable as exc:
+        _failed(notification, str(exc))
+        return False
     except Exception as exc:
-        Notification.objects.filter(pk=pk).update(
-            status=Notification.Status.FAILED, last_error=str(exc)[:2000]
-        )
+        _failed(notification, str(exc) or type(exc).__name__)
+        _close(connection)
         raise
     Notification.objects.filter(pk=pk).update(
         status=Notification.Status.SENT, sent_at=timezone.now(), last_error=""
     )
+    _close(connection)
     return True
+
+
+def _message(notification: Notification):
+    """The e-mail, built and checked before any connection to the mail server: a line break in
+    the stored address (an import, the shell, an identity provider) is refused here."""
+    if LINE_BREAKS_AND_CONTROLS.search(notification.recipient.email.strip()):
+        raise Undeliverable(
+            "the recipient's e-mail address contains a line break or a control character"
+        )
+    email = render_email(notification)
+    try:
+        email.message()  # every header checked (Django refuses newlines in headers)
+    except ValueError as exc:
+        raise Undeliverable(f"unusable e-mail address or header: {exc}") from exc
+    return email
+
+
+def _failed(notification: Notification, reason: str) -> None:
+    reason = reason[:2000]
+    Notification.objects.filter(pk=notification.pk).update(
+        status=Notification.Status.FAILED, last_error=reason
+    )
+    # One WARNING per failure, not per retry: a retry that fails the same way logs at INFO.
+    level = logging.INFO if notification.last_error == reason else logging.WARNING
+    logger.log(
+        level,
+        "Notification %s (%s) for case %s to user %s could not be delivered (attempt %s): %s",
+        notification.pk,
+        notification.event,
+        notification.case.number,
+        notification.recipient_id,
+        notification.attempts,
+        reason,
+    )
+
+
+def _close(connection) -> None:
+    try:
+        connection.close()
+    except Exception as exc:  # the message was accepted; a failing QUIT changes nothing
+        logger.info("Closing the mail connection failed: %s", exc)
 
 
 def sweep_wait(attempts: int) -> timedelta:
@@ -190,7 +260,7 @@ def pending_ids(older_than: timedelta = timedelta(minutes=1), limit: int = 500) 
     due = (
         Q(status=Notification.Status.PENDING, created_at__lt=now - older_than)
         | _failed_and_due(now)
-        | Q(status=Notification.Status.SENDING, claimed_at__lt=now - STALE_CLAIM)
+        | Q(status=Notification.Status.SENDING, claimed_at__lt=now - claim_timeout())
     )
     rows = Notification.objects.filter(due).order_by("pk")
     return list(rows.values_list("pk", flat=True)[:limit])
@@ -203,7 +273,7 @@ def retry_ids(older_than: timedelta = timedelta(minutes=1)) -> list[int]:
     due = (
         Q(status=Notification.Status.FAILED)
         | Q(status=Notification.Status.PENDING, created_at__lt=now - older_than)
-        | Q(status=Notification.Status.SENDING, claimed_at__lt=now - STALE_CLAIM)
+        | Q(status=Notification.Status.SENDING, claimed_at__lt=now - claim_timeout())
     )
     return list(Notification.objects.filter(due).order_by("pk").values_list("pk", flat=True))
 

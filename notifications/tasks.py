@@ -4,6 +4,11 @@ from celery import shared_task
 
 from . import services
 
+# A delivery that runs longer than this is stopped (prefork pool), well before its claim on the
+# row expires (NOTIFICATION_CLAIM_SECONDS), so no second worker takes over a send in progress.
+DELIVERY_SOFT_TIME_LIMIT = 45
+DELIVERY_TIME_LIMIT = 60
+
 
 @shared_task(
     bind=True,
@@ -13,6 +18,8 @@ from . import services
     retry_backoff=30,
     retry_backoff_max=1800,
     max_retries=8,
+    soft_time_limit=DELIVERY_SOFT_TIME_LIMIT,
+    time_limit=DELIVERY_TIME_LIMIT,
 )
 def deliver_notification(self, notification_id: int) -> bool:
     return services.deliver(notification_id)

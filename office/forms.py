@@ -10,6 +10,7 @@ from django.utils.translation import gettext_lazy
 
 from cases.forms import DateInput
 from cases.models import Category, State, TrainingSchool
+from cases.validators import CleanInputMixin
 
 from .selectors import CLOSED, OPEN
 
@@ -23,7 +24,17 @@ SORT_LABELS = {
 }
 
 
-class OfficeFilterForm(forms.Form):
+# The longest period of the pictures and the steering group's report: a bar per month, so the
+# page and the download stay small whatever dates are asked for.
+MAX_PERIOD_MONTHS = 60
+
+
+def months_between(start: dt.date, end: dt.date) -> int:
+    """How many calendar months the period touches (1 for a period within one month)."""
+    return (end.year - start.year) * 12 + end.month - start.month + 1
+
+
+class OfficeFilterForm(CleanInputMixin, forms.Form):
     q = forms.CharField(
         label=gettext_lazy("Student name or number"), required=False, max_length=100
     )
@@ -70,17 +81,39 @@ class OfficeFilterForm(forms.Form):
         return data
 
 
-class PeriodForm(forms.Form):
+class PeriodForm(CleanInputMixin, forms.Form):
+    """The period of the pictures and the report: dates within 2000-2099 (the shared input
+    rule), at most MAX_PERIOD_MONTHS months; by default the twelve months up to today. An
+    invalid period shows its message and the default period."""
+
     start = forms.DateField(label=gettext_lazy("From"), required=False, widget=DateInput)
     end = forms.DateField(
         label=gettext_lazy("Up to and including"), required=False, widget=DateInput
     )
 
-    def period(self, today: dt.date) -> tuple[dt.date, dt.date]:
-        data = self.cleaned_data if self.is_valid() else {}
-        end = data.get("end") or today
+    def __init__(self, *args, today: dt.date, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.today = today
+
+    def clean(self) -> dict:
+        data = super().clean()
+        if not self.errors:
+            start, end = self._period(data)
+            if months_between(start, end) > MAX_PERIOD_MONTHS:
+                raise forms.ValidationError(
+                    _("Choose a period of at most %(years)d years.")
+                    % {"years": MAX_PERIOD_MONTHS // 12},
+                    code="period_too_long",
+                )
+        return data
+
+    def _period(self, data: dict) -> tuple[dt.date, dt.date]:
+        end = data.get("end") or self.today
         default_start = (end.replace(day=1) - dt.timedelta(days=335)).replace(day=1)
         start = data.get("start") or default_start
         if start > end:
             start, end = end, start
         return start, end
+
+    def period(self) -> tuple[dt.date, dt.date]:
+        return self._period(self.cleaned_data if self.is_valid() else {})

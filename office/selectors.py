@@ -32,6 +32,7 @@ from django.utils import dateformat, formats, timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from cases.exports import safe_cell
 from cases.models import (
     CLOSED_STATES,
     FIVE_ANSWERS,
@@ -454,7 +455,9 @@ def _small(n: int) -> str | int:
 
 
 def steering_rows(data: dict[str, Any]) -> dict[str, Any]:
-    """The report's tables with small counts suppressed: counts only, no names of people."""
+    """The report's tables with small counts suppressed: counts only, no names of people. A
+    school's name is a safe spreadsheet cell (cases.exports): the report is a download (CSV or
+    HTML) that a spreadsheet may open."""
     months = data["months"]
     per_month = [
         {
@@ -466,7 +469,11 @@ def steering_rows(data: dict[str, Any]) -> dict[str, Any]:
         for m in months
     ]
     schools = [
-        {"name": r["name"], "signalled": _small(r["signalled"]), "open_now": _small(r["open_now"])}
+        {
+            "name": safe_cell(r["name"]),
+            "signalled": _small(r["signalled"]),
+            "open_now": _small(r["open_now"]),
+        }
         for r in data["schools"]
     ]
     waits = [(label, _small(n)) for label, n in data["waits"]]

@@ -5,7 +5,6 @@ owner's queue of advice requests. The reads are in `selectors`, the forms in `fo
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
 import io
 from collections.abc import Callable, Iterator
@@ -16,7 +15,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
@@ -25,6 +24,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 from openpyxl import Workbook
 
+from cases.exports import SafeCSVWriter, append_xlsx_row
 from cases.models import OPEN_STATES, Case, State
 from cases.views import forbidden
 from deadlines.api import due_steps, effective_rules, load_calendars
@@ -178,22 +178,20 @@ class _Echo:
 def _xlsx(qs: QuerySet[Case]) -> bytes:
     book = Workbook(write_only=True)
     sheet = book.create_sheet(_("Cases"))
-    sheet.append([str(c) for c in selectors.EXPORT_COLUMNS])
+    append_xlsx_row(sheet, [str(c) for c in selectors.EXPORT_COLUMNS])
     for row in selectors.export_rows(qs):
-        sheet.append(row)
+        append_xlsx_row(sheet, row)
     buffer = io.BytesIO()
     book.save(buffer)
     return buffer.getvalue()
 
 
 def _csv_lines(qs: QuerySet[Case]) -> Iterator[str]:
-    writer = csv.writer(_Echo())
+    writer = SafeCSVWriter(_Echo())
     yield "\ufeff"  # so that Excel reads the file as UTF-8
     yield writer.writerow([str(c) for c in selectors.EXPORT_COLUMNS])
     for row in selectors.export_rows(qs):
-        yield writer.writerow(
-            [v.strftime("%Y-%m-%d %H:%M") if isinstance(v, dt.datetime) else v for v in row]
-        )
+        yield writer.writerow(row)
 
 
 @office_only
@@ -201,7 +199,11 @@ def _csv_lines(qs: QuerySet[Case]) -> Iterator[str]:
 def office_export(request: HttpRequest, fmt: str) -> HttpResponse:
     if fmt not in ("csv", "xlsx"):
         raise Http404("No such format.")
-    qs = _filtered(_bound_form(request))
+    form = _bound_form(request)
+    if form.is_bound and not form.is_valid():
+        # Never all cases for a filter that was not understood: the list says what is wrong.
+        return redirect(f"{reverse('office:office_list')}?{request.GET.urlencode()}")
+    qs = _filtered(form)
     stamp = timezone.localtime().strftime("%Y%m%d-%H%M")
     if fmt == "xlsx":
         response = HttpResponse(
@@ -224,8 +226,8 @@ def office_export(request: HttpRequest, fmt: str) -> HttpResponse:
 @office_only
 @require_http_methods(["GET"])
 def report(request: HttpRequest) -> HttpResponse:
-    form = PeriodForm(request.GET or None)
-    start, end = form.period(timezone.localdate())
+    form = PeriodForm(request.GET or None, today=timezone.localdate())
+    start, end = form.period()
     data = selectors.report_data(start, end)
     return render(
         request,
@@ -244,7 +246,7 @@ def report(request: HttpRequest) -> HttpResponse:
 def _steering_csv(rows: dict[str, Any], start: dt.date, end: dt.date, outcome_labels) -> str:
     buffer = io.StringIO()
     buffer.write("\ufeff")
-    writer = csv.writer(buffer)
+    writer = SafeCSVWriter(buffer)
     writer.writerow([_("Anonymised report"), start.isoformat(), end.isoformat()])
     writer.writerow([])
     writer.writerow(
@@ -272,8 +274,11 @@ def _steering_csv(rows: dict[str, Any], start: dt.date, end: dt.date, outcome_la
 def steering_report(request: HttpRequest, fmt: str) -> HttpResponse:
     if fmt not in ("csv", "html"):
         raise Http404("No such format.")
-    form = PeriodForm(request.GET or None)
-    start, end = form.period(timezone.localdate())
+    form = PeriodForm(request.GET or None, today=timezone.localdate())
+    if form.is_bound and not form.is_valid():
+        # A file cannot show the message: the pictures page shows it, with the same period.
+        return redirect(f"{reverse('office:report')}?{request.GET.urlencode()}")
+    start, end = form.period()
     rows = selectors.steering_rows(selectors.report_data(start, end))
     outcome_labels = [str(State(s).label) for s in selectors.OUTCOME_STATES]
     name = f"steering-report-{start:%Y%m%d}-{end:%Y%m%d}"

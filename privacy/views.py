@@ -15,10 +15,12 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.text import slugify
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
 from cases.models import AdviceDecision, Outcome, Placement, Role, State, User
+from cases.validators import single_line
 from cases.views import forbidden
 from conversations.models import Conversation, ImprovementAction
 from notifications.labels import all_labels
@@ -51,7 +53,9 @@ def _student(pk: int) -> User:
 @privacy_officer_only
 @require_GET
 def access_log(request: HttpRequest) -> HttpResponse:
-    query = request.GET.get("q", "").strip()[:100]
+    # NUL and other control characters are no part of a name or number: searched without them
+    # (PostgreSQL refuses a NUL in a query string).
+    query = single_line(request.GET.get("q", ""))[:100]
     students = selectors.search_students(query) if query else []
     events = AccessLog.objects.filter(kind=AccessLog.Kind.REFUSED).select_related("user")
     return render(
@@ -129,7 +133,7 @@ def _json(student: User) -> JsonResponse:
     )
     stamp = timezone.localtime().strftime("%Y%m%d")
     response["Content-Disposition"] = (
-        f'attachment; filename="stagebureau-{student.username}-{stamp}.json"'
+        f'attachment; filename="stagebureau-{slugify(student.username) or student.pk}-{stamp}.json"'
     )
     return response
 

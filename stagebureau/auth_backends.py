@@ -8,8 +8,10 @@ query with roles and unread count), whichever way they came in.
 from __future__ import annotations
 
 import logging
+import re
 
 from axes.backends import AxesStandaloneBackend
+from axes.exceptions import AxesBackendPermissionDenied
 from django.conf import settings
 from django.core.exceptions import SuspiciousOperation
 from django.http import HttpRequest
@@ -17,7 +19,9 @@ from mozilla_django_oidc.auth import OIDCAuthenticationBackend
 from sesame.backends import SesameBackendMixin
 
 from cases.models import User
+from cases.validators import single_line, usable_email
 
+from . import signin
 from .backends import RequestUserBackend
 
 logger = logging.getLogger("stagebureau.security")
@@ -25,6 +29,7 @@ logger = logging.getLogger("stagebureau.security")
 # Claims that carry the user's address. SURFconext sends `email` and, when configured,
 # `eduperson_principal_name` (user@institution, often equal to the address).
 EMAIL_CLAIMS = ("email", "eduperson_principal_name", "eduPersonPrincipalName")
+USERNAME_UNSAFE = re.compile(r"[^\w.@+-]")
 
 
 def client_ip(request: HttpRequest) -> str | None:
@@ -39,8 +44,12 @@ def client_ip(request: HttpRequest) -> str | None:
 
 
 class ThrottleBackend(AxesStandaloneBackend):
-    """django-axes' lockout check; signs nobody in.
+    """django-axes' lockout check (username + IP address), and a lockout per IP address across
+    usernames (password spraying: LOGIN_FAILURE_LIMIT_PER_IP); signs nobody in.
 
+    django-axes compares every combination of its lockout parameters with one and the same
+    limit, so the second, higher limit per address is counted here, from django-axes' records;
+    a refusal goes the same way as django-axes' own (the same message and status, 429).
     Without a request (a management command, the shell) nothing can be throttled, so the
     check steps aside instead of raising as django-axes does.
     """
@@ -48,7 +57,13 @@ class ThrottleBackend(AxesStandaloneBackend):
     def authenticate(self, request, username=None, password=None, **kwargs):
         if request is None:
             return None
-        return super().authenticate(request, username=username, password=password, **kwargs)
+        super().authenticate(request, username=username, password=password, **kwargs)
+        if settings.AXES_ENABLED and signin.ip_locked_out(client_ip(request)):
+            setattr(request, signin.IP_LOCKED_OUT, True)
+            request.axes_locked_out = True
+            request.axes_credentials = {"username": username}
+            raise AxesBackendPermissionDenied("Too many failed sign-ins from this IP address")
+        return None
 
 
 class SignInLinkBackend(SesameBackendMixin, RequestUserBackend):
@@ -63,9 +78,11 @@ class SignInLinkBackend(SesameBackendMixin, RequestUserBackend):
 
 
 def claimed_email(claims: dict) -> str:
+    """The provider's address for the user: one line and an address, or nothing (a line break
+    from a provider would otherwise reach e-mail headers and calendar files)."""
     for name in EMAIL_CLAIMS:
-        value = (claims.get(name) or "").strip()
-        if "@" in value:
+        value = usable_email(claims.get(name) if isinstance(claims.get(name), str) else "")
+        if value:
             return value
     return ""
 
@@ -73,12 +90,14 @@ def claimed_email(claims: dict) -> str:
 def oidc_username(email: str | None, claims: dict | None = None) -> str:
     """Username for a user created from single sign-on (only with OIDC_CREATE_USER)."""
     claims = claims or {}
-    return (
+    value = (
         claims.get("eduperson_principal_name")
         or claims.get("eduPersonPrincipalName")
         or email
         or claims.get("sub", "")
-    )[:150]
+    )
+    # Only what a username may hold (Django's username validator): no line break, no space.
+    return USERNAME_UNSAFE.sub("", str(value))[:150]
 
 
 class OIDCBackend(OIDCAuthenticationBackend):
@@ -103,8 +122,9 @@ class OIDCBackend(OIDCAuthenticationBackend):
     def create_user(self, claims: dict):
         email = claimed_email(claims)
         user = User.objects.create_user(self.get_username(claims), email=email)
-        user.first_name = (claims.get("given_name") or "")[:150]
-        user.last_name = (claims.get("family_name") or "")[:150]
+        # Names on one line, whatever the provider sends (cases.validators.single_line).
+        user.first_name = single_line(claims.get("given_name"))[:150]
+        user.last_name = single_line(claims.get("family_name"))[:150]
         user.save(update_fields=["first_name", "last_name"])
         return user
 

@@ -12,15 +12,17 @@ import hashlib
 import logging
 import time
 
+from axes.models import AccessAttempt
 from axes.signals import user_locked_out
 from django.conf import settings
 from django.contrib.auth.signals import user_logged_in
 from django.core.cache import cache
 from django.core.mail import send_mail
 from django.db import transaction
+from django.db.models import Sum
 from django.dispatch import receiver
 from django.urls import reverse
-from django.utils import translation
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from sesame.utils import get_query_string
@@ -45,12 +47,45 @@ def start_session_clock(sender, request, user, **kwargs) -> None:
 
 @receiver(user_locked_out, dispatch_uid="stagebureau.signin.lockout_log")
 def log_lockout(sender, request, username=None, ip_address=None, **kwargs) -> None:
+    if getattr(request, IP_LOCKED_OUT, False):
+        logger.warning(
+            "Sign-in locked out for this IP address (%s failures across usernames within %s "
+            "minutes): username=%r ip=%s",
+            settings.LOGIN_FAILURE_LIMIT_PER_IP,
+            int(settings.AXES_COOLOFF_TIME.total_seconds() // 60),
+            username,
+            ip_address,
+        )
+        return
     logger.warning(
         "Sign-in locked out for %s minutes: username=%r ip=%s",
         int(settings.AXES_COOLOFF_TIME.total_seconds() // 60),
         username,
         ip_address,
     )
+
+
+# --------------------------------------------------------------------------------------------
+# Password spraying: failed sign-ins from one IP address across usernames
+
+IP_LOCKED_OUT = "stagebureau_ip_locked_out"  # request attribute: refused for the IP address
+
+
+def failures_from_ip(ip: str | None) -> int:
+    """Failed sign-ins from this address within the lockout time, whatever the username: read
+    from django-axes' own records (one row per username, IP address and browser, with its
+    failures since the last success), so every server process counts the same."""
+    if not ip:
+        return 0
+    since = timezone.now() - settings.AXES_COOLOFF_TIME
+    rows = AccessAttempt.objects.filter(ip_address=ip, attempt_time__gte=since)
+    return rows.aggregate(n=Sum("failures_since_start"))["n"] or 0
+
+
+def ip_locked_out(ip: str | None) -> bool:
+    """True once LOGIN_FAILURE_LIMIT_PER_IP sign-ins from this address failed (0: no limit)."""
+    limit = settings.LOGIN_FAILURE_LIMIT_PER_IP
+    return limit > 0 and failures_from_ip(ip) >= limit
 
 
 # --------------------------------------------------------------------------------------------

@@ -120,6 +120,71 @@ class TestThrottling:
         assert log_in(client, "mentor1", HTTP_X_FORWARDED_FOR="198.51.100.99").status_code == 302
 
 
+class TestPasswordSpraying:
+    """LOGIN_FAILURE_LIMIT_PER_IP failures from one address across usernames lock the address."""
+
+    def spray(self, client, count: int, **extra) -> None:
+        for n in range(count):  # a different username each time: django-axes alone never locks
+            response = log_in(client, f"guess{n}", "Welkom01!", **extra)
+            assert response.status_code == 200, n
+
+    def test_twenty_failures_across_usernames_lock_the_address_with_the_same_message(
+        self, client, caplog
+    ):
+        assert settings.LOGIN_FAILURE_LIMIT_PER_IP == 20
+        user = UserFactory(username="mentor1")
+        self.spray(client, 20)
+        with caplog.at_level(logging.WARNING, logger="stagebureau.security"):
+            response = log_in(client, "mentor1", "password")  # even the right password
+        assert response.status_code == 429
+        assert "Te veel mislukte pogingen om in te loggen" in page(response)
+        assert "15 minuten geblokkeerd" in page(response)
+        assert 'name="username"' in page(response)
+        assert not signed_in(client)
+        user.refresh_from_db()
+        assert user.last_login is None
+        assert any("this IP address" in r.getMessage() for r in caplog.records)
+
+    def test_other_addresses_still_get_in_and_the_lock_lifts(self, client):
+        UserFactory(username="mentor1")
+        with time_machine.travel(START, tick=False) as traveller:
+            self.spray(client, 20)
+            assert log_in(client, "mentor1").status_code == 429
+            assert log_in(client, "mentor1", REMOTE_ADDR="192.0.2.10").status_code == 302
+            client.logout()
+            traveller.shift(dt.timedelta(minutes=14))
+            assert log_in(client, "mentor1").status_code == 429
+            traveller.shift(dt.timedelta(minutes=2))
+            assert log_in(client, "mentor1").status_code == 302
+
+    def test_nineteen_failures_do_not_lock_and_refusals_do_not_extend_the_lock(self, client):
+        UserFactory(username="mentor1")
+        with time_machine.travel(START, tick=False) as traveller:
+            self.spray(client, 19)
+            assert log_in(client, "mentor1").status_code == 302
+            client.logout()
+            log_in(client, "guess-last", "wrong")
+            traveller.shift(dt.timedelta(minutes=10))
+            for _ in range(5):  # refused during the lock: not counted, the lock does not grow
+                assert log_in(client, "guess-other", "wrong").status_code == 429
+            traveller.shift(dt.timedelta(minutes=6))
+            assert log_in(client, "mentor1").status_code == 302
+
+    def test_the_limit_is_configurable_and_zero_switches_it_off(self, client, settings):
+        UserFactory(username="mentor1")
+        settings.LOGIN_FAILURE_LIMIT_PER_IP = 3
+        self.spray(client, 3)
+        assert log_in(client, "mentor1").status_code == 429
+        settings.LOGIN_FAILURE_LIMIT_PER_IP = 0
+        assert log_in(client, "mentor1").status_code == 302
+
+    def test_a_sign_in_link_is_refused_from_a_locked_address(self, client, settings):
+        settings.SIGN_IN_LINK_ENABLED = True
+        self.spray(client, 20)
+        response = client.post(reverse("sign_in_with_link"), {"sesame": "AAAA"})
+        assert response.status_code == 429
+
+
 # --- session expiry ----------------------------------------------------------------------------
 
 
@@ -505,3 +570,28 @@ class TestSingleSignOn:
             "Nieuw",
             "Persoon",
         )
+
+    def test_a_provider_s_line_breaks_never_reach_a_created_user(self, client, oidc, settings):
+        from cases.models import User
+
+        settings.OIDC_CREATE_USER = True
+        sso(
+            client,
+            oidc,
+            {
+                "email": "new@hogeschool.example",
+                "eduperson_principal_name": "new@hogeschool.example\r\nX: y",
+                "given_name": "Nieuw\r\nBcc: evil@x.example",
+                "family_name": "Per\tsoon\x1b[31m",
+            },
+        )
+        user = User.objects.get(email="new@hogeschool.example")
+        assert client.session[SESSION_KEY] == str(user.pk)
+        assert user.first_name == "Nieuw Bcc: evil@x.example"
+        assert user.last_name == "Per soon [31m"
+        assert user.username == "new@hogeschool.exampleXy"
+
+    def test_an_address_claim_with_a_line_break_is_refused(self, client, oidc):
+        UserFactory(username="coach", email="coach@hogeschool.example")
+        sso(client, oidc, {"email": "coach@hogeschool.example\r\nBcc: evil@x.example"})
+        assert not signed_in(client)

@@ -14,7 +14,7 @@ from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy as _lazy
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods
 
 from cases.models import FIVE_ANSWERS, Case, GuardFailed, NotPermitted, Role
@@ -54,12 +54,14 @@ def _held_change_conversation(case: Case):
 class RequestChangeStep(StepView):
     transition = "request_change"
     form_class = RequestForm
-    intro = _lazy(
+    intro = gettext_lazy(
         "The school trainer then contacts the internship office, which makes sure an all-party "
         "conversation takes place."
     )
-    success = _lazy("The request has been recorded and made known to the people on the case.")
-    submit_label = _lazy("Submit the request")
+    success = gettext_lazy(
+        "The request has been recorded and made known to the people on the case."
+    )
+    submit_label = gettext_lazy("Submit the request")
 
     def perform(self, data: dict[str, Any]) -> object:
         return services.request_change(
@@ -74,13 +76,13 @@ class RequestChangeStep(StepView):
 class AbandonChangeStep(StepView):
     transition = "abandon_change"
     form_class = ReasonForm
-    intro = _lazy(
+    intro = gettext_lazy(
         "The request is withdrawn or the change is abandoned (for example: no new placement was "
         "found). The case returns to the improvement actions; everyone involved is told, with "
         "your reason. A planned all-party conversation is cancelled."
     )
-    success = _lazy("The change has been dropped; the improvement actions continue.")
-    submit_label = _lazy("Drop the change")
+    success = gettext_lazy("The change has been dropped; the improvement actions continue.")
+    submit_label = gettext_lazy("Drop the change")
     submit_class = "btn-warning"
 
     def perform(self, data: dict[str, Any]) -> object:
@@ -105,8 +107,8 @@ class OnBehalfMixin:
 class InformOfficeStep(OnBehalfMixin, StepView):
     transition = "inform_office"
     form_class = InformForm
-    success = _lazy("The contact with the internship office has been recorded.")
-    submit_label = _lazy("Record the contact")
+    success = gettext_lazy("The contact with the internship office has been recorded.")
+    submit_label = gettext_lazy("Record the contact")
 
     def get_intro(self) -> str:
         if self.on_behalf():
@@ -126,8 +128,8 @@ class InformOfficeStep(OnBehalfMixin, StepView):
 
 class ReportOutcomeStep(OnBehalfMixin, StepView):
     transition = "report_outcome"
-    success = _lazy("The outcome has been reported.")
-    submit_label = _lazy("Report the outcome")
+    success = gettext_lazy("The outcome has been reported.")
+    submit_label = gettext_lazy("Report the outcome")
 
     def prepare(self) -> None:
         conversation = _held_change_conversation(self.case)
@@ -162,13 +164,13 @@ class AcceptConversationStep(StepView):
     transition = "accept_change_conversation"
     form_class = ReasonForm
     template_name = "transfers/accept_conversation.html"
-    intro = _lazy(
+    intro = gettext_lazy(
         "The all-party conversation counts as held with everyone only when the student, the "
         "school trainer and the study coach attended. Accept it anyway, with a reason, or plan "
         "a new conversation instead. Absent people are briefed either way."
     )
-    success = _lazy("The conversation has been accepted; the outcome can be reported.")
-    submit_label = _lazy("Accept without everyone")
+    success = gettext_lazy("The conversation has been accepted; the outcome can be reported.")
+    submit_label = gettext_lazy("Accept without everyone")
 
     def get_context(self) -> dict[str, Any]:
         conversation = (
@@ -192,9 +194,9 @@ class GiveAdviceStep(StepView):
     transition = "give_advice"
     form_class = AdviceForm
     template_name = "transfers/advice.html"
-    title = _lazy("Give ISOP advice")
-    success = _lazy("The advice has been recorded; the internship office decides next.")
-    submit_label = _lazy("Give the advice")
+    title = gettext_lazy("Give ISOP advice")
+    success = gettext_lazy("The advice has been recorded; the internship office decides next.")
+    submit_label = gettext_lazy("Give the advice")
 
     def get_intro(self) -> str:
         if Role.ISOP_OWNER not in self.case.roles_of(self.request.user):
@@ -236,12 +238,12 @@ class DecideStep(StepView):
     transition = "decide"
     form_class = DecideForm
     template_name = "transfers/decide.html"
-    intro = _lazy(
+    intro = gettext_lazy(
         "The ISOP owner advises; the internship office decides. A decision that departs from "
         "the advice needs a reason. Both are on the timeline."
     )
-    success = _lazy("The decision has been recorded.")
-    submit_label = _lazy("Record the decision")
+    success = gettext_lazy("The decision has been recorded.")
+    submit_label = gettext_lazy("Record the decision")
 
     def prepare(self) -> None:
         self.advice = (
@@ -306,12 +308,12 @@ class WrapUpFirstStep(StepView):
 
 class PlaceStudentStep(WrapUpFirstStep):
     transition = "place_student"
-    intro = _lazy(
+    intro = gettext_lazy(
         "The current placement ends as transferred and the new one starts. If the study coach "
         "changes, the current coach hands over to the new one."
     )
-    success = _lazy("The new placement has been recorded.")
-    submit_label = _lazy("Record the new placement")
+    success = gettext_lazy("The new placement has been recorded.")
+    submit_label = gettext_lazy("Record the new placement")
 
     def get_form(self, data):
         return PlaceForm(
@@ -335,8 +337,8 @@ class PlaceStudentStep(WrapUpFirstStep):
 
 class StopInternshipStep(WrapUpFirstStep):
     transition = "stop_internship"
-    success = _lazy("The stop has been recorded.")
-    submit_label = _lazy("Record the stop")
+    success = gettext_lazy("The stop has been recorded.")
+    submit_label = gettext_lazy("Record the stop")
 
     def get_form(self, data):
         return StopForm(
@@ -358,13 +360,13 @@ class StopNowStep(StepView):
 
     transition = "stop_now"
     form_class = StopNowForm
-    intro = _lazy(
+    intro = gettext_lazy(
         "Stop the internship at once, for example after an illness or in a crisis. Everyone "
         "on the case and the internship office are told; planned conversations are cancelled. "
         "A temporary stop can be resumed or made definitive later by the internship office."
     )
-    success = _lazy("The stop has been recorded; everyone involved is told.")
-    submit_label = _lazy("Stop the internship now")
+    success = gettext_lazy("The stop has been recorded; everyone involved is told.")
+    submit_label = gettext_lazy("Stop the internship now")
     submit_class = "btn-danger"
 
     def perform(self, data: dict[str, Any]) -> object:
@@ -383,12 +385,12 @@ class StopNowStep(StepView):
 class MakeDefinitiveStep(StepView):
     transition = "make_definitive"
     form_class = MakeDefinitiveForm
-    intro = _lazy(
+    intro = gettext_lazy(
         "The temporary stop becomes definitive: the placement ends on the date below and the "
         "case is closed as stopped."
     )
-    success = _lazy("The stop is definitive; the case is closed.")
-    submit_label = _lazy("Make the stop definitive")
+    success = gettext_lazy("The stop is definitive; the case is closed.")
+    submit_label = gettext_lazy("Make the stop definitive")
     submit_class = "btn-danger"
 
     def perform(self, data: dict[str, Any]) -> object:
@@ -405,13 +407,13 @@ class ResumeStep(StepView):
     transition = "resume"
     form_class = ResumeForm
     template_name = "transfers/resume.html"
-    intro = _lazy(
+    intro = gettext_lazy(
         "The student resumes on the current placement, which becomes active again, or on a new "
         "placement; the paused placement then ends as transferred. The case is closed as "
         "resumed (with a new study coach after the warm handover)."
     )
-    success = _lazy("The internship has been resumed.")
-    submit_label = _lazy("Resume the internship")
+    success = gettext_lazy("The internship has been resumed.")
+    submit_label = gettext_lazy("Resume the internship")
 
     def perform(self, data: dict[str, Any]) -> object:
         return services.resume(
@@ -426,8 +428,10 @@ class ResumeStep(StepView):
 class ConfirmHandoverStep(StepView):
     transition = "confirm_handover"
     form_class = HandoverForm
-    success = _lazy("The warm handover has been recorded; the case is closed as transferred.")
-    submit_label = _lazy("Record the handover")
+    success = gettext_lazy(
+        "The warm handover has been recorded; the case is closed as transferred."
+    )
+    submit_label = gettext_lazy("Record the handover")
 
     def get_intro(self) -> str:
         handover = self.case.open_handover
@@ -464,13 +468,13 @@ class WrapUpStep(StepView):
     """A record, not a transition: who may record it is the rule `cases.record_wrap_up`."""
 
     form_class = WrapUpForm
-    title = _lazy("Record the wrap-up with the class")
-    intro = _lazy(
+    title = gettext_lazy("Record the wrap-up with the class")
+    intro = gettext_lazy(
         "What the school trainer and the student agreed about ending the collaboration with "
         "the class: the last day and how to say goodbye."
     )
-    success = _lazy("The wrap-up with the class has been recorded.")
-    submit_label = _lazy("Record the wrap-up")
+    success = gettext_lazy("The wrap-up with the class has been recorded.")
+    submit_label = gettext_lazy("Record the wrap-up")
 
     def refuse(self) -> HttpResponse | None:
         if not can(self.request.user, "cases.record_wrap_up", self.case):
@@ -497,9 +501,9 @@ class ConfirmWrapUpStep(StepView):
 
     form_class = ConfirmForm
     template_name = "transfers/wrap_up_confirm.html"
-    title = _lazy("Agree the wrap-up with the class")
-    success = _lazy("The wrap-up has been agreed; the mentor is told.")
-    submit_label = _lazy("Agree the wrap-up")
+    title = gettext_lazy("Agree the wrap-up with the class")
+    success = gettext_lazy("The wrap-up has been agreed; the mentor is told.")
+    submit_label = gettext_lazy("Agree the wrap-up")
 
     def refuse(self) -> HttpResponse | None:
         self.wrap_up = (

@@ -170,13 +170,14 @@ with contextlib.suppress(OSError):
 CRISPY_ALLOWED_TEMPLATE_PACKS = "bootstrap5"
 CRISPY_TEMPLATE_PACK = "bootstrap5"
 
-# E-mail: console by default; SMTP when EMAIL_HOST is set.
+# E-mail: SMTP when EMAIL_HOST is set; otherwise every message goes to a file in
+# EMAIL_FILE_PATH and the log gets one readable line per message (stagebureau/mail.py).
 EMAIL_HOST = env("EMAIL_HOST", "")
 EMAIL_BACKEND = env(
     "EMAIL_BACKEND",
     "django.core.mail.backends.smtp.EmailBackend"
     if EMAIL_HOST
-    else "django.core.mail.backends.console.EmailBackend",
+    else "stagebureau.mail.ReadableLogBackend",
 )
 EMAIL_PORT = envint("EMAIL_PORT", 25)
 EMAIL_HOST_USER = env("EMAIL_HOST_USER", "")
@@ -184,6 +185,15 @@ EMAIL_HOST_PASSWORD = env("EMAIL_HOST_PASSWORD", "")
 EMAIL_USE_TLS = envbool("EMAIL_USE_TLS", False)
 EMAIL_FILE_PATH = env("EMAIL_FILE_PATH", str(VAR_DIR / "mail"))
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", "Stagebureau <stagebureau@localhost>")
+# Seconds a mail server may take per step (connect, each command): a hanging server fails the
+# send, and the outbox retries it, instead of holding the delivery past its claim.
+EMAIL_TIMEOUT = envint("EMAIL_TIMEOUT", 20)
+
+# The outbox (notifications.services): a row claimed for sending this many seconds ago by a
+# worker that died mid-send is sent again by the next sweep (every NOTIFICATION_SWEEP_SECONDS),
+# so within about two minutes; it must exceed the delivery task's time limit (60 s).
+NOTIFICATION_CLAIM_SECONDS = envint("NOTIFICATION_CLAIM_SECONDS", 90)
+NOTIFICATION_SWEEP_SECONDS = envint("NOTIFICATION_SWEEP_SECONDS", 30)
 
 # Celery. The default broker is kombu's filesystem transport: a real broker that needs no
 # server, so the embedded set-up runs a real worker. Production and CI use Redis.
@@ -226,7 +236,7 @@ CASE_RETENTION_DAYS = envint("CASE_RETENTION_DAYS", 730)
 CELERY_BEAT_SCHEDULE = {
     "sweep-notification-outbox": {
         "task": "notifications.tasks.sweep_outbox",
-        "schedule": 60.0,
+        "schedule": float(NOTIFICATION_SWEEP_SECONDS),
     },
     # Reminders and escalations are deduplicated, so a run more or less changes nothing.
     "scan-deadlines": {
@@ -250,6 +260,11 @@ AXES_ENABLED = envbool("AXES_ENABLED", True)
 AXES_FAILURE_LIMIT = envint("LOGIN_FAILURE_LIMIT", 5)
 AXES_COOLOFF_TIME = dt.timedelta(minutes=envint("LOGIN_LOCKOUT_MINUTES", 15))
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+# Password spraying: LOGIN_FAILURE_LIMIT_PER_IP failures from one IP address, whatever the
+# usernames, lock that address for LOGIN_LOCKOUT_MINUTES too (0: no such limit). Counted by
+# stagebureau.auth_backends.ThrottleBackend from django-axes' records: django-axes itself
+# holds every parameter combination to the one AXES_FAILURE_LIMIT.
+LOGIN_FAILURE_LIMIT_PER_IP = envint("LOGIN_FAILURE_LIMIT_PER_IP", 20)
 AXES_RESET_ON_SUCCESS = True
 # A failure during the lockout does not extend it: "try again in 15 minutes" stays true.
 AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
@@ -363,6 +378,8 @@ NO_STORE_PATH_PREFIXES = ["/cases/", "/inbox/", "/privacy/", "/admin/"]
 LOGGING["loggers"] = {
     # Lockouts and refused sign-in links: one line each, never a password or token.
     "stagebureau.security": {"handlers": ["console"], "level": "INFO", "propagate": False},
+    # Without a mail server: one line per e-mail (stagebureau/mail.py).
+    "stagebureau.mail": {"handlers": ["console"], "level": "INFO", "propagate": False},
     # django-axes reports every sign-in at INFO; its rows are in the admin. Lockouts: WARNING.
     "axes": {"level": "WARNING"},
 }

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
@@ -11,6 +13,7 @@ from django.utils.html import escape
 
 from cases.models import Case, Category, State, all_actions_evaluated
 from cases.services import CaseChangedMeanwhile
+from conversations import services as conversation_services
 from tests.cases.factories import CaseFactory, PlacementFactory, UserFactory
 from tests.conversations.factories import ImprovementActionFactory
 
@@ -294,6 +297,33 @@ class TestResolve:
         response = client.get(self.url(case))
         assert response.status_code == 302
         assert response.url == reverse("portal:case", args=[case.pk])
+
+    def test_the_loser_of_a_race_is_told_the_step_who_and_when_and_keeps_the_input(self, client):
+        case = CaseFactory(improving=True)
+        ImprovementActionFactory(case=case, evaluated=True)
+        seen = case.version
+        mentor = case.placement.mentor
+        mentor.first_name, mentor.last_name = "Mirjam", "Mentor"
+        mentor.save()
+        # Meanwhile the mentor adds an action: a record that moves the case's version.
+        conversation_services.action_add(
+            case_id=case.pk,
+            by=mentor,
+            description="Lesvoorbereiding samen doornemen",
+            owner_id=mentor.pk,
+            due_date=dt.date(2026, 12, 18),
+        )
+        client.force_login(case.placement.school_trainer)
+        response = client.post(self.url(case), {"seen_version": seen, "note": "Mijn slotnotitie"})
+        assert response.status_code == 409
+        content = response.content.decode()
+        assert changed_meanwhile() in content
+        assert "Verbeteractie toegevoegd" in content or "Improvement action added" in content
+        assert "Mirjam Mentor" in content
+        assert "Mijn slotnotitie" in content
+        assert "Reload" not in content and "Laad de pagina" not in content
+        case.refresh_from_db()
+        assert case.state == State.IMPROVING
 
 
 class TestWithdraw:

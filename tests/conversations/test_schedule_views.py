@@ -11,6 +11,8 @@ from django.utils import timezone
 
 from cases.models import State
 from conversations.models import Conversation
+from notifications.models import Notification
+from notifications.services import deliver
 from tests.cases.factories import CaseFactory, UserFactory
 from tests.conversations.factories import ConversationFactory
 
@@ -268,3 +270,53 @@ class TestCalendar:
         content = client.get(case.get_absolute_url()).content.decode()
         assert reverse("conversations:reschedule", args=[conversation.pk]) in content
         assert reverse("conversations:cancel", args=[conversation.pk]) in content
+
+
+class TestLineBreaksInNamesAndAddresses:
+    """A name or address with a line break, stored by an import, the shell or an identity
+    provider: rescheduling and the calendar file still work (issue #16)."""
+
+    @pytest.fixture
+    def hostile(self, planned):
+        case, conversation = planned
+        mentor, student = case.placement.mentor, case.placement.student
+        mentor.email = "mentor@example.org\r\nBcc: evil@x.example"
+        mentor.first_name = "Jan\r\nATTENDEE:mailto:evil@x.example"
+        mentor.save()
+        student.last_name = "de\nVries\x07"
+        student.save()
+        return case, conversation
+
+    def test_rescheduling_works_and_tells_everyone_else(self, client, hostile, mailoutbox):
+        case, conversation = hostile
+        client.force_login(case.placement.school_trainer)
+        response = client.post(
+            reverse("conversations:reschedule", args=[conversation.pk]),
+            {"starts_at": WHEN, "location": "Lokaal 3"},
+        )
+        assert response.status_code == 302
+        conversation.refresh_from_db()
+        assert conversation.ical_sequence == 1
+        rows = Notification.objects.filter(case=case, event="conversation_rescheduled")
+        for row in rows:
+            deliver(row.pk)
+        statuses = {r.recipient_id: r.status for r in rows.all()}
+        assert statuses.pop(case.placement.mentor_id) == "failed"  # that one row, with a reason
+        assert set(statuses.values()) == {"sent"}
+        for message in mailoutbox:
+            assert "evil" not in str(message.message()["To"])
+
+    def test_the_calendar_file_puts_names_on_one_line_and_leaves_the_bad_address_out(
+        self, client, hostile
+    ):
+        case, conversation = hostile
+        client.force_login(case.placement.school_trainer)
+        response = client.get(reverse("conversations:calendar", args=[conversation.pk]))
+        assert response.status_code == 200
+        event = icalendar.Calendar.from_ical(response.content).walk("VEVENT")[0]
+        attendees = {str(a).removeprefix("mailto:"): a.params["cn"] for a in event["attendee"]}
+        assert case.placement.mentor.email not in attendees
+        assert not any("evil" in address for address in attendees)
+        assert attendees[case.placement.student.email].endswith("de Vries")
+        for line in response.content.decode().split("\r\n"):
+            assert not line.startswith(("ATTENDEE:mailto:evil", "Bcc"))

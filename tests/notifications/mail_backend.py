@@ -8,7 +8,7 @@ import os
 import time
 from pathlib import Path
 
-from django.core.mail.backends import filebased
+from django.core.mail.backends import filebased, smtp
 
 MAX_WAIT = 120  # seconds; a test kills the worker long before
 
@@ -22,3 +22,25 @@ class EmailBackend(filebased.EmailBackend):
             while Path(block).exists() and time.monotonic() < deadline:
                 time.sleep(0.05)
         return super().send_messages(email_messages)
+
+
+class SmtpBackend(smtp.EmailBackend):
+    """Django's SMTP backend, which can be made to hang before the server has the message
+    (STAGEBUREAU_TEST_SMTP_BLOCK_BEFORE) or right after the server accepted it
+    (STAGEBUREAU_TEST_SMTP_BLOCK_AFTER): while that file exists, it waits (after saying so in
+    `<file>.reached`), so a test can kill the worker exactly there."""
+
+    def _send(self, email_message):
+        _wait_while(os.environ.get("STAGEBUREAU_TEST_SMTP_BLOCK_BEFORE"))
+        sent = super()._send(email_message)
+        if sent:
+            _wait_while(os.environ.get("STAGEBUREAU_TEST_SMTP_BLOCK_AFTER"))
+        return sent
+
+
+def _wait_while(block: str | None) -> None:
+    if block and Path(block).exists():
+        Path(f"{block}.reached").write_text(str(os.getpid()), encoding="utf-8")
+        deadline = time.monotonic() + MAX_WAIT
+        while Path(block).exists() and time.monotonic() < deadline:
+            time.sleep(0.05)

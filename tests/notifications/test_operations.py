@@ -131,4 +131,16 @@ def test_delivery_retries_with_backoff_within_the_visibility_timeout():
     assert deliver.retry_backoff and deliver.max_retries
     assert deliver.retry_backoff_max < visibility
     assert visibility > settings.CELERY_TASK_TIME_LIMIT
-    assert services.STALE_CLAIM.total_seconds() > settings.CELERY_TASK_TIME_LIMIT
+    # A send in progress is stopped (time limit) before its claim expires: never taken over.
+    assert deliver.time_limit < settings.CELERY_TASK_TIME_LIMIT
+    assert services.claim_timeout().total_seconds() > deliver.time_limit
+    assert deliver.soft_time_limit > settings.EMAIL_TIMEOUT
+
+
+def test_a_send_cut_off_by_a_killed_worker_is_retried_within_about_two_minutes():
+    sweep = next(
+        entry["schedule"]
+        for entry in settings.CELERY_BEAT_SCHEDULE.values()
+        if entry["task"] == "notifications.tasks.sweep_outbox"
+    )
+    assert services.claim_timeout().total_seconds() + sweep <= 120

@@ -17,7 +17,7 @@ import sys
 import time
 import uuid
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from urllib.parse import quote
 
@@ -151,7 +151,16 @@ class ProcessWorker:
     """`celery -A stagebureau worker` in its own process, on the test database and the
     configured broker, consuming only `queue`, sending e-mail to files in `mail`."""
 
-    def __init__(self, queue: str, mail: MailDir, name: str) -> None:
+    def __init__(
+        self,
+        queue: str,
+        mail: MailDir,
+        name: str,
+        *,
+        settings_module: str = "tests.notifications.worker_settings",
+        extra_env: dict[str, str] | None = None,
+        extra_args: tuple[str, ...] = (),
+    ) -> None:
         self.queue, self.mail, self.name = queue, mail, name
         self.log = mail.path.parent / f"{name}.log"
         env = {
@@ -161,7 +170,7 @@ class ProcessWorker:
         }
         env.update(
             {
-                "DJANGO_SETTINGS_MODULE": "tests.notifications.worker_settings",
+                "DJANGO_SETTINGS_MODULE": settings_module,
                 "DATABASE_URL": database_url(),
                 "CELERY_BROKER_URL": settings.CELERY_BROKER_URL,
                 "STAGEBUREAU_VAR_DIR": str(settings.VAR_DIR),
@@ -170,6 +179,7 @@ class ProcessWorker:
                 "EMAIL_FILE_PATH": str(mail.path),
                 "PYTHONPATH": str(ROOT),
                 "PYTHONUNBUFFERED": "1",
+                **(extra_env or {}),
             }
         )
         with self.log.open("ab") as log:
@@ -187,6 +197,7 @@ class ProcessWorker:
                     "--without-mingle",
                     "--without-heartbeat",
                     "--loglevel=INFO",
+                    *extra_args,
                 ],
                 cwd=ROOT,
                 env=env,
@@ -205,10 +216,12 @@ class ProcessWorker:
         return self.log.read_text(encoding="utf-8", errors="replace") if self.log.exists() else ""
 
     def kill(self) -> None:
-        """SIGKILL: no warm shutdown, no acknowledgement, nothing written on the way out."""
+        """SIGKILL: no warm shutdown, no acknowledgement, nothing written on the way out (to
+        the worker's whole process group: an embedded beat dies with it)."""
         if self.process.poll() is None:
-            os.kill(self.process.pid, signal.SIGKILL)
+            os.killpg(self.process.pid, signal.SIGKILL)
         self.process.wait(timeout=30)
+        self._kill_group()
 
     def stop(self) -> None:
         if self.process.poll() is None:
@@ -217,6 +230,12 @@ class ProcessWorker:
                 self.process.wait(timeout=30)
             except subprocess.TimeoutExpired:
                 self.kill()
+        self._kill_group()
+
+    def _kill_group(self) -> None:
+        """Whatever the worker started (an embedded beat) and left behind."""
+        with suppress(ProcessLookupError, PermissionError):
+            os.killpg(self.process.pid, signal.SIGKILL)
 
 
 def forget_unacked(queue: str) -> None:

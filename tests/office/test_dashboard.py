@@ -329,6 +329,15 @@ class TestOfficeList:
         assert response.status_code == 200
         assert response.context["form"].errors
 
+    @pytest.mark.parametrize("fmt", ["csv", "xlsx"])
+    def test_an_export_with_a_filter_not_understood_exports_nothing(self, client, office, fmt):
+        CaseFactory()
+        query = {"state": "closed", "signalled_to": "9999-12-31"}
+        response = client.get(reverse("office:office_export", args=[fmt]), query)
+        assert response.status_code == 302  # to the list, which says what is wrong
+        page = client.get(response["Location"])
+        assert "Kies een datum tussen 01-01-2000 en 31-12-2099." in page.content.decode()
+
     def test_it_exports_the_filtered_list_to_csv(self, client, office):
         hit = CaseFactory(placement__student__last_name="Jansen", state=State.IMPROVING)
         CaseFactory(state=State.SIGNALLED)
@@ -397,6 +406,43 @@ class TestReport:
         assert any("<5" in row for row in rows)
         for case in cases:
             assert case.placement.student.last_name not in csv_body.decode("utf-8-sig")
+
+    @pytest.mark.parametrize(
+        "query",
+        [
+            {"start": "0001-01-01", "end": "9999-12-31"},
+            {"start": "0001-01-01"},
+            {"end": "9999-12-31"},
+            {"start": "1999-12-31", "end": "2000-01-31"},
+            {"start": "2000-01-01", "end": "2026-11-30"},  # in range, but 27 years
+        ],
+    )
+    def test_an_extreme_period_is_a_message_not_a_500(self, client, office, query):
+        make_cases(3)
+        response = client.get(reverse("office:report"), query)
+        assert response.status_code == 200
+        html = response.content.decode()
+        assert ("Kies een datum tussen 01-01-2000 en 31-12-2099." in html) or (
+            "Kies een periode van hoogstens 5 jaar." in html
+        )
+        assert "De grafieken tonen de standaardperiode." in html
+        assert len(response.context["charts"][0].rows) == 12  # the default period's months
+        for fmt in ("csv", "html"):
+            download = client.get(reverse("office:steering_report", args=[fmt]), query)
+            assert download.status_code == 302
+            assert download["Location"].startswith(reverse("office:report") + "?")
+            assert client.get(download["Location"]).context["form"].errors
+
+    def test_a_period_of_five_years_is_shown_month_by_month(self, client, office):
+        make_cases(3)
+        query = {"start": "2021-12-01", "end": "2026-11-30"}
+        response = client.get(reverse("office:report"), query)
+        assert not response.context["form"].errors
+        assert len(response.context["charts"][0].rows) == 60
+        download = client.get(reverse("office:steering_report", args=["csv"]), query)
+        assert download.status_code == 200
+        longer = client.get(reverse("office:report"), {**query, "start": "2021-11-30"})
+        assert "Kies een periode van hoogstens 5 jaar." in longer.content.decode()
 
     def test_it_works_without_cases(self, client, office):
         assert client.get(reverse("office:report")).status_code == 200

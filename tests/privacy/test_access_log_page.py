@@ -180,3 +180,27 @@ def test_seed_demo_has_a_privacy_officer_login():
     user = authenticate(username="privacy", password="demo")
     assert user is not None and is_privacy_officer(user)
     assert not is_privacy_officer(User.objects.get(username="stagebureau"))
+
+
+def test_a_search_with_nul_and_control_characters_searches_without_them(client):
+    student = CaseFactory().placement.student
+    student.last_name = "Koster"
+    student.save()
+    client.force_login(privacy_officer())
+    response = client.get(reverse("privacy:access_log"), {"q": "Kos\x00ter\x07"})
+    assert response.status_code == 200
+    assert response.context["query"] == "Kos ter"
+    response = client.get(reverse("privacy:access_log"), {"q": "\x00Koster"})
+    assert response.status_code == 200
+    assert student in response.context["students"]
+
+
+def test_the_data_export_file_name_holds_no_line_break_of_a_hostile_username(client):
+    student = CaseFactory().placement.student
+    User.objects.filter(pk=student.pk).update(username="iris\r\nX-Injected: 1")
+    client.force_login(User.objects.get(pk=student.pk))
+    response = client.get(reverse("privacy:my_data_json"))
+    assert response.status_code == 200
+    disposition = response["Content-Disposition"]
+    assert "\r" not in disposition and "\n" not in disposition
+    assert disposition.startswith('attachment; filename="stagebureau-iris-x-injected-1-')

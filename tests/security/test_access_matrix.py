@@ -9,8 +9,9 @@ a new problem at the new school (the student's new placement after A's transfer)
 and an all-party conversation. A is about the old placement: the new school's mentor, school
 trainer and coordinating trainer get 404 on all of it (its conversations, its change path),
 while they see C, and see A's transfer only as an arrival on their home page. Unique markers
-are planted in the sensitive texts. Then, for every URL pattern (read from the resolver, so a new page is walked
-the day it is added, and an unknown one fails until it has a row in the matrix):
+are planted in the sensitive texts. Then, for every URL pattern (read from the resolver, so a
+new page is walked the day it is added, and an unknown one fails until it has a row in the
+matrix):
 
 - anonymous: every non-public page sends to the login page (GET and POST);
 - every case-scoped page, for every person: unrelated → 404, related without the right → 403,
@@ -440,7 +441,7 @@ def build_world() -> World:
         case_c,
         new.school_trainer,
         summary=f"Alle partijen op de nieuwe school. {MARK_C_SUMMARY}",
-        answers={name: "Antwoord." for name in ANSWERS},
+        answers=dict.fromkeys(ANSWERS, "Antwoord."),
     )
     case_c.refresh_from_db()
 

@@ -42,15 +42,15 @@ import pytest
 from django.core import mail
 from django.db import transaction
 from django.test import Client
-from django.urls import URLPattern, URLResolver, get_resolver, reverse
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import escape
-from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import HealthCheck, Phase, example, given, settings
 from hypothesis import settings as settings_
 from hypothesis import strategies as st
 
 from cases import services as case_services
-from cases.models import AdviceDecision, Case, Category, Outcome
+from cases.models import AdviceDecision, Board, Case, Category, Outcome, TrainingSchool, User
 from cases.validators import LONG_TEXT_MAX_LENGTH
 from conversations import services as conversation_services
 from conversations.models import Conversation
@@ -58,6 +58,18 @@ from notifications.models import Notification
 from notifications.services import deliver
 from privacy.services import privacy_officer_group
 from tests.cases.factories import PlacementFactory, TrainingSchoolFactory, UserFactory
+from tests.security.downloads import FORMATS, assert_safe_download, assert_safe_ics, is_download
+from tests.security.hostile import (
+    CONTROLS,
+    CRLF_EMAIL,
+    CRLF_NAME,
+    FORMULAS,
+    MARKUP,
+    HostileWorld,
+    all_patterns,
+    hostile_world,
+    url_kwargs,
+)
 from transfers import services as transfer_services
 
 pytestmark = pytest.mark.django_db
@@ -1082,23 +1094,6 @@ ENDPOINTS: dict[str, Endpoint] = {
 # --------------------------------------------------------------------------------------------
 
 
-def all_patterns() -> list[tuple[str, URLPattern]]:
-    found = []
-
-    def walk(patterns, namespace: str) -> None:
-        for entry in patterns:
-            if isinstance(entry, URLResolver):
-                if entry.namespace == "admin":  # Django's own forms, staff only
-                    continue
-                inner = f"{namespace}{entry.namespace}:" if entry.namespace else namespace
-                walk(entry.url_patterns, inner)
-            elif isinstance(entry, URLPattern):
-                found.append((f"{namespace}{entry.name}", entry))
-
-    walk(get_resolver().url_patterns, "")
-    return found
-
-
 def post_accepting_url_names() -> set[str]:
     """Every URL name that does not answer a POST with 405 (as an office user who is also the
     privacy officer, so that no permission check answers before the method check)."""
@@ -1439,11 +1434,55 @@ GET_VALUES = [
     "x" * 10_000,
     *DATES,
     *NUMBERS,
+    "10000-01-01",
+    "2000-01-01",
+    "2099-12-31",
+    str(2**63),
+    str(-(2**63) - 1),
+    "9" * 400,
+    "1e309",
+    "NaN",
     "-created_at",
     "all",
     "unread",
 ]
 GET_EXAMPLES = 25
+# Tried on every page besides the random examples: the extremes that once were server errors.
+GET_EXPLICIT = [
+    {"start": "0001-01-01", "end": "9999-12-31"},
+    {"start": "0001-01-01"},
+    {"end": "9999-12-31"},
+    {"signalled_from": "0001-01-01", "signalled_to": "9999-12-31"},
+    {"signalled_to": "9999-12-31", "overdue": "1", "sort": "waiting"},
+    {"page": "9" * 400},
+    {"page": "-1", "q": "\x1b[31m"},
+    {"q": "\x00", "study_coach": "\x00", "school": "\x00"},
+]
+# Known server errors left to another change (issue #16): the access-log search with a NUL
+# byte fails on PostgreSQL; that code is being moved to the privacy app.
+GET_KNOWN: set[tuple[str, str, str]] = set()
+
+
+def get_pages(client: Client, kwargs: dict, *, forms: bool = False) -> list[tuple[str, str]]:
+    """(name, URL) of every page without a POST (with `forms`: every page, the step forms
+    included) that the kwargs can fill; a `<fmt>` pattern once per format it serves."""
+    post_names = set() if forms else {name.split("#")[0] for name in ENDPOINTS}
+    pages = []
+    for name, pattern in all_patterns():
+        if name in post_names or name in {"logout", "health"} or name.startswith("oidc"):
+            continue
+        groups = set(pattern.pattern.regex.groupindex)
+        if not groups - {"fmt"} <= set(kwargs):
+            continue
+        values = {k: kwargs[k] for k in groups - {"fmt"}}
+        if "fmt" not in groups:
+            pages.append((name, reverse(name, kwargs=values)))
+            continue
+        for fmt in FORMATS:
+            url = reverse(name, kwargs={**values, "fmt": fmt})
+            if client.get(url).status_code != 404:
+                pages.append((f"{name}.{fmt}", url))
+    return pages
 
 
 def test_get_forms_never_fail_and_escape_everything(settings):
@@ -1461,17 +1500,10 @@ def test_get_forms_never_fail_and_escape_everything(settings):
         "invitation_pk": world.objects["invitation"].pk,
         "action_pk": world.objects["action"].pk,
         "student_pk": world.people["student"].pk,
-        "fmt": "csv",
     }
-    post_names = {name.split("#")[0] for name in ENDPOINTS}
-    pages = []
-    for name, pattern in all_patterns():
-        if name in post_names or name in {"logout", "health"} or name.startswith("oidc"):
-            continue
-        url_kwargs = {k: kwargs[k] for k in pattern.pattern.regex.groupindex if k in kwargs}
-        if len(url_kwargs) == len(pattern.pattern.regex.groupindex):
-            pages.append((name, reverse(name, kwargs=url_kwargs)))
+    pages = get_pages(client, kwargs)
     assert len(pages) >= 15, pages
+    assert {"office:office_export.xlsx", "office:steering_report.html"} <= {n for n, _u in pages}
 
     queries = st.dictionaries(
         st.sampled_from(GET_PARAMETERS), st.sampled_from(GET_VALUES), min_size=1, max_size=6
@@ -1488,6 +1520,9 @@ def test_get_forms_never_fail_and_escape_everything(settings):
         )
         @given(query=queries)
         def check(query):
+            url_name = name.split(".")[0]
+            if any(query.get(key) == value for page, key, value in GET_KNOWN if page == url_name):
+                return
             EXAMPLES_RUN[f"GET {name}"] += 1
             response = client.get(url, query)
             where = f"GET {name} {shorten(query)}"
@@ -1495,8 +1530,13 @@ def test_get_forms_never_fail_and_escape_everything(settings):
                 SERVER_ERRORS[f"GET {name}"] += 1
             assert response.status_code != 500, f"server error: {where}"
             assert response.status_code in {200, 302, 400, 403, 404}, where
-            assert_escaped(body(response), where)
+            if is_download(response):
+                assert_safe_download(response, where)
+            else:
+                assert_escaped(body(response), where)
 
+        for query in GET_EXPLICIT:
+            check = example(query=query)(check)
         return check
 
     for name, url in pages:
@@ -1598,3 +1638,207 @@ def test_markup_is_stored_as_typed_and_shown_escaped():
     page = client.get(reverse("portal:case", args=[world.case.pk])).content.decode()
     assert escape(f"{SCRIPT} {IMG}") in page
     assert_escaped(page, "case page")
+
+
+# --------------------------------------------------------------------------------------------
+# Hostile data already in the database: every page, e-mail, calendar file and export
+# --------------------------------------------------------------------------------------------
+#
+# An import, the shell or an identity provider may store what the forms refuse: names, student
+# numbers, schools and boards that a spreadsheet would run as formulas, markup, line breaks and
+# control characters in names and e-mail addresses (tests/security/hostile.py). Every page
+# renders it escaped, every export without a formula cell, every calendar file without a value
+# on a line of its own; e-mails carry no injected header, and an unusable address fails only
+# its own notification.
+
+VIEWERS = ("office", "student", "mentor", "school_trainer", "study_coach")
+HOSTILE_DATA_EXAMPLES = 40
+
+
+def viewer_clients(world: HostileWorld) -> dict[str, Client]:
+    people = {"office": world.office, **world.people}
+    clients = {}
+    for name in VIEWERS:
+        client = Client(raise_request_exception=False)
+        client.force_login(people[name])
+        clients[name] = client
+    return clients
+
+
+def check_page(client: Client, url: str, where: str) -> int:
+    response = client.get(url)
+    status = response.status_code
+    if status == 500:
+        SERVER_ERRORS[where] += 1
+    assert status != 500, f"server error: {where}"
+    assert status in {200, 302, 403, 404, 405}, f"{status}: {where}"
+    if is_download(response):
+        assert_safe_download(response, where)
+    else:
+        assert_escaped(body(response), where)
+    return status
+
+
+def deliver_and_check_emails(where: str) -> list[Notification]:
+    """Deliver every pending notification (none may raise) and check every e-mail: no header
+    injected, HTML escaped, calendar files safe. The notifications that failed are returned."""
+    pending = list(Notification.objects.filter(status=Notification.Status.PENDING))
+    for notification in pending:
+        deliver(notification.pk)
+    for message in mail.outbox:
+        built = message.message()
+        assert built.get_all("Bcc") is None, where
+        for header in ("To", "From", "Subject"):
+            assert not re.search(r"[\r\n]\S", str(built[header])), (where, header, built[header])
+        assert "evil" not in str(built["To"]), where
+        assert built.get_content_type() in ("multipart/alternative", "multipart/mixed"), where
+        for content, _mime in message.alternatives:
+            assert_escaped(content, f"HTML e-mail {where}")
+        for _name, content, mimetype in message.attachments:
+            if mimetype.startswith("text/calendar"):
+                data = content.encode() if isinstance(content, str) else content
+                assert_safe_ics(data, f"e-mail calendar file {where}")
+    failed = Notification.objects.filter(
+        pk__in=[n.pk for n in pending], status=Notification.Status.FAILED
+    ).select_related("recipient")
+    for notification in failed:
+        assert re.search(r"[\r\n]", notification.recipient.email), notification.last_error
+        assert "line break" in notification.last_error
+    return list(failed)
+
+
+def test_hostile_data_in_the_database_is_safe_on_every_page_e_mail_calendar_and_export():
+    world = hostile_world()
+    clients = viewer_clients(world)
+    pages = get_pages(clients["office"], url_kwargs(world), forms=True)
+    assert len(pages) >= 40, pages
+    seen = Counter()
+    for viewer, client in clients.items():
+        for name, url in pages:
+            EXAMPLES_RUN["GET hostile data (every page)"] += 1
+            seen[check_page(client, url, f"{name} as {viewer} (hostile data)")] += 1
+    assert seen[200] >= len(pages), seen  # most pages are seen by someone
+    failed = deliver_and_check_emails("hostile data")
+    assert len(mail.outbox) >= 20
+    assert {n.recipient_id for n in failed} == {world.people["mentor"].pk}
+    print(
+        f"\nHostile data: {len(pages)} pages × {len(clients)} people {dict(seen)}; "
+        f"{len(mail.outbox)} e-mails, {len(failed)} refused (an address with a line break)"
+    )
+
+
+HOSTILE_PIECES = [
+    *FORMULAS,
+    *MARKUP,
+    CRLF_NAME,
+    CONTROLS,
+    "{{ request.user }}",
+    "&amp;",
+    "\u202e",
+    "😀",
+    "'",
+    '"',
+    ";",
+    ",",
+    " ",
+    "\t",
+    "\r\n",
+    "Jansen",
+]
+HOSTILE_EMAILS = [
+    CRLF_EMAIL.format("x"),
+    "jan@example.org\nX-Evil: 1",
+    "=1+1@example.org",
+    "@SUM(A1)@example.org",
+    "<script>@example.org",
+    '"><img src=x onerror=alert(1)>@example.org',
+    "jan@example.org",
+]
+
+
+def hostile_value(max_size: int = 60) -> st.SearchStrategy[str]:
+    """Storable hostile text (no NUL, no lone surrogate: PostgreSQL stores neither)."""
+    pieces = st.lists(st.sampled_from(HOSTILE_PIECES), min_size=1, max_size=3).map("".join)
+    characters = st.text(
+        st.characters(codec="utf-8", exclude_characters="\x00"), min_size=1, max_size=20
+    )
+    return st.one_of(pieces, characters).map(lambda text: text[:max_size])
+
+
+def store(world: HostileWorld, data: dict) -> None:
+    """Write the values as an import would: no form, no validation."""
+    people = User.objects.filter(username__startswith="hostile-").exclude(username="hostile-office")
+    people.update(first_name=data["first_name"], last_name=data["last_name"])
+    people.filter(username__startswith="hostile-student").update(
+        student_number=data["student_number"][:20]
+    )
+    people.filter(username__startswith="hostile-mentor").update(email=data["email"])
+    for index, case in enumerate(world.cases):
+        school = case.placement.school
+        TrainingSchool.objects.filter(pk=school.pk).update(name=f"{data['school']}{index}")
+        Board.objects.filter(pk=school.board_id).update(name=f"{data['board']}{index}")
+
+
+def test_hostile_data_of_any_shape_is_safe_in_pages_e_mails_calendar_files_and_exports():
+    """Property: whatever names, numbers, schools, boards, addresses and places the database
+    holds, a page (any of them, as any of the people), an export of the office and the e-mails
+    and calendar files of a newly planned conversation are safe."""
+    world = hostile_world()
+    clients = viewer_clients(world)
+    pages = get_pages(clients["office"], url_kwargs(world), forms=True)
+    exports = [(name, url) for name, url in pages if name.startswith("office:") and "." in name]
+    assert len(exports) == 4, exports  # the office list (CSV, XLSX), the report (CSV, HTML)
+    case = world.cases[2]  # signalled: a conversation can be planned in every example
+    trainer = case.placement.school_trainer
+
+    @settings(
+        max_examples=HOSTILE_DATA_EXAMPLES,
+        deadline=None,
+        derandomize=True,
+        database=None,
+        phases=[Phase.explicit, Phase.generate],
+        suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+    )
+    @given(
+        data=st.fixed_dictionaries(
+            {
+                "first_name": hostile_value(),
+                "last_name": hostile_value(),
+                "student_number": hostile_value(20),
+                "email": st.sampled_from(HOSTILE_EMAILS),
+                "school": hostile_value(),
+                "board": hostile_value(),
+                "location": hostile_value(),
+            }
+        ),
+        viewer=st.sampled_from(VIEWERS),
+        page=st.sampled_from(pages),
+        export=st.sampled_from(exports),
+    )
+    def check(data, viewer, page, export):
+        EXAMPLES_RUN["GET hostile data (property)"] += 1
+        mail.outbox = []
+        try:
+            with transaction.atomic():
+                store(world, data)
+                where = f"{page[0]} as {viewer} with {shorten(data)}"
+                check_page(clients[viewer], page[1], where)
+                check_page(clients["office"], export[1], f"{export[0]} as office {shorten(data)}")
+                conversation = conversation_services.plan_conversation(
+                    case_id=case.pk,
+                    by=trainer,
+                    starts_at=timezone.now() + dt.timedelta(days=1),
+                    location=data["location"].strip() or "Lokaal 1",
+                )
+                calendar = reverse("conversations:calendar", args=[conversation.pk])
+                assert check_page(clients["school_trainer"], calendar, where) in (200, 404)
+                trainer_client = Client(raise_request_exception=False)
+                trainer_client.force_login(trainer)
+                assert check_page(trainer_client, calendar, where) == 200
+                deliver_and_check_emails(where)
+                raise Rollback
+        except Rollback:
+            pass
+
+    check()
+    assert EXAMPLES_RUN["GET hostile data (property)"] >= HOSTILE_DATA_EXAMPLES // 2

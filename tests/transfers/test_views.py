@@ -7,8 +7,7 @@ import datetime as dt
 
 import pytest
 from django.urls import reverse
-from django.utils import timezone
-from django.utils import translation
+from django.utils import timezone, translation
 from django.utils.html import escape
 
 from cases.models import GuardFailed, Outcome, Placement, Role, State

@@ -29,12 +29,12 @@ class Command(BaseCommand):
         counts = dict(Notification.objects.values_list("status").annotate(n=Count("pk")).order_by())
         for status in Notification.Status:
             self.stdout.write(f"{status.value:<8} {counts.get(status.value, 0)}")
+        timeout = services.claim_timeout()
         stale = Notification.objects.filter(
-            status=Notification.Status.SENDING,
-            claimed_at__lt=timezone.now() - services.STALE_CLAIM,
+            status=Notification.Status.SENDING, claimed_at__lt=timezone.now() - timeout
         ).count()
         if stale:
-            self.stdout.write(f"stale    {stale} (sending for longer than {services.STALE_CLAIM})")
+            self.stdout.write(f"stale    {stale} (sending for longer than {timeout})")
         failed = list(failed_deliveries()[:limit])
         if failed:
             self.stdout.write("")
