@@ -20,7 +20,7 @@ from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
 from django.utils.formats import date_format
 from django.utils.functional import cached_property
-from django.utils.translation import gettext as __
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 # --------------------------------------------------------------------------------------------
@@ -1525,57 +1525,60 @@ def event_detail(name: str, data: dict) -> str:
     parts: list[str] = []
     if "evaluation" in data:
         parts.append(
-            __("Evaluation: %(evaluation)s")
+            gettext("Evaluation: %(evaluation)s")
             % {"evaluation": _choice(Evaluation, data["evaluation"])}
         )
     if "outcome" in data:
-        parts.append(__("Outcome: %(outcome)s") % {"outcome": _choice(Outcome, data["outcome"])})
+        outcome = _choice(Outcome, data["outcome"])
+        parts.append(gettext("Outcome: %(outcome)s") % {"outcome": outcome})
     if "advice" in data and "decision" not in data:
-        parts.append(__("Advice: %(advice)s") % {"advice": _choice(AdviceDecision, data["advice"])})
+        advice = _choice(AdviceDecision, data["advice"])
+        parts.append(gettext("Advice: %(advice)s") % {"advice": advice})
     if "decision" in data:
         parts.append(
-            __("Decision: %(decision)s")
+            gettext("Decision: %(decision)s")
             % {"decision": _choice(AdviceDecision, data["decision"])}
         )
         if data.get("advice") and data["advice"] != data["decision"]:
             parts.append(
-                __("This departs from the ISOP advice (%(advice)s).")
+                gettext("This departs from the ISOP advice (%(advice)s).")
                 % {"advice": _choice(AdviceDecision, data["advice"])}
             )
     if "temporary" in data:
         if data["temporary"]:
             parts.append(
-                __("Temporary; expected back on %(date)s.") % {"date": _day(data["resume_on"])}
+                gettext("Temporary; expected back on %(date)s.") % {"date": _day(data["resume_on"])}
                 if data.get("resume_on")
-                else __("Temporary.")
+                else gettext("Temporary.")
             )
         else:
-            parts.append(__("Definitive."))
+            parts.append(gettext("Definitive."))
     if "school" in data:
         parts.append(
-            __("At %(school)s from %(date)s.")
+            gettext("At %(school)s from %(date)s.")
             % {"school": data["school"], "date": _day(data.get("from", ""))}
         )
     elif "resumed_on" in data:
-        parts.append(__("Resumed on %(date)s.") % {"date": _day(data["resumed_on"])})
+        parts.append(gettext("Resumed on %(date)s.") % {"date": _day(data["resumed_on"])})
     if data.get("coach_from") and data.get("coach_to"):
         parts.append(
-            __("The study coach changes from %(old)s to %(new)s.")
+            gettext("The study coach changes from %(old)s to %(new)s.")
             % {"old": data["coach_from"], "new": data["coach_to"]}
         )
     if "was" in data:
         parts.append(
-            __("Was: %(when)s, %(place)s.")
+            gettext("Was: %(when)s, %(place)s.")
             % {"when": _day(data["was"]), "place": data.get("was_location", "")}
         )
     if "person" in data:
-        parts.append(__("Briefed: %(person)s.") % {"person": data["person"]})
+        parts.append(gettext("Briefed: %(person)s.") % {"person": data["person"]})
     if "last_day" in data:
-        parts.append(__("Last day at the school: %(date)s.") % {"date": _day(data["last_day"])})
+        last_day = _day(data["last_day"])
+        parts.append(gettext("Last day at the school: %(date)s.") % {"date": last_day})
     if "ends_on" in data:
-        parts.append(__("The placement ends on %(date)s.") % {"date": _day(data["ends_on"])})
+        parts.append(gettext("The placement ends on %(date)s.") % {"date": _day(data["ends_on"])})
     if "starts_at" in data:
-        parts.append(__("On %(when)s.") % {"when": _day(data["starts_at"])})
+        parts.append(gettext("On %(when)s.") % {"when": _day(data["starts_at"])})
     if "categories" in data:
         parts.append(", ".join(_choice(Category, c) for c in data["categories"]))
     if "action" in data:
