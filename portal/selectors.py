@@ -419,11 +419,30 @@ def _conversation_rows(
     return rows, briefings
 
 
+# From these events on, the notes are the change path's (or a stop's reason); the others are
+# the change path's wherever they are.
+CHANGE_PATH_STARTS = frozenset({"request_change", "stop_now"})
+CHANGE_PATH_EVENTS = frozenset(
+    {
+        "inform_office",
+        "plan_change_conversation",
+        "record_change_conversation",
+        "accept_change_conversation",
+        "report_outcome",
+        "isop_advice_requested",
+        "give_advice",
+        "decide",
+        "abandon_change",
+    }
+)
+
+
 def _timeline(case: Case, sees_change_path: bool) -> list[TimelineRow]:
     events = CaseEvent.objects.filter(case=case).select_related("actor", "on_behalf_of")
-    rows, hiding = [], False
+    rows, started = [], False
     for event in events.order_by("at", "pk"):
-        hiding = hiding or (not sees_change_path and event.name == "request_change")
+        started = started or event.name in CHANGE_PATH_STARTS
+        hiding = not sees_change_path and (started or event.name in CHANGE_PATH_EVENTS)
         rows.append(
             TimelineRow(
                 event=event,
