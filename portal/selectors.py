@@ -14,7 +14,9 @@ import datetime as dt
 from dataclasses import dataclass, field
 
 from django.db.models import (
+    BooleanField,
     Exists,
+    ExpressionWrapper,
     OuterRef,
     Prefetch,
     Q,
@@ -775,19 +777,30 @@ def home_for(user: User, *, today: dt.date | None = None) -> Home:
         if user.is_office
         else Q(conversation__case__in=Case.objects.related_to(user).values("pk"))
     )
-    notes = (
-        Conversation.objects.filter(
-            seen,
-            case__placement__student=user,
-            case__state__in=OPEN_STATES,
-            status=Conversation.Status.HELD,
-        )
-        .filter(Q(student_note__isnull=True) | Q(student_note__submitted_at__isnull=True))
+    # The notes to write and the conversations coming up: ONE query (two conditions), split
+    # here. An invitation is an EXISTS, so a conversation is read once whoever else is invited.
+    invited = Exists(Invitation.objects.filter(conversation=OuterRef("pk"), person=user))
+    note_missing = Q(student_note__isnull=True) | Q(student_note__submitted_at__isnull=True)
+    to_write = Q(case__placement__student=user, status=Conversation.Status.HELD) & note_missing
+    coming = Q(invited_here=True, status=Conversation.Status.PLANNED, starts_at__gte=start_of_today)
+    conversations = list(
+        Conversation.objects.filter(seen, case__state__in=OPEN_STATES)
+        .annotate(invited_here=invited, to_write=ExpressionWrapper(to_write, BooleanField()))
+        .filter(to_write | coming)
         .select_related("case__placement__student", "case__placement__school", "student_note")
         .order_by("starts_at", "pk")
     )
     home.notes_to_write = [
-        NoteToWrite(c, note_state(getattr(c, "student_note", None))) for c in notes
+        NoteToWrite(c, note_state(getattr(c, "student_note", None)))
+        for c in conversations
+        if c.to_write
+    ]
+    home.upcoming = [
+        c
+        for c in conversations
+        if c.invited_here
+        and c.status == Conversation.Status.PLANNED
+        and c.starts_at >= start_of_today
     ]
 
     home.summaries_to_confirm = list(
@@ -801,18 +814,6 @@ def home_for(user: User, *, today: dt.date | None = None) -> Home:
         )
         .select_related(*_case_placement_related())
         .order_by("conversation__starts_at", "pk")
-    )
-
-    home.upcoming = list(
-        Conversation.objects.filter(
-            seen,
-            invitations__person=user,
-            status=Conversation.Status.PLANNED,
-            starts_at__gte=start_of_today,
-            case__state__in=OPEN_STATES,
-        )
-        .select_related("case__placement__student", "case__placement__school")
-        .order_by("starts_at", "pk")
     )
 
     today = today or timezone.localdate()
