@@ -44,7 +44,6 @@ ROLE_LABELS = {
     **{role.value: role.label for role in Role},
     "signaller": gettext_lazy("person who signalled the case"),
     "old_study_coach": gettext_lazy("previous study coach"),
-    "requester": gettext_lazy("person who made the request"),
 }
 
 # Whom a new signal tells (besides the one who signalled). Each transition declares its own

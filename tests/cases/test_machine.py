@@ -466,16 +466,27 @@ def test_a_study_coach_who_did_not_signal_may_not_withdraw(crew):
         act("withdraw", case, crew.study_coach)
 
 
-def test_the_requester_may_drop_the_request_until_the_office_is_informed(crew):
+@pytest.mark.parametrize("role", ["student", "study_coach"])
+def test_the_student_or_coach_may_drop_the_request_until_the_office_is_informed(crew, role):
     from tests.transfers.factories import ChangeRequestFactory
 
     case = case_in(crew, S.CHANGE_REQUESTED)
     ChangeRequestFactory(case=case, requested_by=crew.student)
-    act("abandon_change", case, crew.student)
+    act("abandon_change", case, crew.get(role))
     assert Case.objects.get(pk=case.pk).state == S.IMPROVING
 
 
-def test_the_requester_may_not_drop_it_once_the_office_is_informed(crew):
+def test_the_mentor_may_not_drop_the_request(crew):
+    from tests.transfers.factories import ChangeRequestFactory
+
+    case = case_in(crew, S.CHANGE_REQUESTED)
+    ChangeRequestFactory(case=case)
+    with pytest.raises(NotPermitted):
+        act("abandon_change", case, crew.mentor)
+
+
+@pytest.mark.parametrize("role", ["student", "study_coach"])
+def test_not_once_the_office_is_informed(crew, role):
     case = arrange("abandon_change", crew)  # office informed, requested by the student
     with pytest.raises(NotPermitted):
-        act("abandon_change", case, crew.student)
+        act("abandon_change", case, crew.get(role))
