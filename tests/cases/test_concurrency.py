@@ -110,10 +110,11 @@ def improving_case():
 class TestTwoConnections:
     def test_resolve_against_withdraw(self, improving_case):
         case = improving_case
-        trainer, coach = case.placement.school_trainer, case.placement.study_coach
+        # Withdrawing is the school trainer's or the office's (the signaller's only early on).
+        trainer, office = case.placement.school_trainer, UserFactory(office=True)
         results = race(
             lambda: resolve(case_id=case.pk, by=trainer, note="Opgelost."),
-            lambda: withdraw(case_id=case.pk, by=coach, reason="Niet meer nodig."),
+            lambda: withdraw(case_id=case.pk, by=office, reason="Niet meer nodig."),
         )
         _assert_one_winner(results, case, {State.CLOSED_RESOLVED, State.CLOSED_WITHDRAWN})
 
@@ -133,10 +134,10 @@ class TestTwoConnections:
     def test_the_loser_waits_for_the_lock_then_sees_the_new_version(self, improving_case):
         case = improving_case
         seen = case.version
-        trainer, coach = case.placement.school_trainer, case.placement.study_coach
+        trainer, office = case.placement.school_trainer, UserFactory(office=True)
         results = race(
             lambda: resolve(case_id=case.pk, by=trainer, seen_version=seen),
-            lambda: withdraw(case_id=case.pk, by=coach, reason="x", seen_version=seen),
+            lambda: withdraw(case_id=case.pk, by=office, reason="x", seen_version=seen),
             hold_first_until_second_waits=True,
         )
         assert results[0][0] == "ok"
@@ -146,10 +147,10 @@ class TestTwoConnections:
 
     def test_the_loser_without_a_seen_version_meets_the_new_state(self, improving_case):
         case = improving_case
-        trainer, coach = case.placement.school_trainer, case.placement.study_coach
+        trainer, office = case.placement.school_trainer, UserFactory(office=True)
         results = race(
             lambda: resolve(case_id=case.pk, by=trainer),
-            lambda: withdraw(case_id=case.pk, by=coach, reason="x"),
+            lambda: withdraw(case_id=case.pk, by=office, reason="x"),
             hold_first_until_second_waits=True,
         )
         assert isinstance(results[1][1], GuardFailed)
@@ -166,7 +167,9 @@ class TestOptimisticBackstops:
         seen = case.version
         resolve(case_id=case.pk, by=case.placement.school_trainer, seen_version=seen)
         with pytest.raises(CaseChangedMeanwhile) as refused:
-            withdraw(case_id=case.pk, by=case.placement.study_coach, reason="x", seen_version=seen)
+            withdraw(
+                case_id=case.pk, by=UserFactory(office=True), reason="x", seen_version=seen
+            )
         assert refused.value.message
         case.refresh_from_db()
         assert case.state == State.CLOSED_RESOLVED
