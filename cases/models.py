@@ -1043,7 +1043,7 @@ RECORD_LABELS: dict[str, str] = {
     "briefing_recorded": _("Absent participant briefed"),
     "summary_read": _("Summary read by the briefed person"),
     "student_note_submitted": _("Student note submitted"),
-    "confidential_released": _("Confidential signal opened by the internship office"),
+    "confidential_released": _("Confidential signal shared by the internship office"),
     # cases.services.placement_reassign: someone else takes a role on the case's placement.
     "mentor_reassigned": _("New mentor assigned"),
     "school_trainer_reassigned": _("New school trainer assigned"),

@@ -179,7 +179,7 @@ def test_file_level_problems_have_a_dutch_message():
     missing = problem(csv_bytes([row()], headers=["Studentnummer", "Naam", "E-mailadres"]))
     assert "Verplichte kolommen ontbreken" in missing
     assert "“Voornaam”" in missing and "“E-mail mentor”" in missing and "“Naam”" in missing
-    assert "geen stageplaatsen" in problem(csv_bytes([], headers=list(row())))
+    assert "geen stageplekken" in problem(csv_bytes([], headers=list(row())))
     assert "tekencodering" in problem(b"\x00a\x00b" * 200)
     assert "tekencodering" in problem(b"Studentnummer;Naam\r\n\x81\x8d\x8f\x90\x9d;x\r\n")
     twice = csv_bytes([row()], headers=[*row(), "E-mail"])

@@ -241,7 +241,7 @@ SCENARIOS = [
         "student8",
         "eemland",
         (*TO_OUTCOME_PENDING, "outcome_differ"),
-        "Jesse wil wisselen van stageplaats, de school wil hem liever houden en extra "
+        "Jesse wil wisselen van stageplek, de school wil hem liever houden en extra "
         "begeleiding bieden.",
         (Category.ATMOSPHERE, Category.OTHER),
         2,
@@ -252,7 +252,7 @@ SCENARIOS = [
         "baken",
         (*TO_OUTCOME_PENDING, "outcome_transfer"),
         "De reisafstand naar de school blijkt na een verhuizing niet meer te doen; iedereen "
-        "is het eens dat een andere stageplaats beter is.",
+        "is het eens dat een andere stageplek beter is.",
         (Category.OTHER,),
         1,
     ),
@@ -302,7 +302,7 @@ SCENARIOS = [
         "student14",
         "baken",
         ("withdraw",),
-        "Per abuis gemeld bij de verkeerde stageplaats.",
+        "Per abuis gemeld bij de verkeerde stageplek.",
         (Category.OTHER,),
         12,
     ),
@@ -486,7 +486,7 @@ class Walk:
             attendance={i.person_id: True for i in conversation.invitations.all()},
             summary="Gesprek met alle betrokkenen over het vervolg van de stage.",
             answers={
-                "problem": "De samenwerking op deze stageplaats werkt niet meer.",
+                "problem": "De samenwerking op deze stageplek werkt niet meer.",
                 "what_was_done": "Twee verbetertrajecten met vaste nabesprekingen.",
                 "when_it_goes_well": "In kleine groepen en met duidelijke afspraken.",
                 "student_needs": "Een mentor die tijd heeft voor begeleiding.",
