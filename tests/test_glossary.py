@@ -119,3 +119,11 @@ def test_the_office_is_het_stagebureau_and_the_application_stagebureau():
     bare = re.compile(r"(?<!het )(?<!, )\bstagebureau\b")
     dutch = texts("nl", msgids=False)
     assert [text for text in dutch if bare.search(text) and text != "stagebureau"] == []
+
+
+@pytest.mark.django_db
+def test_the_admin_names_the_sign_in_throttling_in_dutch(admin_client):
+    html = admin_client.get("/admin/", HTTP_ACCEPT_LANGUAGE="nl").content.decode()
+    assert "Beperking van inlogpogingen" in html
+    assert "Mislukte inlogpogingen" in html and "Inlogpogingen" in html
+    assert "Access attempts" not in html and "Axes" not in html
