@@ -32,6 +32,7 @@ from cases.services import ROLE_LABELS, AvailableStep, available_steps
 from conversations.models import Conversation, ImprovementAction, Invitation, StudentNote
 from conversations.selectors import (
     INSUFFICIENT,
+    NOTE_SUBMITTED,
     PLANNED_STATES,
     may_brief,
     may_change_conversation,
@@ -79,6 +80,21 @@ class OpenBriefing:
     invitation: Invitation
     conversation: Conversation
     may_brief: bool
+
+
+@dataclass(frozen=True)
+class PanelExtra:
+    """A step in the "steps you can take now" panel that is not a transition of the case: the
+    student's note, sharing a confidential signal, confirming having read a summary, briefing an
+    absent person, confirming receipt of a warm handover."""
+
+    kind: str  # one of PANEL_EXTRA_KINDS
+    url_name: str
+    pk: int  # the object the URL takes (case, conversation, invitation or handover)
+    post: bool = False  # a one-button form rather than a page
+
+
+PANEL_EXTRA_KINDS = ("release", "note", "confirm_read", "brief", "receipt")
 
 
 @dataclass(frozen=True)
@@ -142,6 +158,19 @@ class CasePage:
     handovers: list[HandoverRow] = field(default_factory=list)
     stops: list[Stop] = field(default_factory=list)
     timeline: list[TimelineRow] = field(default_factory=list)
+    # Steps that are not transitions (see PanelExtra), in the panel with the transitions.
+    extras: list[PanelExtra] = field(default_factory=list)
+
+    @property
+    def has_next_step(self) -> bool:
+        """Whether the panel lists anything; if not, it says there is nothing to do now."""
+        return bool(
+            self.steps
+            or self.may_add_action
+            or self.may_record_wrap_up
+            or self.may_plan_again
+            or self.extras
+        )
 
     @property
     def shows_change_section(self) -> bool:
@@ -419,6 +448,15 @@ def case_page(user: User, pk: int) -> CasePage:
         told = told_of_requests(case) if sees_change_path else {}
         change_requests = [ChangeRequestRow(r, told.get(r.pk, [])) for r in requests]
 
+    handovers = (
+        [
+            HandoverRow(h, may_acknowledge=h.new_coach_id == user.pk and h.received_at is None)
+            for h in case.handovers.all()
+        ]
+        if sees_change_path
+        else []
+    )
+    may_release = can(user, "cases.release_confidential", case)
     return CasePage(
         case=case,
         roles=sorted(str(ROLE_LABELS.get(r, r)) for r in roles),
@@ -439,7 +477,7 @@ def case_page(user: User, pk: int) -> CasePage:
         and bool(roles & MAY_ADD_ACTION),
         may_record_wrap_up=case.state == State.TRANSFER_REQUESTED
         and bool(roles & MAY_RECORD_WRAP_UP),
-        may_release=can(user, "cases.release_confidential", case),
+        may_release=may_release,
         conversations=conversation_rows,
         open_briefings=open_briefings,
         actions=[
@@ -452,15 +490,58 @@ def case_page(user: User, pk: int) -> CasePage:
         isop_requests=list(case.isop_requests.all()) if sees_change_path else [],
         wrap_ups=list(case.wrap_ups.all()),
         transfers=_transfers(case, has),
-        handovers=[
-            HandoverRow(h, may_acknowledge=h.new_coach_id == user.pk and h.received_at is None)
-            for h in case.handovers.all()
-        ]
-        if sees_change_path
-        else [],
+        handovers=handovers,
         stops=list(Stop.objects.filter(case=case)) if has["stops"] else [],
         timeline=_timeline(case, sees_change_path),
+        extras=_panel_extras(
+            case,
+            user,
+            may_release=may_release,
+            conversations=conversation_rows,
+            briefings=open_briefings,
+            handovers=handovers,
+        ),
     )
+
+
+def _panel_extras(
+    case: Case,
+    user: User,
+    *,
+    may_release: bool,
+    conversations: list[ConversationRow],
+    briefings: list[OpenBriefing],
+    handovers: list[HandoverRow],
+) -> list[PanelExtra]:
+    """What this user can do on the case besides its transitions (see PanelExtra)."""
+    extras = []
+    if may_release and is_hidden(case):
+        extras.append(PanelExtra("release", "cases:release_confidential", case.pk, post=True))
+    if case.is_open and case.placement.student_id == user.pk:
+        extras += [
+            PanelExtra("note", "conversations:note", row.conversation.pk)
+            for row in conversations
+            if row.conversation.status == Conversation.Status.HELD
+            and row.note_state != NOTE_SUBMITTED
+        ]
+    extras += [
+        PanelExtra("confirm_read", "conversations:confirm_read", invited.invitation.pk, post=True)
+        for row in conversations
+        if row.conversation.status == Conversation.Status.HELD
+        for invited in row.invitations
+        if invited.may_confirm
+    ]
+    extras += [
+        PanelExtra("brief", "conversations:brief", briefing.invitation.pk)
+        for briefing in briefings
+        if briefing.may_brief and case.is_open
+    ]
+    extras += [
+        PanelExtra("receipt", "transfers:handover_received", row.handover.pk)
+        for row in handovers
+        if row.may_acknowledge and row.handover.confirmed_at
+    ]
+    return extras
 
 
 # ============================================================================================
