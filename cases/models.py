@@ -1033,6 +1033,7 @@ RECORD_LABELS: dict[str, str] = {
     "signal": _("Problem signalled"),
     "action_added": _("Improvement action added"),
     "action_evaluated": _("Improvement action evaluated"),
+    "actions_closed_with_case": _("Open improvement actions closed with the case"),
     "wrap_up_recorded": _("Wrap-up with the class recorded"),
     "isop_advice_requested": _("ISOP advice requested"),
     "handover_started": _("New study coach: warm handover started"),
