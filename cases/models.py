@@ -1475,6 +1475,7 @@ RECORD_LABELS: dict[str, str] = {
     "signal_added": _("Further signal added to the open case"),
     "action_added": _("Improvement action added"),
     "action_evaluated": _("Improvement action evaluated"),
+    "actions_closed_with_case": _("Open improvement actions closed with the case"),
     "wrap_up_recorded": _("Wrap-up with the class recorded"),
     "wrap_up_agreed": _("Wrap-up with the class agreed"),
     "isop_advice_requested": _("ISOP advice requested"),
@@ -1488,7 +1489,7 @@ RECORD_LABELS: dict[str, str] = {
     "briefing_recorded": _("Absent participant briefed"),
     "summary_read": _("Summary read by the briefed person"),
     "student_note_submitted": _("Student note submitted"),
-    "confidential_released": _("Confidential signal opened by the internship office"),
+    "confidential_released": _("Confidential signal shared by the internship office"),
     # cases.services.placement_reassign: someone else takes a role on the case's placement.
     "mentor_reassigned": _("New mentor assigned"),
     "school_trainer_reassigned": _("New school trainer assigned"),

@@ -38,7 +38,7 @@ from .rules import is_hidden, is_related
 # While a confidential signal waits for the office, nothing moves but a withdrawal.
 WHILE_CONFIDENTIAL = frozenset({"withdraw"})
 CONFIDENTIAL_FIRST = gettext_lazy(
-    "This signal is confidential: the internship office opens it first."
+    "This signal is confidential: the internship office shares it with the people involved first."
 )
 
 ROLE_LABELS = {
@@ -410,7 +410,7 @@ def release_confidential(*, case_id: int, by, seen_version: int | None = None) -
     case, and they are told about it as about any new signal."""
     case = lock_case(case_id, seen_version=seen_version)
     if not by.is_office:
-        raise NotPermitted(_("Only the internship office opens a confidential signal."))
+        raise NotPermitted(_("Only the internship office shares a confidential signal."))
     if not is_hidden(case):
         raise GuardFailed(_("This signal is not confidential (any more)."))
     if not case.is_open:

@@ -300,7 +300,7 @@ def release_confidential(request: HttpRequest, pk: int) -> HttpResponse:
     case = get_case_for_user(request, pk)
     if not request.user.is_office:
         return forbidden(
-            request, _("Only the internship office opens a confidential signal."), case=case
+            request, _("Only the internship office shares a confidential signal."), case=case
         )
     version = request.POST.get("seen_version", "")
     try:
@@ -316,7 +316,7 @@ def release_confidential(request: HttpRequest, pk: int) -> HttpResponse:
     else:
         messages.success(
             request,
-            _("The signal has been opened; the people on the placement are told."),
+            _("The signal has been shared; the people on the placement are told."),
         )
     return redirect(case)
 

@@ -7,8 +7,9 @@ import datetime as dt
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from cases.forms import DateInput, DateTimeLocalInput, PersonChoiceField, StepForm
+from cases.forms import DateInput, DateTimeLocalInput, StepForm
 from cases.models import FIVE_ANSWERS, Case, Role, User
+from cases.services import ROLE_LABELS
 from cases.validators import CleanInputMixin
 
 from .models import Conversation, ImprovementAction
@@ -20,6 +21,26 @@ def case_people(case: Case):
     """Everyone on the case's placement, for selects of action owners."""
     ids = [p.pk for p in case.people(list(Role))]
     return User.objects.filter(pk__in=ids).order_by("last_name", "first_name", "username")
+
+
+class CasePersonChoiceField(forms.ModelChoiceField):
+    """The people on the case, shown by name and their role on it ("Mia Jansen (mentor)"),
+    never by username."""
+
+    def __init__(self, **kwargs):
+        super().__init__(queryset=User.objects.none(), **kwargs)
+        self.case: Case | None = None
+
+    def for_case(self, case: Case) -> None:
+        self.case = case
+        self.queryset = case_people(case)
+
+    def label_from_instance(self, obj: User) -> str:
+        name = obj.get_full_name() or obj.username
+        roles = sorted(self.case.roles_of(obj)) if self.case else []
+        if not roles:
+            return name
+        return f"{name} ({', '.join(str(ROLE_LABELS.get(r, r)) for r in roles)})"
 
 
 class PlanForm(StepForm):
@@ -91,12 +112,26 @@ class RecordForm(StepForm):
 
 class ActionForm(CleanInputMixin, forms.Form):
     description = forms.CharField(label=_("What"), max_length=500)
-    owner = PersonChoiceField(label=_("Who"), queryset=User.objects.none())
+    owner = CasePersonChoiceField(label=_("Who"))
     due_date = forms.DateField(label=_("Due date"), widget=DateInput())
 
     def __init__(self, *args, case: Case, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["owner"].queryset = case_people(case)
+        self.fields["owner"].for_case(case)
+        # An extra row may stay empty: it is not marked required; once anything in it is filled
+        # in, every field is (see clean).
+        self.optional_row = self.empty_permitted
+        if self.optional_row:
+            for field in self.fields.values():
+                field.required = False
+
+    def clean(self):
+        cleaned = super().clean()
+        if self.optional_row and self.has_changed():
+            for name in self.fields:
+                if cleaned.get(name) in (None, "") and name not in self.errors:
+                    self.add_error(name, forms.Field.default_error_messages["required"])
+        return cleaned
 
 
 class BaseActionFormSet(forms.BaseFormSet):
@@ -134,12 +169,12 @@ FollowUpActionFormSet = forms.formset_factory(
 
 class AddActionForm(StepForm):
     description = forms.CharField(label=_("What"), max_length=500)
-    owner = PersonChoiceField(label=_("Who is responsible"), queryset=User.objects.none())
+    owner = CasePersonChoiceField(label=_("Who is responsible"))
     due_date = forms.DateField(label=_("Due date"), widget=DateInput())
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["owner"].queryset = case_people(self.case)
+        self.fields["owner"].for_case(self.case)
         self.fields["due_date"].initial = dt.date.today() + dt.timedelta(days=14)
 
 

@@ -137,6 +137,8 @@ class ImprovementAction(models.Model):
     class Status(models.TextChoices):
         OPEN = "open", _("open")
         DONE = "done", _("done")
+        # Still open when the case closed (withdrawn, transferred, stopped): closed with it.
+        CLOSED = "closed", _("closed with the case")
 
     Evaluation = Evaluation  # the core's choices: the timeline renders them
 

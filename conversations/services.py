@@ -13,6 +13,7 @@ from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
+from cases.events import StepEvent
 from cases.exports import markdown_text
 from cases.models import (
     FIVE_ANSWERS,
@@ -600,3 +601,26 @@ def note_markdown(note: StudentNote) -> str:
         lines.append(f"- {_('also logged in On Stage on')}: {note.logged_in_onstage_on:%d-%m-%Y}")
     lines += ["", note.text or "", ""]
     return "\n".join(lines)
+
+
+def close_actions_with_the_case(event: StepEvent) -> None:
+    """A step event subscriber: when a transition closes the case (withdrawn, transferred,
+    stopped), the improvement actions still open are closed with it, and the timeline says
+    which. (Closing as resolved requires every action evaluated, so none is open then.)"""
+    case = event.case
+    if not event.transition or case.is_open:
+        return
+    still_open = list(
+        ImprovementAction.objects.filter(case=case, status=ImprovementAction.Status.OPEN)
+    )
+    if not still_open:
+        return
+    ImprovementAction.objects.filter(pk__in=[a.pk for a in still_open]).update(
+        status=ImprovementAction.Status.CLOSED
+    )
+    case_log(
+        case,
+        by=event.actor,
+        name="actions_closed_with_case",
+        note="\n".join(f"– {a.description}" for a in still_open),
+    )

@@ -191,9 +191,14 @@ def _table(collector: RowCollector, source: str) -> Table:
     return Table(rows=rows, columns=columns, ignored=ignored, source=source)
 
 
+def quoted(text: str) -> str:
+    """Text in the quotation marks of the active language (Dutch „…”, English “…”)."""
+    return _("“%(text)s”") % {"text": text}
+
+
 def _no_header(best: list[str]) -> FileProblem:
     keys = {column_for(t) for t in best} - {None}
-    missing = ", ".join(f"“{BY_KEY[k].label}”" for k in missing_required(keys))
+    missing = ", ".join(quoted(BY_KEY[k].label) for k in missing_required(keys))
     if not best:
         return FileProblem(_("The file has no header row with the required columns."))
     return FileProblem(
@@ -201,7 +206,7 @@ def _no_header(best: list[str]) -> FileProblem:
             "Required columns are missing: %(missing)s. Found: %(found)s. The first row (or one "
             "of the first ten) must hold the column names."
         )
-        % {"missing": missing, "found": ", ".join(f"“{t[:40]}”" for t in best[:30] if t)}
+        % {"missing": missing, "found": ", ".join(quoted(t[:40]) for t in best[:30] if t)}
     )
 
 
@@ -271,7 +276,7 @@ def _read_csv(data: bytes, *, max_rows: int) -> Table:
     if collector.header is None:
         raise _no_header(collector.best[1])
     shown = {"\t": "tab"}.get(delimiter, delimiter)
-    return _table(collector, f"CSV, {encoding}, “{shown}”")
+    return _table(collector, f"CSV, {encoding}, {quoted(shown)}")
 
 
 # --- XLSX -----------------------------------------------------------------------------------
@@ -309,7 +314,7 @@ def _read_xlsx(data: bytes, *, max_rows: int) -> Table:
             except Exception as exc:  # a damaged sheet
                 raise unreadable from exc
             if collector.header is not None:
-                return _table(collector, f"XLSX, “{sheet.title[:40]}”")
+                return _table(collector, f"XLSX, {quoted(sheet.title[:40])}")
             if len(collector.best[1]) > len(best):
                 best = collector.best[1]
     finally:

@@ -38,7 +38,7 @@ INSTALLED_APPS = [
     "crispy_bootstrap5",
     "django_fsm",
     # Throttles failed sign-ins (username + IP), logs lockouts.
-    "axes",
+    "stagebureau.throttling.ThrottlingConfig",  # django-axes, named in Dutch
     # Per-object permissions; autodiscovers cases/rules.py (need-to-know).
     "rules.apps.AutodiscoverRulesConfig",
     # The checks behind /health/ (stagebureau/health.py).

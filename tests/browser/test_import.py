@@ -37,7 +37,7 @@ def log_in(browser: Browser, live_url, username: str, password: str = PASSWORD) 
 
 def upload(page: Page, live_url, path: Path) -> None:
     page.goto(live_url(reverse("semester:import")))
-    expect(page.locator("h1")).to_have_text("Stageplaatsen importeren")
+    expect(page.locator("h1")).to_have_text("Stageplekken importeren")
     page.set_input_files("#id_file", str(path))
     page.get_by_role("button", name="Bestand inlezen").click()
     expect(page.locator("h1")).to_have_text("Controleer de import")
@@ -59,7 +59,7 @@ def test_the_office_imports_the_sample_and_a_corrected_file(browser: Browser, li
 
     page.get_by_role("button", name="Import bevestigen").click()
     expect(page.locator(".alert-success")).to_contain_text(
-        "Geïmporteerd: 30 nieuwe en 0 gewijzigde stageplaatsen"
+        "Geïmporteerd: 30 nieuwe en 0 gewijzigde stageplekken"
     )
     assert Placement.objects.count() == 30
 

@@ -91,7 +91,7 @@ def test_the_staff_do_not_find_it_anywhere(client, placement, office):
     listing = client.get(reverse("office:office_list")).content.decode()
     assert "confidential-badge" in listing
     home = client.get(reverse("portal:home")).content.decode()
-    assert "Open de vertrouwelijke melding" in home
+    assert "Deel de vertrouwelijke signalering met de betrokkenen" in home
 
 
 def test_only_a_withdrawal_moves_it_before_the_office_opens_it(placement, office):

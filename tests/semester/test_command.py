@@ -39,7 +39,7 @@ def test_without_commit_it_reports_and_writes_nothing():
 
 def test_with_commit_it_imports_and_a_second_run_changes_nothing():
     out = run(SAMPLE_CSV, "--commit")
-    assert "Geïmporteerd: 30 nieuwe en 0 gewijzigde stageplaatsen" in out
+    assert "Geïmporteerd: 30 nieuwe en 0 gewijzigde stageplekken" in out
     assert Placement.objects.count() == SAMPLE_ROWS
     before = counts()
     again = run(SAMPLE_CSV, "--commit", "--json")
@@ -57,7 +57,7 @@ def test_errors_make_it_fail_and_write_nothing(tmp_path):
     with pytest.raises(CommandError, match="1 rij\\(en\\) met een fout; er is niets opgeslagen"):
         call_command("import_placements", str(path), "--commit", stdout=out)
     assert counts() == before
-    assert "begint met “=”" in out.getvalue()
+    assert "begint met „=”" in out.getvalue()
 
 
 def test_a_file_problem_or_a_missing_file_fails(tmp_path):

@@ -222,7 +222,7 @@ def test_a_transferred_placement_is_left_as_it_is():
     (only,) = report.rows
     assert only.status == "unchanged"
     assert only.notes == [
-        "Deze stageplaats is “overgeplaatst” in de applicatie; de import laat haar zoals ze is."
+        "Deze stageplek is „overgeplaatst” in de applicatie; de import laat haar zoals ze is."
     ]
 
 
@@ -297,35 +297,35 @@ def test_a_file_with_an_error_row_writes_nothing():
 @pytest.mark.parametrize(
     ("changes", "message"),
     [
-        ({"E-mailadres": ""}, "“E-mailadres” is leeg."),
-        ({"E-mail mentor": "geen-adres"}, "“E-mail mentor”: “geen-adres” is geen e-mailadres."),
+        ({"E-mailadres": ""}, "„E-mailadres” is leeg."),
+        ({"E-mail mentor": "geen-adres"}, "„E-mail mentor”: „geen-adres” is geen e-mailadres."),
         (
             {"Einddatum": "01-08-2026"},
             "De einddatum 01-08-2026 ligt vóór de startdatum 01-09-2026.",
         ),
         (
             {"Startdatum": "31-02-2026"},
-            "“Startdatum”: “31-02-2026” is geen datum van 2000 tot en met 2099; schrijf hem als "
+            "„Startdatum”: „31-02-2026” is geen datum van 2000 tot en met 2099; schrijf hem als "
             "01-09-2026.",
         ),
         ({"Startdatum": "01-09-1999"}, "is geen datum van 2000 tot en met 2099"),
         (
             {"Dagen per week": "7"},
-            "“Dagen per week”: “7” is geen aantal dagen van 0,5 tot en met 5.",
+            "„Dagen per week”: „7” is geen aantal dagen van 0,5 tot en met 5.",
         ),
         ({"Dagen per week": "2,25"}, "is geen aantal dagen"),
-        ({"Studiejaar": "tweede"}, "“Studiejaar”: “tweede” is geen studiejaar van 1 tot en met 6."),
-        ({"Regio": "west"}, "“Regio”: “west” is geen regio (noord, midden of zuid)."),
-        ({"BRIN": "123"}, "“BRIN”: “123” is geen BRIN-nummer"),
-        ({"Studentnummer": "'2000001"}, "“Studentnummer”: “'2000001” is geen studentnummer."),
+        ({"Studiejaar": "tweede"}, "„Studiejaar”: „tweede” is geen studiejaar van 1 tot en met 6."),
+        ({"Regio": "west"}, "„Regio”: „west” is geen regio (noord, midden of zuid)."),
+        ({"BRIN": "123"}, "„BRIN”: „123” is geen BRIN-nummer"),
+        ({"Studentnummer": "'2000001"}, "„Studentnummer”: „'2000001” is geen studentnummer."),
         (
             {"Bestuur": "", "Regio": ""},
-            "Onbekende school “Testschool”. Voeg haar toe in het beheer, of vul in het bestand het "
+            "Onbekende school „Testschool”. Voeg haar toe in het beheer, of vul in het bestand het "
             "bestuur en de regio in om haar aan te maken.",
         ),
         (
             {"E-mail mentor": "student1@student.example.org"},
-            "De student kan niet ook de mentor zijn op de eigen stageplaats.",
+            "De student kan niet ook de mentor zijn op de eigen stageplek.",
         ),
         (
             {"Stageschool": "", "BRIN": "", "Bestuur": ""},
@@ -344,10 +344,10 @@ def test_a_row_error_names_the_problem(changes, message):
 @pytest.mark.parametrize(
     ("value", "message"),
     [
-        ('=HYPERLINK("http://evil.example")', "begint met “=”: formules worden nooit geïmporteerd"),
-        ("+31 6 1234", "begint met “+”"),
-        ("@SUM(A1)", "begint met “@”"),
-        ("-2+3", "begint met “-”"),
+        ('=HYPERLINK("http://evil.example")', "begint met „=”: formules worden nooit geïmporteerd"),
+        ("+31 6 1234", "begint met „+”"),
+        ("@SUM(A1)", "begint met „@”"),
+        ("-2+3", "begint met „-”"),
         ("Regel\r\nbreuk", "bevat een regeleinde"),
         ("Regel\nbreuk", "bevat een regeleinde"),
         ("nul\x00teken", "bevat een null-teken"),
@@ -360,7 +360,7 @@ def test_hostile_cells_are_a_clear_row_error(value, message):
     report = preview(row(1, Achternaam=value))
     (only,) = report.rows
     assert only.status == "error"
-    assert any(e.startswith("“Achternaam”") and message in e for e in only.errors), only.errors
+    assert any(e.startswith("„Achternaam”") and message in e for e in only.errors), only.errors
 
 
 def test_duplicates_and_people_with_another_name():
@@ -371,8 +371,8 @@ def test_duplicates_and_people_with_another_name():
         row(3, Schoolopleider="Sam Anders"),  # row 2 named the school trainer "Sam Opleider"
     )
     assert any(
-        "Het e-mailadres mentor@testschool.example.org hoort bij “Piet Puk”, niet bij "
-        "“Mia Mentor”." in e
+        "Het e-mailadres mentor@testschool.example.org hoort bij „Piet Puk”, niet bij "
+        "„Mia Mentor”." in e
         for e in report.rows[0].errors
     )
     assert any(
@@ -380,8 +380,8 @@ def test_duplicates_and_people_with_another_name():
         for e in report.rows[1].errors
     )
     assert any(
-        "Rij 2 geeft het e-mailadres opleider@testschool.example.org aan “Sam Opleider”, deze "
-        "rij aan “Sam Anders”." in e
+        "Rij 2 geeft het e-mailadres opleider@testschool.example.org aan „Sam Opleider”, deze "
+        "rij aan „Sam Anders”." in e
         for e in report.rows[2].errors
     )
 
@@ -422,7 +422,7 @@ def test_an_unknown_board_needs_a_single_partnership():
     Partnership.objects.create(name="Tweede verband")
     (only,) = preview(row(1)).rows
     assert only.errors == [
-        "Het bestuur “Stichting Test” is onbekend en er zijn meerdere samenwerkingsverbanden; "
+        "Het bestuur „Stichting Test” is onbekend en er zijn meerdere samenwerkingsverbanden; "
         "voeg het bestuur eerst toe in het beheer."
     ]
 
@@ -432,9 +432,9 @@ def test_a_school_is_checked_against_what_the_application_knows():
     TrainingSchoolFactory(name="Echte School", brin="99TS", board=board, region="zuid")
     (only,) = preview(row(1)).rows
     assert only.errors == [
-        "99TS is “Echte School” in de applicatie, het bestand zegt “Testschool”.",
-        "“Echte School” hoort bij het bestuur “Stichting Echt”, het bestand zegt “Stichting Test”.",
-        "“Echte School” ligt in regio zuid, het bestand zegt midden.",
+        "99TS is „Echte School” in de applicatie, het bestand zegt „Testschool”.",
+        "„Echte School” hoort bij het bestuur „Stichting Echt”, het bestand zegt „Stichting Test”.",
+        "„Echte School” ligt in regio zuid, het bestand zegt midden.",
     ]
 
 

@@ -35,8 +35,8 @@ def test_the_sample_csv_and_xlsx_read_to_the_same_rows():
     from_csv, from_xlsx = table(SAMPLE_CSV.read_bytes()), table(SAMPLE_XLSX.read_bytes())
     assert len(from_csv.rows) == len(from_xlsx.rows) == SAMPLE_ROWS
     assert [normal(v) for _n, v in from_csv.rows] == [normal(v) for _n, v in from_xlsx.rows]
-    assert from_csv.source == "CSV, UTF-8 (BOM), “;”"
-    assert from_xlsx.source == "XLSX, “Plaatsingen”"  # the second sheet: the first is a note
+    assert from_csv.source == "CSV, UTF-8 (BOM), „;”"
+    assert from_xlsx.source == "XLSX, „Plaatsingen”"  # the second sheet: the first is a note
     assert from_csv.columns["email"] == "E-mailadres"
     assert from_csv.ignored == ["Opmerking"]
     number, first = from_csv.rows[0]
@@ -85,10 +85,10 @@ ROWS = [row(1, Achternaam="Çelik", Voornaam="Zoë"), row(2)]
 @pytest.mark.parametrize(
     ("encoding", "delimiter", "source"),
     [
-        ("utf-8-sig", ";", "CSV, UTF-8 (BOM), “;”"),
-        ("utf-8", ",", "CSV, UTF-8, “,”"),
-        ("cp1252", ";", "CSV, Windows-1252, “;”"),
-        ("utf-16", "\t", "CSV, UTF-16, “tab”"),
+        ("utf-8-sig", ";", "CSV, UTF-8 (BOM), „;”"),
+        ("utf-8", ",", "CSV, UTF-8, „,”"),
+        ("cp1252", ";", "CSV, Windows-1252, „;”"),
+        ("utf-16", "\t", "CSV, UTF-16, „tab”"),
     ],
 )
 def test_encodings_and_delimiters_read_to_the_same_rows(encoding, delimiter, source):
@@ -129,7 +129,7 @@ def test_a_workbook_takes_the_first_sheet_with_the_columns():
         sheets={"Export": [list(row()), list(row(1).values())], "Later": [list(row())]},
     )
     result = table(data)
-    assert result.source == "XLSX, “Export”"
+    assert result.source == "XLSX, „Export”"
     assert len(result.rows) == 1
 
 
@@ -178,8 +178,8 @@ def test_file_level_problems_have_a_dutch_message():
     # No header with the required columns: which ones are missing, and what was found.
     missing = problem(csv_bytes([row()], headers=["Studentnummer", "Naam", "E-mailadres"]))
     assert "Verplichte kolommen ontbreken" in missing
-    assert "“Voornaam”" in missing and "“E-mail mentor”" in missing and "“Naam”" in missing
-    assert "geen stageplaatsen" in problem(csv_bytes([], headers=list(row())))
+    assert "„Voornaam”" in missing and "„E-mail mentor”" in missing and "„Naam”" in missing
+    assert "geen stageplekken" in problem(csv_bytes([], headers=list(row())))
     assert "tekencodering" in problem(b"\x00a\x00b" * 200)
     assert "tekencodering" in problem(b"Studentnummer;Naam\r\n\x81\x8d\x8f\x90\x9d;x\r\n")
     twice = csv_bytes([row()], headers=[*row(), "E-mail"])

@@ -39,7 +39,7 @@ def test_it_shows_the_upload_form_with_the_columns(office):
     response = office.get(UPLOAD)
     assert response.status_code == 200
     html = response.content.decode()
-    assert "Stageplaatsen importeren" in html
+    assert "Stageplekken importeren" in html
     assert 'enctype="multipart/form-data"' in html
     assert "E-mail mentor" in html and "studentnummer, studentnr" in html.lower()
 
@@ -65,7 +65,7 @@ def test_the_office_uploads_reads_the_preview_and_confirms(office, path):
         CONFIRM, {"batch": batch.token, "digest": page.context["report"].digest}, follow=True
     )
     assert done.redirect_chain[-1][0] == UPLOAD
-    assert "Geïmporteerd: 30 nieuwe en 0 gewijzigde stageplaatsen" in done.content.decode()
+    assert "Geïmporteerd: 30 nieuwe en 0 gewijzigde stageplekken" in done.content.decode()
     assert Placement.objects.count() == SAMPLE_ROWS
     assert not ImportBatch.objects.exists()
 
@@ -102,7 +102,7 @@ def test_rows_with_errors_cannot_be_confirmed(office):
     response = upload(office, csv_bytes([row(1), row(2, Achternaam="=1+1")]))
     html = office.get(response["Location"]).content.decode()
     assert "1 rij heeft een fout" in html
-    assert "begint met “=”" in html
+    assert "begint met „=”" in html
     assert "Import bevestigen" not in html
 
 
@@ -122,7 +122,7 @@ def test_an_error_at_confirm_time_shows_the_new_preview_and_writes_nothing(offic
     refused = office.post(CONFIRM, {"batch": batch.token, "digest": page.context["report"].digest})
     assert refused.status_code == 409
     html = refused.content.decode()
-    assert "Er is niets geïmporteerd" in html and "hoort bij “Iemand Anders”" in html
+    assert "Er is niets geïmporteerd" in html and "hoort bij „Iemand Anders”" in html
     assert counts() == before
     assert ImportBatch.objects.exists()
 
@@ -190,5 +190,5 @@ def test_a_nul_in_a_cell_is_kept_until_the_preview_reports_it(office):
     response = upload(office, csv_bytes([row(1, Achternaam="nul\x00teken")]), "a\x00b.csv")
     assert response.status_code == 302
     html = office.get(response["Location"]).content.decode()
-    assert "“Achternaam” bevat een null-teken" in html
+    assert "„Achternaam” bevat een null-teken" in html
     assert ImportBatch.objects.get().filename == "ab.csv"

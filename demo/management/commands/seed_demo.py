@@ -244,7 +244,7 @@ SCENARIOS = [
         "student8",
         "eemland",
         (*TO_OUTCOME_PENDING, "outcome_differ"),
-        "Jesse wil wisselen van stageplaats, de school wil hem liever houden en extra "
+        "Jesse wil wisselen van stageplek, de school wil hem liever houden en extra "
         "begeleiding bieden.",
         (Category.ATMOSPHERE, Category.OTHER),
         2,
@@ -255,7 +255,7 @@ SCENARIOS = [
         "baken",
         (*TO_OUTCOME_PENDING, "outcome_transfer"),
         "De reisafstand naar de school blijkt na een verhuizing niet meer te doen; iedereen "
-        "is het eens dat een andere stageplaats beter is.",
+        "is het eens dat een andere stageplek beter is.",
         (Category.OTHER,),
         1,
     ),
@@ -343,7 +343,7 @@ SCENARIOS = [
         "student14",
         "baken",
         ("withdraw",),
-        "Per abuis gemeld bij de verkeerde stageplaats.",
+        "Per abuis gemeld bij de verkeerde stageplek.",
         (Category.OTHER,),
         12,
     ),
@@ -529,7 +529,7 @@ class Walk:
             },
             summary="Gesprek met alle betrokkenen over het vervolg van de stage.",
             answers={
-                "problem": "De samenwerking op deze stageplaats werkt niet meer.",
+                "problem": "De samenwerking op deze stageplek werkt niet meer.",
                 "what_was_done": "Twee verbetertrajecten met vaste nabesprekingen.",
                 "when_it_goes_well": "In kleine groepen en met duidelijke afspraken.",
                 "student_needs": "Een mentor die tijd heeft voor begeleiding.",
