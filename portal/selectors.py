@@ -494,6 +494,18 @@ def _extra_steps(
                         f"{date_format(timezone.localtime(c.starts_at), 'j F Y')}",
                     )
                 )
+    for row in rows:
+        for invitation_row in row.invitations:
+            if invitation_row.may_confirm:
+                steps.append(
+                    ExtraStep(
+                        _("I have read the summary"),
+                        reverse("conversations:confirm_read", args=[invitation_row.invitation.pk]),
+                        f"{row.conversation.get_kind_display()}, "
+                        f"{date_format(timezone.localtime(row.conversation.starts_at), 'j F Y')}",
+                        post=True,
+                    )
+                )
     if case.state == State.IMPROVING and can(user, "cases.plan_follow_up", case):
         if follow_up is None:
             steps.append(

@@ -21,7 +21,7 @@ from cases.rules import can, is_hidden
 from cases.services import available_steps
 from conversations.models import Conversation
 from conversations.selectors import PLANNED_STATES, kind_for_state, may_brief, may_plan_again
-from portal.selectors import MAY_ADD_ACTION, MAY_RECORD_WRAP_UP
+from portal.selectors import MAY_ADD_ACTION, MAY_RECORD_WRAP_UP, SECONDARY_STEPS
 from tests.conversations.factories import ConversationFactory
 from tests.journeys import arrange, case_in, make_crew
 
@@ -50,6 +50,15 @@ def panel_urls(html: str) -> set[str]:
     start = html.index('aria-labelledby="steps-heading"')
     section = html[start : html.index("</section>", start)]
     return set(re.findall(r'(?:href|action)="([^"#]+)"', section))
+
+
+def exit_urls(case, user) -> set[str]:
+    """The exits (withdraw, stop now, drop the change): shown apart, below the next steps."""
+    return {
+        reverse(s.url_name, args=[case.pk])
+        for s in available_steps(m.Case.objects.get(pk=case.pk), user)
+        if s.name in SECONDARY_STEPS
+    }
 
 
 def expected_urls(case, user) -> set[str]:
@@ -89,6 +98,28 @@ def expected_urls(case, user) -> set[str]:
                 urls.add(reverse("conversations:confirm_read", args=[invitation.pk]))
             if case.is_open and invitation.needs_briefing and may_brief(case, conversation, user):
                 urls.add(reverse("conversations:brief", args=[invitation.pk]))
+    if case.state == State.IMPROVING and can(user, "cases.plan_follow_up", case):
+        follow_up = next(
+            (
+                c
+                for c in case.conversations.all()
+                if c.kind == Conversation.Kind.FOLLOW_UP and c.status == Conversation.Status.PLANNED
+            ),
+            None,
+        )
+        if follow_up is None:
+            urls.add(reverse("conversations:plan_follow_up", args=[case.pk]))
+        elif follow_up.starts_at <= timezone.now():
+            urls.add(reverse("conversations:record_follow_up", args=[follow_up.pk]))
+    if case.is_open:
+        for action in case.actions.all():
+            action.case = case
+            if not action.evaluation and can(user, "cases.evaluate_action", action):
+                urls.add(reverse("conversations:evaluate_action", args=[action.pk]))
+        for wrap_up in case.wrap_ups.filter(confirmed_at__isnull=True):
+            wrap_up.case = case
+            if can(user, "cases.confirm_wrap_up", wrap_up):
+                urls.add(reverse("transfers:wrap_up_confirm", args=[case.pk]))
     if sees_change_path:
         for handover in case.handovers.all():
             mine = handover.new_coach_id == user.pk and handover.received_at is None
@@ -121,9 +152,9 @@ def check_every_role(client, case, crew) -> None:
         html = response.content.decode()
         expected = expected_urls(case, user)
         assert panel_urls(html) == expected, (case.state, role)
-        # Withdrawing is an exit, shown apart below the steps: with only that, the panel still
-        # says there is nothing to do now.
-        next_steps = expected - {reverse("cases:withdraw", args=[case.pk])}
+        # The exits (withdraw, stop now, drop the change) are shown apart below the steps: with
+        # only those, the panel still says there is nothing to do now.
+        next_steps = expected - exit_urls(case, user)
         says_nothing = any(text in html for text in nothing)
         assert says_nothing == (case.is_open and not next_steps), (case.state, role)
 
