@@ -6,7 +6,7 @@ from __future__ import annotations
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from .models import Case, Category, Placement, User
+from .models import Case, Category, Placement, Role, User
 from .validators import CleanInputMixin
 
 
@@ -114,3 +114,43 @@ class WithdrawForm(StepForm):
         label=_("Reason for withdrawing"),
         widget=forms.Textarea(attrs={"rows": 4}),
     )
+
+
+REASSIGN_ROLE_CHOICES = [
+    (Role.MENTOR.value, Role.MENTOR.label),
+    (Role.SCHOOL_TRAINER.value, Role.SCHOOL_TRAINER.label),
+    (Role.STUDY_COACH.value, Role.STUDY_COACH.label),
+    (Role.COORDINATING_TRAINER.value, Role.COORDINATING_TRAINER.label),
+]
+
+
+class NamedPersonChoiceField(forms.ModelChoiceField):
+    """People by name, with their e-mail address to tell namesakes apart (never usernames)."""
+
+    def label_from_instance(self, obj: User) -> str:
+        name = obj.get_full_name() or _("(no name)")
+        return f"{name} <{obj.email}>" if obj.email else str(name)
+
+
+class ReassignForm(StepForm):
+    """The office puts someone else in a role on the case's placement."""
+
+    role = forms.ChoiceField(label=_("Role"), choices=REASSIGN_ROLE_CHOICES)
+    person = NamedPersonChoiceField(
+        label=_("New person in this role"),
+        queryset=User.objects.none(),
+        help_text=_(
+            "People who hold a role on placements of this school's board. Not in the list? "
+            "Search by name above."
+        ),
+    )
+    reason = forms.CharField(
+        label=_("Reason"),
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text=_("For the timeline, e.g. “mentor ill until the spring holiday”."),
+    )
+
+    def __init__(self, *args, people=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        if people is not None:
+            self.fields["person"].queryset = people

@@ -69,3 +69,31 @@ def placement_people(placement: Placement) -> list[tuple[str, User]]:
 
 def active_users() -> QuerySet[User]:
     return User.objects.filter(is_active=True).order_by("last_name", "first_name", "username")
+
+
+def people_for_role(
+    *, placement: Placement, role: str, search: str = "", limit: int = 200
+) -> QuerySet[User]:
+    """Who may be picked for `role` on this placement: the people who hold that role on
+    placements at a school of the same board (the usual pool), or, with a search, any active
+    person whose name or e-mail matches. Never the student of the placement."""
+    field = PLACEMENT_ROLE_FIELDS[role]
+    board_placements = Placement.objects.filter(school__board_id=placement.school.board_id)
+    pool = Q(pk__in=board_placements.values(f"{field}_id"))
+    words = search.split()[:4]
+    if words:
+        match = Q()
+        for word in words:
+            match &= (
+                Q(first_name__icontains=word)
+                | Q(last_name__icontains=word)
+                | Q(email__icontains=word)
+            )
+        pool = match
+    ids = (
+        User.objects.filter(pool, is_active=True)
+        .exclude(pk=placement.student_id)
+        .order_by("last_name", "first_name", "pk")
+        .values_list("pk", flat=True)[:limit]
+    )
+    return User.objects.filter(pk__in=list(ids)).order_by("last_name", "first_name", "pk")

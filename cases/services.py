@@ -428,12 +428,55 @@ def placement_reassign(
     return events
 
 
+@transaction.atomic
+def case_reassign(
+    *, case_id: int, role: str, person: User, by, reason: str, seen_version: int | None = None
+) -> list[CaseEvent]:
+    """The office puts someone else in a role on the case's placement, from the case page.
+
+    The placement changes (so every open case of it follows, `placement_reassign`); a study
+    coach who changes while the case is open asks for the warm handover: the timeline records
+    that it is needed and the new coach is told to ask the previous one (who no longer sees
+    the case; a `transfers.Handover` with its own page belongs to a transfer to another
+    school, here the placement stays)."""
+    case = lock_case(case_id, seen_version=seen_version)
+    if not by.is_office:
+        raise NotPermitted(_("Only the internship office reassigns the people on a placement."))
+    if not case.is_open:
+        raise GuardFailed(_("The people of a closed case are not changed any more."))
+    placement = Placement.objects.select_for_update().get(pk=case.placement_id)
+    previous = placement.person(role)
+    events = placement_reassign(
+        placement=placement, role=role, person=person, by=by, reason=reason
+    )
+    if not events:
+        raise GuardFailed(_("This person already holds this role on the placement."))
+    if role == Role.STUDY_COACH and previous is not None:
+        for event in events:
+            other = Case.objects.get(pk=event.case_id)
+            handover = case_log(
+                other,
+                by=by,
+                name="handover_needed",
+                note=_("%(old)s → %(new)s") % {"old": previous, "new": person},
+            )
+            tell(
+                other,
+                event="handover_needed",
+                actor=by,
+                recipients=[person],
+                step=f"event{handover.pk}",
+            )
+    return events
+
+
 __all__ = [
     "REASSIGNABLE_ROLES",
     "AvailableStep",
     "CaseChangedMeanwhile",
     "available_steps",
     "case_log",
+    "case_reassign",
     "case_signal",
     "case_touch",
     "check_permitted",

@@ -159,6 +159,8 @@ CASE_PAGES: dict[str, set[str]] = {
     "cases:resolve": {"school_trainer", "study_coach", "office"},
     "cases:withdraw": {"school_trainer", "study_coach", "office", "student"},  # signaller
     "cases:release_confidential": {"office"},
+    # The office changes a person on the placement (cases.views.ReassignStep).
+    "cases:reassign": {"office"},
     "conversations:plan": PLANNERS,  # the plan step of the case's state (problem here)
     "conversations:plan_again": PLANNERS,
     "conversations:record": PLANNERS,

@@ -81,7 +81,7 @@ from transfers import services as transfer_services
 pytestmark = pytest.mark.django_db
 
 EXAMPLES = 25
-MIN_TOTAL = 850  # all endpoints together (35 endpoints × 25 = 875)
+MIN_TOTAL = 875  # all endpoints together (36 endpoints × 25 = 900)
 MIN_EXAMPLES = 20  # per endpoint (a small discrete input space may end a little early)
 EXAMPLES_RUN: Counter = Counter()
 ACCEPTED: Counter = Counter()
@@ -551,6 +551,15 @@ def signal_fields(world: World) -> Fields:
     }
 
 
+def reassign_fields(world: World) -> Fields:
+    roles = ["mentor", "school_trainer", "study_coach", "coordinating_trainer"]
+    return {
+        "role": choice_field(roles, extra=["student", "office", "mentor\x00"]),
+        "person": id_field(people_ids(world, "outsider"), people_ids(world, "student")),
+        "reason": text_field("Mentor ziek tot de voorjaarsvakantie."),
+    }
+
+
 def plan_fields(world: World) -> Fields:
     return {
         "starts_at": datetime_field(timezone.localtime() + dt.timedelta(days=2)),
@@ -715,6 +724,15 @@ ENDPOINTS: dict[str, Endpoint] = {
             case_kw,
             lambda w: {"junk": junk_field()},
             other_kwargs=other_case_kw,
+        ),
+        Endpoint(
+            "cases:reassign",
+            lambda: build("improving"),
+            "office",
+            case_kw,
+            reassign_fields,
+            other_kwargs=other_case_kw,
+            text_fields=("reason",),
         ),
         Endpoint(
             "conversations:plan",
