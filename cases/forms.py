@@ -6,7 +6,7 @@ from __future__ import annotations
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from .models import Case, Category, Placement, Role, User
+from .models import Case, Category, Deputy, Placement, Role, User
 from .validators import CleanInputMixin
 
 
@@ -154,3 +154,26 @@ class ReassignForm(StepForm):
         super().__init__(*args, **kwargs)
         if people is not None:
             self.fields["person"].queryset = people
+
+
+class DeputyForm(CleanInputMixin, forms.Form):
+    """The office names a deputy for a global role and a period."""
+
+    role = forms.ChoiceField(
+        label=_("Deputy for"), choices=[(r.value, r.label) for r in Deputy.ROLES]
+    )
+    person = NamedPersonChoiceField(label=_("Deputy"), queryset=User.objects.none())
+    starts_on = forms.DateField(label=_("From"), widget=DateInput())
+    ends_on = forms.DateField(label=_("Until"), widget=DateInput(), help_text=_("Included."))
+
+    def __init__(self, *args, people=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        if people is not None:
+            self.fields["person"].queryset = people
+
+    def clean(self):
+        data = super().clean()
+        starts, ends = data.get("starts_on"), data.get("ends_on")
+        if starts and ends and ends < starts:
+            self.add_error("ends_on", _("The end date is before the start date."))
+        return data

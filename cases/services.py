@@ -22,12 +22,14 @@ from .models import (
     Case,
     CaseCategory,
     CaseEvent,
+    Deputy,
     GuardFailed,
     NotPermitted,
     Placement,
     Role,
     State,
     User,
+    global_role_holders,
     step_declaration,
     transition_meta,
     transition_names,
@@ -225,7 +227,7 @@ def recipients_for(case: Case, roles: Iterable[str]) -> list:
     people = case.people([r for r in roles if r not in GLOBAL_ROLES])
     global_roles = [r for r in roles if r in GLOBAL_ROLES]
     if global_roles:
-        for person in User.objects.filter(groups__name__in=global_roles, is_active=True):
+        for person in global_role_holders(global_roles):
             if person not in people:
                 people.append(person)
     return people
@@ -470,6 +472,25 @@ def case_reassign(
     return events
 
 
+@transaction.atomic
+def deputy_name(*, role: str, person: User, starts_on, ends_on, by) -> Deputy:
+    """The office names a deputy ISOP process owner or deputy office staff for a period; the
+    deputy acts in that role from `starts_on` to `ends_on` (both included)."""
+    if not by.is_office:
+        raise NotPermitted(_("Only the internship office names deputies."))
+    if role not in Deputy.ROLES:
+        raise GuardFailed(_("Deputies are named for the internship office or the ISOP owner."))
+    if ends_on < starts_on:
+        raise GuardFailed(_("The end date is before the start date."))
+    if ends_on < timezone.localdate():
+        raise GuardFailed(_("The period is already over."))
+    if not person.is_active:
+        raise GuardFailed(_("This account is not active."))
+    return Deputy.objects.create(
+        role=role, person=person, starts_on=starts_on, ends_on=ends_on, named_by=by
+    )
+
+
 __all__ = [
     "REASSIGNABLE_ROLES",
     "AvailableStep",
@@ -477,6 +498,7 @@ __all__ = [
     "available_steps",
     "case_log",
     "case_reassign",
+    "deputy_name",
     "case_signal",
     "case_touch",
     "check_permitted",

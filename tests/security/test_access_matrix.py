@@ -213,6 +213,7 @@ GLOBAL_PAGES: dict[str, set[str]] = {
     "office:steering_report": {"office"},
     "office:worklist": {"office"},
     "office:isop_queue": {"isop"},
+    "office:deputies": {"office"},
     # The import of a semester's placements (semester/views.py): the office's alone.
     "semester:import": {"office"},
     "semester:import_preview": {"office"},

@@ -560,6 +560,15 @@ def reassign_fields(world: World) -> Fields:
     }
 
 
+def deputy_fields(world: World) -> Fields:
+    return {
+        "role": choice_field(["office", "isop_owner"], extra=["mentor", "student"]),
+        "person": id_field(people_ids(world, "outsider"), [999999]),
+        "starts_on": date_field(TODAY),
+        "ends_on": date_field(TOMORROW),
+    }
+
+
 def plan_fields(world: World) -> Fields:
     return {
         "starts_at": datetime_field(timezone.localtime() + dt.timedelta(days=2)),
@@ -733,6 +742,14 @@ ENDPOINTS: dict[str, Endpoint] = {
             reassign_fields,
             other_kwargs=other_case_kw,
             text_fields=("reason",),
+        ),
+        Endpoint(
+            "office:deputies",
+            lambda: build("placement"),
+            "office",
+            lambda w: {},
+            deputy_fields,
+            versioned=False,
         ),
         Endpoint(
             "conversations:plan",
