@@ -7,6 +7,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from .models import Case, Category, Deputy, Placement, Role, User
+from .selectors import person_label
 from .validators import CleanInputMixin
 
 
@@ -25,11 +26,11 @@ class DateTimeLocalInput(forms.DateTimeInput):
 
 
 class PersonChoiceField(forms.ModelChoiceField):
-    """A select of people that shows full names (and the username to tell namesakes apart)."""
+    """A select of people by name, with the e-mail address to tell namesakes apart (never the
+    username)."""
 
     def label_from_instance(self, obj: User) -> str:
-        name = obj.get_full_name()
-        return f"{name} ({obj.username})" if name else obj.username
+        return person_label(obj)
 
 
 class StepForm(CleanInputMixin, forms.Form):
@@ -128,8 +129,7 @@ class NamedPersonChoiceField(forms.ModelChoiceField):
     """People by name, with their e-mail address to tell namesakes apart (never usernames)."""
 
     def label_from_instance(self, obj: User) -> str:
-        name = obj.get_full_name() or _("(no name)")
-        return f"{name} <{obj.email}>" if obj.email else str(name)
+        return person_label(obj)
 
 
 class ReassignForm(StepForm):

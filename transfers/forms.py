@@ -9,7 +9,7 @@ from django.utils.translation import gettext_lazy as _
 
 from cases.forms import DateInput, PersonChoiceField, StepForm
 from cases.models import AdviceDecision, Outcome, TrainingSchool, User
-from cases.selectors import active_users
+from cases.selectors import active_users, picker_choices
 from cases.validators import CleanInputMixin
 
 from .models import ChangeRequest, Position
@@ -91,6 +91,20 @@ class WrapUpForm(WrapUpFieldsMixin, StepForm):
         self.add_wrap_up_fields()
 
 
+PICKED_ROLES = ("mentor", "school_trainer", "study_coach", "coordinating_trainer")
+
+
+def set_people_pickers(form: forms.Form) -> None:
+    """The people fields: any active person is valid; the list shows, per role, those who hold
+    it at the case's board first, then elsewhere, then the others, by name (never username)."""
+    users = active_users()
+    board = form.case.placement.school.board if form.case is not None else None
+    choices = picker_choices(list(PICKED_ROLES), board=board)
+    for name in PICKED_ROLES:
+        form.fields[name].queryset = users
+        form.fields[name].widget.choices = choices[name]
+
+
 class PlaceForm(WrapUpFieldsMixin, StepForm):
     school = forms.ModelChoiceField(
         label=_("Training school"),
@@ -110,9 +124,7 @@ class PlaceForm(WrapUpFieldsMixin, StepForm):
 
     def __init__(self, *args, with_wrap_up: bool = False, **kwargs):
         super().__init__(*args, **kwargs)
-        users = active_users()
-        for name in ("mentor", "school_trainer", "study_coach", "coordinating_trainer"):
-            self.fields[name].queryset = users
+        set_people_pickers(self)
         if self.case is not None:
             self.fields["study_coach"].initial = self.case.placement.study_coach_id
         if with_wrap_up:
@@ -196,9 +208,7 @@ class ResumeForm(StepForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        users = active_users()
-        for name in ("mentor", "school_trainer", "study_coach", "coordinating_trainer"):
-            self.fields[name].queryset = users
+        set_people_pickers(self)
         if self.case is not None:
             self.fields["study_coach"].initial = self.case.placement.study_coach_id
 
