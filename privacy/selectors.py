@@ -116,6 +116,8 @@ EXPORT_EXCLUDED: dict[str, str] = {
     "content; the same edits are on the case's timeline where they matter",
     "cases.TrainingSchool": "a school and its coordinating trainer (staff); the student's "
     "schools are in `placements`",
+    "cases.Deputy": "who acts as office staff or ISOP owner for a period (staff); no case "
+    "and nothing about a student",
     "semester.ImportBatch": "the office's unconfirmed upload of a semester file, kept at most "
     "24 hours; what it imports is the student's placement, which is in `placements`",
 }
