@@ -315,6 +315,11 @@ class Placement(models.Model):
     )
     programme = models.CharField(_("programme"), max_length=100, blank=True)
     study_year = models.PositiveSmallIntegerField(_("study year"), null=True, blank=True)
+    is_final_lio = models.BooleanField(
+        _("final internship (LIO)"),
+        default=False,
+        help_text=_("The student's final internship as a teacher in training (LIO)."),
+    )
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
 
     class Meta:
