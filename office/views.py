@@ -100,6 +100,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         "overdue_url": f"{list_url}?overdue=1",
         "failed": failed,
         "failed_total": failed_total,
+        "breakdowns": selectors.breakdowns(),
     }
     return render(request, "office/dashboard.html", context)
 
@@ -253,6 +254,11 @@ def _steering_csv(rows: dict[str, Any], start: dt.date, end: dt.date, outcome_la
     writer.writerow([_("training school"), _("signalled in the period"), _("open now")])
     for row in rows["schools"]:
         writer.writerow([row["name"], row["signalled"], row["open_now"]])
+    for table in rows["breakdowns"]:
+        writer.writerow([])
+        writer.writerow([table["title"], _("signalled in the period"), _("open now")])
+        for row in table["rows"]:
+            writer.writerow([row["name"], row["signalled"], row["open_now"]])
     writer.writerow([])
     writer.writerow([_("time from signal to the first conversation"), _("cases")])
     for label, n in rows["waits"]:
