@@ -1118,6 +1118,8 @@ RECORD_LABELS: dict[str, str] = {
     "school_trainer_reassigned": _("New school trainer assigned"),
     "study_coach_reassigned": _("New study coach assigned"),
     "coordinating_trainer_reassigned": _("New coordinating school trainer assigned"),
+    # transfers.services.study_step_record: a consequence for the student's study.
+    "study_step_recorded": _("Consequence for the study recorded"),
     # cases.services.case_reassign: a new study coach while the case is open.
     "handover_needed": _("Study coach changed: warm handover from the previous coach needed"),
 }

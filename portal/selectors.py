@@ -118,6 +118,7 @@ class TimelineRow:
 class CasePage:
     case: Case
     roles: list[str]  # the user's roles on the case, as labels
+    may_record_study_step: bool
     people: list[tuple[str, User]]
     categories: list[str]
     # The steps this user can take now; withdrawing and asking for a change apart.
@@ -422,6 +423,7 @@ def case_page(user: User, pk: int) -> CasePage:
     return CasePage(
         case=case,
         roles=sorted(str(ROLE_LABELS.get(r, r)) for r in roles),
+        may_record_study_step=bool(roles & {Role.OFFICE, Role.STUDY_COACH}),
         people=placement_people(case.placement),
         categories=categories,
         steps=[

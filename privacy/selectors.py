@@ -108,6 +108,7 @@ EXPORT_COVERED: dict[str, str] = {
     "transfers.Transfer": "cases[].transfers",
     "transfers.Stop": "cases[].stops",
     "transfers.Handover": "cases[].handovers",
+    "transfers.StudyStep": "cases[].study_steps",
     "notifications.Notification": "notifications (the student's own inbox)",
 }
 # Models with a path to a student that the export leaves out, with the reason.
@@ -191,6 +192,7 @@ def _student_cases(student: User) -> list[Case]:
             "transfers__to_placement__school",
             "stops",
             "handovers",
+            "study_steps",
         )
         .order_by("signalled_at", "pk")
     )
@@ -357,6 +359,15 @@ def _case_data(case: Case, people: _People) -> dict[str, Any]:
                 "resumed_at": _when(s.resumed_at),
             }
             for s in case.stops.all()
+        ],
+        "study_steps": [
+            {
+                "kind": str(s.get_kind_display()),
+                "on": _when(s.on),
+                "note": s.note,
+                "recorded_at": _when(s.recorded_at),
+            }
+            for s in case.study_steps.all()
         ],
         "handovers": [
             {

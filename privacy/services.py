@@ -79,12 +79,14 @@ ANONYMISED_TEXTS: dict[str, tuple[str, tuple[str, ...]]] = {
     "transfers.IsopAdvice": ("case_id", ("question", "rationale")),
     "transfers.WrapUp": ("case_id", ("agreement",)),
     "transfers.Handover": ("case_id", ("what_helped", "student_needs", "open_actions")),
+    "transfers.StudyStep": ("case_id", ("note",)),
     "notifications.Notification": ("case_id", ("last_error",)),
 }
 # Text fields of a case's records that are kept, with the reason (codes, keys, choices).
 KEPT_TEXTS: dict[str, str] = {
     "cases.Case.state": "state code (statistics)",
     "cases.CaseCategory.category": "category code (statistics)",
+    "transfers.StudyStep.kind": "code of the consequence for the study (statistics)",
     "cases.CaseEvent.kind": "code",
     "cases.CaseEvent.name": "step name code",
     "cases.CaseEvent.from_state": "state code",

@@ -3,6 +3,8 @@ resume, warm handover and the wrap-up with the class."""
 
 from __future__ import annotations
 
+import datetime as dt
+
 from django import forms
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -12,7 +14,7 @@ from cases.models import AdviceDecision, Outcome, TrainingSchool, User
 from cases.selectors import active_users, picker_choices
 from cases.validators import CleanInputMixin
 
-from .models import ChangeRequest, Position
+from .models import ChangeRequest, Position, StudyStep
 
 
 class RequestForm(StepForm):
@@ -250,3 +252,24 @@ class HandoverForm(StepForm):
 
 class HandoverReceivedForm(CleanInputMixin, forms.Form):
     """Only a confirmation button: the new coach has read the handover."""
+
+
+class StudyStepForm(StepForm):
+    kind = forms.ChoiceField(label=_("What"), choices=StudyStep.Kind.choices)
+    on = forms.DateField(label=_("Date"), widget=DateInput())
+    note = forms.CharField(
+        label=_("Note"),
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text=_("Optional: e.g. which credits, or the appointment made."),
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["on"].initial = timezone.localdate()
+
+    def clean_on(self):
+        value = self.cleaned_data["on"]
+        if value.year < 2000 or value > timezone.localdate() + dt.timedelta(days=366):
+            raise forms.ValidationError(_("Choose a date within a year from today."))
+        return value

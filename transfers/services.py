@@ -22,7 +22,14 @@ from cases.models import (
     TrainingSchool,
 )
 from cases.rules import can
-from cases.services import case_log, check_permitted, lock_case, notify_roles, run_transition
+from cases.services import (
+    case_log,
+    case_touch,
+    check_permitted,
+    lock_case,
+    notify_roles,
+    run_transition,
+)
 
 from .models import (
     ChangeRequest,
@@ -31,6 +38,7 @@ from .models import (
     OutcomeReport,
     Position,
     Stop,
+    StudyStep,
     Transfer,
     WrapUp,
 )
@@ -384,3 +392,26 @@ def handover_acknowledge(*, handover_id: int, by) -> Handover:
         handover.save(update_fields=["received_at"])
         case_log(handover.case, by=by, name="handover_received")
     return handover
+
+
+@transaction.atomic
+def study_step_record(
+    *, case_id: int, by, kind: str, on: date, note: str = "", seen_version: int | None = None
+) -> StudyStep:
+    """The study coach or the office records a consequence for the student's study (a delay,
+    credits at stake, a referral), with its date; the timeline shows it."""
+    case = lock_case(case_id, seen_version=seen_version)
+    if not (by.is_office or Role.STUDY_COACH in case.placement.roles_of(by)):
+        raise NotPermitted(
+            _("Only the study coach or the office record a consequence for the study.")
+        )
+    step = StudyStep.objects.create(case=case, kind=kind, on=on, note=note, recorded_by=by)
+    label = StudyStep.Kind(kind).label
+    case_log(
+        case,
+        by=by,
+        name="study_step_recorded",
+        note=f"{label} ({date_format(on, 'SHORT_DATE_FORMAT')})",
+    )
+    case_touch(case)
+    return step

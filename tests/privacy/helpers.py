@@ -11,6 +11,7 @@ from conversations import services as conversation_services
 from privacy.services import privacy_officer_group
 from tests.cases.factories import UserFactory
 from tests.journeys import change_path
+from transfers.models import StudyStep
 
 
 def full_case(*, closed: bool = True):
@@ -23,6 +24,13 @@ def full_case(*, closed: bool = True):
         text="My own view of the conversation.",
         submit=True,
         logged_in_onstage_on=dt.date.today(),
+    )
+    StudyStep.objects.create(
+        case=case,
+        kind=StudyStep.Kind.STUDY_DELAY,
+        on=dt.date.today(),
+        note="Half a year of delay expected.",
+        recorded_by=office,
     )
     case.refresh_from_db()
     return case, placement, office, isop

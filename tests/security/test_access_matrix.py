@@ -174,6 +174,7 @@ CASE_PAGES: dict[str, set[str]] = {
     "transfers:resume": {"office"},
     "transfers:handover": {"old_study_coach"},
     "transfers:wrap_up": {"school_trainer", "student", "office"},
+    "transfers:study_step": {"study_coach", "office"},
 }
 OBJECT_PAGES: dict[tuple[str, str], set[str]] = {
     ("conversations:calendar", "P"): ALL_KINDS,

@@ -752,6 +752,19 @@ ENDPOINTS: dict[str, Endpoint] = {
             versioned=False,
         ),
         Endpoint(
+            "transfers:study_step",
+            lambda: build("improving"),
+            "office",
+            case_kw,
+            lambda w: {
+                "kind": choice_field(["study_delay", "examination_board"], extra=["other"]),
+                "on": date_field(TODAY),
+                "note": text_field("Twee studiepunten staan op het spel."),
+            },
+            other_kwargs=other_case_kw,
+            text_fields=("note",),
+        ),
+        Endpoint(
             "conversations:plan",
             lambda: build("signalled"),
             "school_trainer",
