@@ -91,6 +91,9 @@ class SignalForm(CleanInputMixin, forms.Form):
         ),
     )
 
+    # The earlier, closed case this signal follows up on (from the closed case's button).
+    follows = forms.IntegerField(widget=forms.HiddenInput, required=False, min_value=1)
+
     def __init__(self, *args, placements=None, allow_confidential: bool = False, **kwargs):
         super().__init__(*args, **kwargs)
         if not allow_confidential:  # only a student signals confidentially
@@ -107,6 +110,14 @@ class ResolveForm(StepForm):
         required=False,
         widget=forms.Textarea(attrs={"rows": 4}),
         help_text=_("Optional: why the problem is considered solved."),
+    )
+
+
+class ReopenForm(StepForm):
+    reason = forms.CharField(
+        label=_("Reason for reopening"),
+        widget=forms.Textarea(attrs={"rows": 4}),
+        help_text=_("The case keeps its number; the timeline continues."),
     )
 
 

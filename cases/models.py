@@ -18,7 +18,10 @@ from django.core.exceptions import PermissionDenied
 from django.db import models
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.dateparse import parse_date, parse_datetime
+from django.utils.formats import date_format
 from django.utils.functional import cached_property
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 # --------------------------------------------------------------------------------------------
@@ -354,6 +357,20 @@ class Placement(models.Model):
             if user.pk is not None and getattr(self, f"{field}_id") == user.pk
         }
 
+    def person_id(self, role: str) -> int | None:
+        """The id of who holds a placement role on the case now (see `person`), read from the
+        placements' foreign keys without loading the people."""
+        field = PLACEMENT_ROLE_FIELDS.get(role)
+        if field is None:
+            return None
+        if self.new_placement_id is None:
+            return getattr(self.placement, f"{field}_id")
+        if role == Role.STUDENT:
+            return self.placement.student_id
+        if role == Role.STUDY_COACH:
+            return self.new_placement.study_coach_id
+        return None
+
     def person(self, role: str):
         field = PLACEMENT_ROLE_FIELDS.get(role)
         return getattr(self, field) if field else None
@@ -374,14 +391,23 @@ class State(models.TextChoices):
         "change_conversation_planned",
         _("all-party conversation planned"),
     )
+    # Recorded with the student, the school trainer or the study coach absent: it stays on the
+    # office's monitor until the office accepts it (with a reason) or a new one is planned.
+    CHANGE_CONVERSATION_INCOMPLETE = (
+        "change_conversation_incomplete",
+        _("all-party conversation held without everyone"),
+    )
     OUTCOME_PENDING = "outcome_pending", _("awaiting outcome")
     ISOP_ADVICE = "isop_advice", _("awaiting ISOP advice")
+    # The ISOP owner advises; the internship office decides (it may depart from the advice).
+    DECISION_PENDING = "decision_pending", _("awaiting the internship office's decision")
     TRANSFER_REQUESTED = "transfer_requested", _("awaiting new placement or stop")
     HANDOVER = "handover", _("warm handover between study coaches")
     STOPPED = "stopped", _("internship stopped temporarily")
     CLOSED_RESOLVED = "closed_resolved", _("closed: resolved")
     CLOSED_TRANSFERRED = "closed_transferred", _("closed: transferred")
     CLOSED_STOPPED = "closed_stopped", _("closed: stopped")
+    CLOSED_RESUMED = "closed_resumed", _("closed: resumed")
     CLOSED_WITHDRAWN = "closed_withdrawn", _("closed: withdrawn")
 
 
@@ -389,9 +415,49 @@ CLOSED_STATES = (
     State.CLOSED_RESOLVED,
     State.CLOSED_TRANSFERRED,
     State.CLOSED_STOPPED,
+    State.CLOSED_RESUMED,
     State.CLOSED_WITHDRAWN,
 )
 OPEN_STATES = tuple(s for s in State if s not in CLOSED_STATES)
+# Before the change path: the person who signalled may still withdraw the case.
+EARLY_STATES = (State.SIGNALLED, State.CONVERSATION_PLANNED, State.IMPROVING)
+# Where a request for a change (or a stop) can be dropped and the case returns to "improving".
+ABANDONABLE_STATES = (
+    State.CHANGE_REQUESTED,
+    State.OFFICE_INFORMED,
+    State.CHANGE_CONVERSATION_PLANNED,
+    State.CHANGE_CONVERSATION_INCOMPLETE,
+    State.TRANSFER_REQUESTED,
+)
+# The acute stop: from any open state but a stop itself and the warm handover (the student is
+# already at the new placement then: a stop there is a new case about that placement).
+STOP_NOW_STATES = tuple(s for s in OPEN_STATES if s not in (State.STOPPED, State.HANDOVER))
+
+# The kind of change a case is on (Case.change_kind): a stop request reads as a stop request.
+TRANSFER_KIND, STOP_TEMPORARY_KIND, STOP_KIND = "transfer", "stop_temporary", "stop"
+STOP_KINDS = (STOP_TEMPORARY_KIND, STOP_KIND)
+STATE_VARIANTS: dict[str, dict[str, str]] = {
+    State.CHANGE_REQUESTED: {
+        STOP_TEMPORARY_KIND: _("temporary stop requested"),
+        STOP_KIND: _("stop of the internship requested"),
+    },
+    State.TRANSFER_REQUESTED: {
+        TRANSFER_KIND: _("awaiting a new placement"),
+        STOP_TEMPORARY_KIND: _("awaiting the temporary stop"),
+        STOP_KIND: _("awaiting the stop"),
+    },
+}
+
+
+def state_label(state: str, kind: str = "") -> str:
+    """The state's words, for a stop request as a stop (not as a change of placement)."""
+    variant = STATE_VARIANTS.get(state, {}).get(kind or "")
+    if variant is not None:
+        return str(variant)
+    try:
+        return str(State(state).label)
+    except ValueError:
+        return state
 
 
 class Category(models.TextChoices):
@@ -400,6 +466,15 @@ class Category(models.TextChoices):
     MENTOR_RELATIONSHIP = "mentor_relationship", _("relationship with the mentor")
     CLASSROOM = "classroom", _("functioning in the classroom")
     OTHER = "other", _("other")
+
+
+class Evaluation(models.TextChoices):
+    """Whether an improvement action helped (conversations.ImprovementAction.evaluation); in the
+    core because the timeline renders it in the reader's language."""
+
+    HELPED = "helped", _("helped")
+    PARTLY = "partly", _("helped partly")
+    NOT_HELPED = "not_helped", _("did not help")
 
 
 class Outcome(models.TextChoices):
@@ -412,7 +487,10 @@ class Outcome(models.TextChoices):
 
 
 class AdviceDecision(models.TextChoices):
-    TRANSFER = "transfer", _("change placement or stop")
+    """What the ISOP owner advises, and what the internship office then decides."""
+
+    TRANSFER = "transfer", _("change of placement")
+    STOP = "stop", _("stop the internship")
     CONTINUE = "continue", _("continue at this placement")
 
 
@@ -422,8 +500,9 @@ OUTCOME_TARGET = {
     Outcome.CONTINUE: State.IMPROVING,
     Outcome.OPINIONS_DIFFER: State.ISOP_ADVICE,
 }
-ADVICE_TARGET = {
+DECISION_TARGET = {
     AdviceDecision.TRANSFER: State.TRANSFER_REQUESTED,
+    AdviceDecision.STOP: State.TRANSFER_REQUESTED,
     AdviceDecision.CONTINUE: State.IMPROVING,
 }
 
@@ -459,11 +538,15 @@ def guard(message, *, filled_by_step: bool = False) -> Callable[[Callable], Call
     return decorate
 
 
-def roles_may(*roles: str) -> Callable:
+def roles_may(*roles: str, refusal=None) -> Callable:
+    """A transition's permission: one of these roles on the case. `refusal` replaces the
+    generic "Only the ... may do this" when the rule is more than a list of roles."""
+
     def permission(case: Case, user) -> bool:
         return bool(case.roles_of(user) & set(roles))
 
     permission.roles = roles
+    permission.refusal = refusal
     return permission
 
 
@@ -563,9 +646,70 @@ def five_answers_recorded(case: Case) -> bool:
     return conv is not None and all((getattr(conv, f) or "").strip() for f in FIVE_ANSWERS)
 
 
-@guard(_("Record the wrap-up with the class (last day, saying goodbye) first."))
-def wrap_up_recorded(case: Case) -> bool:
-    return case.wrap_ups.exists()
+@guard(
+    _(
+        "The conversation has not taken place yet: record it once it has (or reschedule it to "
+        "when it actually took place)."
+    ),
+    filled_by_step=True,
+)
+def problem_conversation_has_taken_place(case: Case) -> bool:
+    conv = _latest_conversation(case, PROBLEM)
+    return conv is not None and conv.starts_at <= timezone.now()
+
+
+@guard(problem_conversation_has_taken_place.message, filled_by_step=True)
+def change_conversation_has_taken_place(case: Case) -> bool:
+    conv = _latest_conversation(case, CHANGE)
+    return conv is not None and conv.starts_at <= timezone.now()
+
+
+# The all-party conversation counts as held with everyone only when these attended.
+ALL_PARTIES = (Role.STUDENT, Role.SCHOOL_TRAINER, Role.STUDY_COACH)
+
+
+def all_parties_attended(case: Case) -> bool:
+    conv = _latest_conversation(case, CHANGE)
+    if conv is None:
+        return False
+    present = {i.role for i in conv.invitations.all() if i.attended}
+    return set(ALL_PARTIES) <= present
+
+
+def _latest_wrap_up(case: Case):
+    # Through .all(), so a page that prefetched the wrap-ups asks the database nothing more.
+    return max(case.wrap_ups.all(), key=lambda w: (w.recorded_at, w.pk), default=None)
+
+
+@guard(
+    _(
+        "The wrap-up with the class must be recorded and agreed by the school trainer and the "
+        "student (or by the internship office on their behalf) first."
+    )
+)
+def wrap_up_agreed(case: Case) -> bool:
+    wrap_up = _latest_wrap_up(case)
+    return wrap_up is not None and wrap_up.confirmed_at is not None
+
+
+@guard(
+    _(
+        "The student has left this placement: signal a new problem on the current placement, "
+        "linked to this case, instead."
+    )
+)
+def placement_still_current(case: Case) -> bool:
+    return case.new_placement_id is None and case.placement.status in (
+        Placement.Status.ACTIVE,
+        Placement.Status.PAUSED,
+    )
+
+
+@guard(_("Another case on this placement is open: continue that one."))
+def no_other_open_case(case: Case) -> bool:
+    return not (
+        Case.objects.open().filter(placement_id=case.placement_id).exclude(pk=case.pk).exists()
+    )
 
 
 @guard(_("Record the new placement first."), filled_by_step=True)
@@ -599,6 +743,49 @@ def is_old_coach(case: Case, user) -> bool:
 is_old_coach.roles = ("old_study_coach",)
 
 
+def may_confirm_handover(case: Case, user) -> bool:
+    """The previous study coach; the office on their behalf (left, ill, past escalation)."""
+    return is_old_coach(case, user) or Role.OFFICE in case.roles_of(user)
+
+
+may_confirm_handover.roles = ("old_study_coach", Role.OFFICE)
+may_confirm_handover.refusal = None
+
+
+def may_withdraw(case: Case, user) -> bool:
+    """The school trainer and the office always; whoever signalled only before the change path."""
+    roles = case.roles_of(user)
+    if roles & {Role.SCHOOL_TRAINER, Role.OFFICE}:
+        return True
+    return "signaller" in roles and case.state in EARLY_STATES
+
+
+may_withdraw.roles = (Role.SCHOOL_TRAINER, Role.OFFICE, "signaller")
+may_withdraw.refusal = _(
+    "Only the school trainer or the internship office may withdraw the case (and the person "
+    "who signalled it, before a change or a stop is requested)."
+)
+
+
+def may_abandon_change(case: Case, user) -> bool:
+    """The school trainer and the office; while the request is new (the office not yet
+    informed), also the student and the study coach, who may have asked for it. By role, so
+    that no list of cases asks the database who asked."""
+    roles = case.roles_of(user)
+    if roles & {Role.SCHOOL_TRAINER, Role.OFFICE}:
+        return True
+    return case.state == State.CHANGE_REQUESTED and bool(
+        roles & {Role.STUDENT, Role.STUDY_COACH}
+    )
+
+
+may_abandon_change.roles = (Role.SCHOOL_TRAINER, Role.OFFICE, Role.STUDENT, Role.STUDY_COACH)
+may_abandon_change.refusal = _(
+    "Only the school trainer or the internship office may drop the change (and the student or "
+    "the study coach, until the office has been informed)."
+)
+
+
 class CaseQuerySet(models.QuerySet):
     def open(self):
         return self.filter(state__in=OPEN_STATES)
@@ -609,9 +796,14 @@ class CaseQuerySet(models.QuerySet):
             return self.none()
         if user.is_office:
             return self
-        q = models.Q()
-        for field in PLACEMENT_ROLE_FIELDS.values():
-            q |= models.Q(**{f"placement__{field}": user})
+        # The people on the case's placement; once the student continues elsewhere (a
+        # transfer, a resume at another school), only the student and the new placement's study
+        # coach: the old school's staff lose access and the new school's never had it.
+        stayed = models.Q(new_placement__isnull=True)
+        q = models.Q(placement__student=user) | models.Q(new_placement__study_coach=user)
+        for role, field in PLACEMENT_ROLE_FIELDS.items():
+            if role != Role.STUDENT:
+                q |= stayed & models.Q(**{f"placement__{field}": user})
         if user.is_isop_owner:
             q |= models.Q(isop_requests__isnull=False)
         q |= models.Q(state=State.HANDOVER, handovers__old_coach=user, handovers__confirmed_at=None)
@@ -625,8 +817,31 @@ class CaseQuerySet(models.QuerySet):
 class Case(fsm.ConcurrentTransitionMixin, models.Model):
     """One problem situation on one placement (a probleemsituatie / dossier)."""
 
+    # The placement the problem is about; it stays so after a transfer (the statistics, the
+    # old school's records and its need-to-know follow it).
     placement = models.ForeignKey(
         Placement, verbose_name=_("placement"), on_delete=models.PROTECT, related_name="cases"
+    )
+    # Where the student continues after a transfer or a resume at another school.
+    new_placement = models.ForeignKey(
+        Placement,
+        verbose_name=_("new placement"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="continued_cases",
+    )
+    # The kind of change the case is on ("transfer", "stop_temporary", "stop"; empty before the
+    # change path and after it was dropped): the state's words follow it (STATE_VARIANTS).
+    change_kind = models.CharField(_("kind of change"), max_length=20, blank=True)
+    # A new case may follow up on an earlier, closed one of the same student.
+    follows = models.ForeignKey(
+        "self",
+        verbose_name=_("follows up on"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="followed_by",
     )
     state = fsm.FSMField(
         _("state"),
@@ -712,6 +927,18 @@ class Case(fsm.ConcurrentTransitionMixin, models.Model):
     def student(self):
         return self.placement.student
 
+    @property
+    def current_placement(self) -> Placement:
+        """Where the student is now for this case: the new placement after a transfer."""
+        return self.new_placement if self.new_placement_id else self.placement
+
+    def get_state_display(self) -> str:
+        return state_label(self.state, self.change_kind)
+
+    @property
+    def is_stop(self) -> bool:
+        return self.change_kind in STOP_KINDS
+
     @cached_property
     def open_handover(self):
         """The warm handover still to be recorded (the latest), read through `handovers.all()`
@@ -722,7 +949,9 @@ class Case(fsm.ConcurrentTransitionMixin, models.Model):
     def roles_of(self, user) -> set[str]:
         if not getattr(user, "is_authenticated", False):
             return set()
-        roles = set(self.placement.roles_of(user)) | set(user.global_roles)
+        roles = set(user.global_roles)
+        if user.pk is not None:
+            roles |= {r for r in PLACEMENT_ROLE_FIELDS if self.person_id(r) == user.pk}
         if self.state == State.HANDOVER and is_old_coach(self, user):
             roles.add("old_study_coach")
         # "signaller" is a pseudo-role: whoever signalled the case may withdraw it.
@@ -730,18 +959,46 @@ class Case(fsm.ConcurrentTransitionMixin, models.Model):
             roles.add("signaller")
         return roles
 
+    def person_id(self, role: str) -> int | None:
+        """The id of who holds a placement role on the case now (see `person`), read from the
+        placements' foreign keys without loading the people."""
+        field = PLACEMENT_ROLE_FIELDS.get(role)
+        if field is None:
+            return None
+        if self.new_placement_id is None:
+            return getattr(self.placement, f"{field}_id")
+        if role == Role.STUDENT:
+            return self.placement.student_id
+        if role == Role.STUDY_COACH:
+            return self.new_placement.study_coach_id
+        return None
+
+    def person(self, role: str):
+        """Who holds a placement role on the case now. After the student moved on (a transfer,
+        a resume at another school) only the student and the new placement's study coach are
+        on it: the old school's staff lost access, the new school's staff never had it."""
+        if self.new_placement_id is None:
+            return self.placement.person(role)
+        if role == Role.STUDENT:
+            return self.placement.student
+        if role == Role.STUDY_COACH:
+            return self.new_placement.study_coach
+        return None
+
     def people(self, roles: Iterable[str]) -> list:
-        """The people on this case's placement holding any of the given placement roles."""
+        """The people on this case holding any of the given placement roles."""
         found = []
         for role in roles:
-            person = self.placement.person(role)
+            person = self.person(role)
             if person is not None and person not in found:
                 found.append(person)
         return found
 
     # --- the machine -----------------------------------------------------------------------
-    # Every transition takes the actor as `by` (the timeline receiver reads it) and an
-    # optional `note`. Permission is checked by services through has_transition_perm.
+    # Every transition takes the actor as `by` (the timeline receiver reads it), an optional
+    # `note` (free text, stored as typed) and optional `data` (codes, dates, names: rendered in
+    # the reader's language by CaseEvent.detail). Permission is checked by services through
+    # has_transition_perm.
 
     @fsm.transition(
         field=state,
@@ -756,14 +1013,18 @@ class Case(fsm.ConcurrentTransitionMixin, models.Model):
             "url": "conversations:plan",
         },
     )
-    def plan_conversation(self, *, by, note: str = "") -> None:
+    def plan_conversation(self, *, by, note: str = "", data=None) -> None:
         pass
 
     @fsm.transition(
         field=state,
         source=State.CONVERSATION_PLANNED,
         target=State.IMPROVING,
-        conditions=[problem_attendance_complete, has_improvement_action],
+        conditions=[
+            problem_conversation_has_taken_place,
+            problem_attendance_complete,
+            has_improvement_action,
+        ],
         permission=roles_may(Role.SCHOOL_TRAINER, Role.STUDY_COACH, Role.MENTOR, Role.OFFICE),
         custom={
             "label": _("Record the conversation as held"),
@@ -772,7 +1033,7 @@ class Case(fsm.ConcurrentTransitionMixin, models.Model):
             "url": "conversations:record",
         },
     )
-    def record_conversation(self, *, by, note: str = "") -> None:
+    def record_conversation(self, *, by, note: str = "", data=None) -> None:
         pass
 
     @fsm.transition(
@@ -788,7 +1049,7 @@ class Case(fsm.ConcurrentTransitionMixin, models.Model):
             "url": "cases:resolve",
         },
     )
-    def resolve(self, *, by, note: str = "") -> None:
+    def resolve(self, *, by, note: str = "", data=None) -> None:
         self.closed_at = timezone.now()
 
     @fsm.transition(
@@ -796,7 +1057,8 @@ class Case(fsm.ConcurrentTransitionMixin, models.Model):
         source=State.IMPROVING,
         target=State.CHANGE_REQUESTED,
         conditions=[has_open_change_request],
-        permission=roles_may(Role.STUDENT, Role.SCHOOL_TRAINER, Role.STUDY_COACH),
+        # The office may start the (advised) stop route too.
+        permission=roles_may(Role.STUDENT, Role.SCHOOL_TRAINER, Role.STUDY_COACH, Role.OFFICE),
         custom={
             "label": _("Request a change of placement or a stop"),
             "done": _("Change of placement requested"),
@@ -804,8 +1066,31 @@ class Case(fsm.ConcurrentTransitionMixin, models.Model):
             "url": "transfers:request",
         },
     )
-    def request_change(self, *, by, note: str = "") -> None:
-        pass
+    def request_change(self, *, by, kind: str = TRANSFER_KIND, note: str = "", data=None) -> None:
+        self.change_kind = kind
+
+    @fsm.transition(
+        field=state,
+        source=list(ABANDONABLE_STATES),
+        target=State.IMPROVING,
+        permission=may_abandon_change,
+        custom={
+            "label": _("Drop the change and continue improving"),
+            "done": _("Change dropped; back to improvement actions"),
+            "tell": (
+                Role.OFFICE,
+                Role.STUDENT,
+                Role.MENTOR,
+                Role.SCHOOL_TRAINER,
+                Role.STUDY_COACH,
+            ),
+            "url": "transfers:abandon",
+        },
+    )
+    def abandon_change(self, *, by, note: str = "", data=None) -> None:
+        if not note.strip():
+            raise GuardFailed(_("Give a reason for dropping the change."))
+        self.change_kind = ""
 
     @fsm.transition(
         field=state,
@@ -820,12 +1105,12 @@ class Case(fsm.ConcurrentTransitionMixin, models.Model):
             "url": "transfers:inform",
         },
     )
-    def inform_office(self, *, by, note: str = "", on_behalf_of=None) -> None:
+    def inform_office(self, *, by, note: str = "", data=None, on_behalf_of=None) -> None:
         pass
 
     @fsm.transition(
         field=state,
-        source=State.OFFICE_INFORMED,
+        source=[State.OFFICE_INFORMED, State.CHANGE_CONVERSATION_INCOMPLETE],
         target=State.CHANGE_CONVERSATION_PLANNED,
         conditions=[has_planned_change_conversation, change_conversation_has_required_people],
         permission=roles_may(Role.SCHOOL_TRAINER, Role.STUDY_COACH, Role.OFFICE),
@@ -841,14 +1126,15 @@ class Case(fsm.ConcurrentTransitionMixin, models.Model):
             "url": "conversations:plan",
         },
     )
-    def plan_change_conversation(self, *, by, note: str = "") -> None:
+    def plan_change_conversation(self, *, by, note: str = "", data=None) -> None:
         pass
 
     @fsm.transition(
         field=state,
         source=State.CHANGE_CONVERSATION_PLANNED,
-        target=State.OUTCOME_PENDING,
+        target=fsm.RETURN_VALUE(State.OUTCOME_PENDING, State.CHANGE_CONVERSATION_INCOMPLETE),
         conditions=[
+            change_conversation_has_taken_place,
             change_conversation_has_required_people,
             change_attendance_complete,
             five_answers_recorded,
@@ -857,12 +1143,31 @@ class Case(fsm.ConcurrentTransitionMixin, models.Model):
         custom={
             "label": _("Record the all-party conversation"),
             "done": _("All-party conversation recorded"),
-            "tell": (Role.STUDENT, Role.SCHOOL_TRAINER, Role.STUDY_COACH),
+            # The office monitors that the conversation takes place with everyone.
+            "tell": (Role.OFFICE, Role.STUDENT, Role.SCHOOL_TRAINER, Role.STUDY_COACH),
             "url": "conversations:record",
         },
     )
-    def record_change_conversation(self, *, by, note: str = "") -> None:
-        pass
+    def record_change_conversation(self, *, by, note: str = "", data=None) -> str:
+        if all_parties_attended(self):
+            return State.OUTCOME_PENDING
+        return State.CHANGE_CONVERSATION_INCOMPLETE
+
+    @fsm.transition(
+        field=state,
+        source=State.CHANGE_CONVERSATION_INCOMPLETE,
+        target=State.OUTCOME_PENDING,
+        permission=roles_may(Role.OFFICE),
+        custom={
+            "label": _("Accept the conversation without everyone"),
+            "done": _("All-party conversation accepted without everyone"),
+            "tell": (Role.STUDENT, Role.SCHOOL_TRAINER, Role.STUDY_COACH),
+            "url": "transfers:accept_conversation",
+        },
+    )
+    def accept_change_conversation(self, *, by, note: str = "", data=None) -> None:
+        if not note.strip():
+            raise GuardFailed(_("Give a reason for accepting the conversation without everyone."))
 
     @fsm.transition(
         field=state,
@@ -876,16 +1181,25 @@ class Case(fsm.ConcurrentTransitionMixin, models.Model):
             "url": "transfers:outcome",
         },
     )
-    def report_outcome(self, *, by, outcome: str, note: str = "", on_behalf_of=None) -> str:
+    def report_outcome(
+        self, *, by, outcome: str, note: str = "", data=None, on_behalf_of=None
+    ) -> str:
         if outcome not in OUTCOME_TARGET:
             raise GuardFailed(_("Choose one of the outcomes."))
+        if outcome == Outcome.AGREE_TRANSFER:
+            self.change_kind = TRANSFER_KIND
+        elif outcome == Outcome.AGREE_STOP and self.change_kind not in STOP_KINDS:
+            self.change_kind = STOP_KIND
+        elif outcome == Outcome.CONTINUE:
+            self.change_kind = ""
         return OUTCOME_TARGET[outcome]
 
     @fsm.transition(
         field=state,
         source=State.ISOP_ADVICE,
-        target=fsm.RETURN_VALUE(*set(ADVICE_TARGET.values())),
-        permission=roles_may(Role.ISOP_OWNER),
+        target=State.DECISION_PENDING,
+        # The office gives it on the ISOP owner's behalf when they are away (marked).
+        permission=roles_may(Role.ISOP_OWNER, Role.OFFICE),
         custom={
             "label": _("Give advice"),
             "done": _("ISOP advice given"),
@@ -893,16 +1207,46 @@ class Case(fsm.ConcurrentTransitionMixin, models.Model):
             "url": "transfers:advice",
         },
     )
-    def give_advice(self, *, by, decision: str, note: str = "") -> str:
-        if decision not in ADVICE_TARGET:
+    def give_advice(
+        self, *, by, decision: str, note: str = "", data=None, on_behalf_of=None
+    ) -> None:
+        if decision not in AdviceDecision.values:
             raise GuardFailed(_("Choose what the advice recommends."))
-        return ADVICE_TARGET[decision]
+
+    @fsm.transition(
+        field=state,
+        source=State.DECISION_PENDING,
+        target=fsm.RETURN_VALUE(*set(DECISION_TARGET.values())),
+        permission=roles_may(Role.OFFICE),
+        custom={
+            "label": _("Decide after the advice"),
+            "done": _("Internship office decided"),
+            "tell": (
+                Role.STUDENT,
+                Role.SCHOOL_TRAINER,
+                Role.STUDY_COACH,
+                Role.ISOP_OWNER,
+            ),
+            "url": "transfers:decide",
+        },
+    )
+    def decide(self, *, by, decision: str, note: str = "", data=None) -> str:
+        if decision not in DECISION_TARGET:
+            raise GuardFailed(_("Choose what the internship office decides."))
+        if decision == AdviceDecision.TRANSFER:
+            self.change_kind = TRANSFER_KIND
+        elif decision == AdviceDecision.STOP:
+            if self.change_kind not in STOP_KINDS:
+                self.change_kind = STOP_KIND
+        else:
+            self.change_kind = ""
+        return DECISION_TARGET[decision]
 
     @fsm.transition(
         field=state,
         source=State.TRANSFER_REQUESTED,
         target=fsm.RETURN_VALUE(State.HANDOVER, State.CLOSED_TRANSFERRED),
-        conditions=[wrap_up_recorded, new_placement_recorded],
+        conditions=[wrap_up_agreed, new_placement_recorded],
         permission=roles_may(Role.OFFICE),
         custom={
             "label": _("Place the student at a new placement"),
@@ -911,9 +1255,10 @@ class Case(fsm.ConcurrentTransitionMixin, models.Model):
             "url": "transfers:place",
         },
     )
-    def place_student(self, *, by, new_placement: Placement, note: str = "") -> str:
-        coach_changes = new_placement.study_coach_id != self.placement.study_coach_id
-        self.placement = new_placement
+    def place_student(self, *, by, new_placement: Placement, note: str = "", data=None) -> str:
+        coach_changes = new_placement.study_coach_id != self.current_placement.study_coach_id
+        self.new_placement = new_placement
+        self.change_kind = TRANSFER_KIND
         if coach_changes:
             return State.HANDOVER
         self.closed_at = timezone.now()
@@ -923,7 +1268,7 @@ class Case(fsm.ConcurrentTransitionMixin, models.Model):
         field=state,
         source=State.TRANSFER_REQUESTED,
         target=fsm.RETURN_VALUE(State.STOPPED, State.CLOSED_STOPPED),
-        conditions=[wrap_up_recorded, stop_recorded],
+        conditions=[wrap_up_agreed, stop_recorded],
         permission=roles_may(Role.OFFICE),
         custom={
             "label": _("Record a (temporary) stop"),
@@ -932,7 +1277,8 @@ class Case(fsm.ConcurrentTransitionMixin, models.Model):
             "url": "transfers:stop",
         },
     )
-    def stop_internship(self, *, by, temporary: bool, note: str = "") -> str:
+    def stop_internship(self, *, by, temporary: bool, note: str = "", data=None) -> str:
+        self.change_kind = STOP_TEMPORARY_KIND if temporary else STOP_KIND
         if temporary:
             return State.STOPPED
         self.closed_at = timezone.now()
@@ -940,10 +1286,56 @@ class Case(fsm.ConcurrentTransitionMixin, models.Model):
 
     @fsm.transition(
         field=state,
+        source=list(STOP_NOW_STATES),
+        target=fsm.RETURN_VALUE(State.STOPPED, State.CLOSED_STOPPED),
+        conditions=[stop_recorded],
+        # The stop route is advised, not compulsory (the seed: "raadzaam"): after an illness
+        # or a crisis the student or the office records the stop at once.
+        permission=roles_may(Role.STUDENT, Role.OFFICE),
+        custom={
+            "label": _("Stop the internship now"),
+            "done": _("Internship stopped at once"),
+            "tell": (
+                Role.OFFICE,
+                Role.STUDENT,
+                Role.MENTOR,
+                Role.SCHOOL_TRAINER,
+                Role.STUDY_COACH,
+            ),
+            "url": "transfers:stop_now",
+        },
+    )
+    def stop_now(self, *, by, temporary: bool, note: str = "", data=None) -> str:
+        if not note.strip():
+            raise GuardFailed(_("Give the reason for the stop."))
+        self.change_kind = STOP_TEMPORARY_KIND if temporary else STOP_KIND
+        if temporary:
+            return State.STOPPED
+        self.closed_at = timezone.now()
+        return State.CLOSED_STOPPED
+
+    @fsm.transition(
+        field=state,
+        source=State.STOPPED,
+        target=State.CLOSED_STOPPED,
+        permission=roles_may(Role.OFFICE),
+        custom={
+            "label": _("Make the stop definitive"),
+            "done": _("Temporary stop made definitive"),
+            "tell": (Role.STUDENT, Role.MENTOR, Role.SCHOOL_TRAINER, Role.STUDY_COACH),
+            "url": "transfers:make_definitive",
+        },
+    )
+    def make_definitive(self, *, by, note: str = "", data=None) -> None:
+        self.change_kind = STOP_KIND
+        self.closed_at = timezone.now()
+
+    @fsm.transition(
+        field=state,
         source=State.HANDOVER,
-        target=State.CLOSED_TRANSFERRED,
+        target=fsm.RETURN_VALUE(State.CLOSED_TRANSFERRED, State.CLOSED_RESUMED),
         conditions=[handover_contact_recorded],
-        permission=is_old_coach,
+        permission=may_confirm_handover,
         custom={
             "label": _("Record the warm handover"),
             "done": _("Warm handover recorded"),
@@ -951,13 +1343,17 @@ class Case(fsm.ConcurrentTransitionMixin, models.Model):
             "url": "transfers:handover",
         },
     )
-    def confirm_handover(self, *, by, note: str = "") -> None:
+    def confirm_handover(self, *, by, note: str = "", data=None, on_behalf_of=None) -> str:
         self.closed_at = timezone.now()
+        # A resume at another school with a new coach ends as "resumed", a transfer as such.
+        if self.change_kind in STOP_KINDS:
+            return State.CLOSED_RESUMED
+        return State.CLOSED_TRANSFERRED
 
     @fsm.transition(
         field=state,
         source=State.STOPPED,
-        target=State.CLOSED_STOPPED,
+        target=fsm.RETURN_VALUE(State.CLOSED_RESUMED, State.HANDOVER),
         permission=roles_may(Role.OFFICE),
         custom={
             "label": _("Resume the internship"),
@@ -966,27 +1362,59 @@ class Case(fsm.ConcurrentTransitionMixin, models.Model):
             "url": "transfers:resume",
         },
     )
-    def resume(self, *, by, placement: Placement | None = None, note: str = "") -> None:
+    def resume(
+        self, *, by, placement: Placement | None = None, note: str = "", data=None
+    ) -> str:
         if placement is not None:
-            self.placement = placement
+            coach_changes = placement.study_coach_id != self.current_placement.study_coach_id
+            self.new_placement = placement
+            if coach_changes:
+                # As for a transfer: the previous coach hands over to the new one first.
+                return State.HANDOVER
         self.closed_at = timezone.now()
+        return State.CLOSED_RESUMED
 
     @fsm.transition(
         field=state,
         source=list(OPEN_STATES),
         target=State.CLOSED_WITHDRAWN,
-        permission=roles_may(Role.SCHOOL_TRAINER, Role.STUDY_COACH, Role.OFFICE, "signaller"),
+        permission=may_withdraw,
         custom={
             "label": _("Withdraw the case"),
             "done": _("Case withdrawn"),
-            "tell": (Role.STUDENT, Role.MENTOR, Role.SCHOOL_TRAINER, Role.STUDY_COACH),
+            "tell": (
+                Role.OFFICE,
+                Role.STUDENT,
+                Role.MENTOR,
+                Role.SCHOOL_TRAINER,
+                Role.STUDY_COACH,
+            ),
             "url": "cases:withdraw",
         },
     )
-    def withdraw(self, *, by, note: str = "") -> None:
+    def withdraw(self, *, by, note: str = "", data=None) -> None:
         if not note.strip():
             raise GuardFailed(_("Give a reason for withdrawing the case."))
         self.closed_at = timezone.now()
+
+    @fsm.transition(
+        field=state,
+        source=list(CLOSED_STATES),
+        target=State.IMPROVING,
+        conditions=[placement_still_current, no_other_open_case],
+        permission=roles_may(Role.OFFICE),
+        custom={
+            "label": _("Reopen the case"),
+            "done": _("Case reopened"),
+            "tell": (Role.STUDENT, Role.MENTOR, Role.SCHOOL_TRAINER, Role.STUDY_COACH),
+            "url": "cases:reopen",
+        },
+    )
+    def reopen(self, *, by, note: str = "", data=None) -> None:
+        if not note.strip():
+            raise GuardFailed(_("Give a reason for reopening the case."))
+        self.closed_at = None
+        self.change_kind = ""
 
 
 class CaseCategory(models.Model):
@@ -1070,6 +1498,9 @@ class CaseEvent(AppendOnlyModel):
     from_state = models.CharField(_("from"), max_length=40, blank=True, choices=State.choices)
     to_state = models.CharField(_("to"), max_length=40, blank=True, choices=State.choices)
     note = models.TextField(_("note"), blank=True)
+    # What happened, as codes, dates and names (never words of one language): rendered in the
+    # reader's language by `detail` (event_detail below).
+    data = models.JSONField(_("details"), default=dict, blank=True)
 
     objects = CaseEventQuerySet.as_manager()
 
@@ -1084,7 +1515,17 @@ class CaseEvent(AppendOnlyModel):
 
     @property
     def label(self) -> str:
-        return event_label(self.name)
+        return event_label(self.name, (self.data or {}).get("kind", ""))
+
+    @property
+    def detail(self) -> str:
+        return event_detail(self.name, self.data or {})
+
+    def get_from_state_display(self) -> str:
+        return state_label(self.from_state, (self.data or {}).get("kind", ""))
+
+    def get_to_state_display(self) -> str:
+        return state_label(self.to_state, (self.data or {}).get("kind", ""))
 
 
 def transition_names() -> list[str]:
@@ -1100,15 +1541,19 @@ def transition_meta(name: str):
 # transition declares its own ("done") with the transition above.
 RECORD_LABELS: dict[str, str] = {
     "signal": _("Problem signalled"),
+    "signal_added": _("Further signal added to the open case"),
     "action_added": _("Improvement action added"),
     "action_evaluated": _("Improvement action evaluated"),
     "wrap_up_recorded": _("Wrap-up with the class recorded"),
+    "wrap_up_agreed": _("Wrap-up with the class agreed"),
     "isop_advice_requested": _("ISOP advice requested"),
     "handover_started": _("New study coach: warm handover started"),
     "handover_received": _("Handover receipt confirmed by the new coach"),
     "conversation_rescheduled": _("Conversation rescheduled"),
     "conversation_cancelled": _("Conversation cancelled"),
     "conversation_planned_again": _("New conversation planned"),
+    "conversation_follow_up_planned": _("Follow-up conversation planned"),
+    "follow_up_recorded": _("Follow-up conversation recorded as held"),
     "briefing_recorded": _("Absent participant briefed"),
     "summary_read": _("Summary read by the briefed person"),
     "student_note_submitted": _("Student note submitted"),
@@ -1124,18 +1569,126 @@ RECORD_LABELS: dict[str, str] = {
     "handover_needed": _("Study coach changed: warm handover from the previous coach needed"),
 }
 
+# A step that reads differently by the kind of change: a stop request as a stop request, on
+# the timeline (the event's data holds the kind) and in the inbox and e-mails (their own event
+# names, see step_event_name).
+STEP_VARIANTS: dict[str, dict[str, str]] = {
+    "request_change": {
+        STOP_TEMPORARY_KIND: _("Temporary stop requested"),
+        STOP_KIND: _("Stop of the internship requested"),
+    },
+}
+VARIANT_EVENTS: dict[tuple[str, str], str] = {
+    ("request_change", STOP_TEMPORARY_KIND): "request_stop_temporary",
+    ("request_change", STOP_KIND): "request_stop",
+}
+
 
 def step_declaration(name: str) -> dict:
     """What the transition `name` declares: label, done, tell (roles told), url."""
     return next(iter(transition_meta(name).transitions.values())).custom
 
 
+def step_event_name(name: str, kind: str = "") -> str:
+    """The outbox's event name of a step: its own for a variant (a stop request)."""
+    return VARIANT_EVENTS.get((name, kind or ""), name)
+
+
 EVENT_LABELS: dict[str, str] = {
     **{name: step_declaration(name)["done"] for name in transition_names()},
     **RECORD_LABELS,
+    **{
+        event: STEP_VARIANTS[name][kind]
+        for (name, kind), event in VARIANT_EVENTS.items()
+    },
 }
 
 
-def event_label(name: str) -> str:
+def event_label(name: str, kind: str = "") -> str:
     """The translated label of a timeline or notification event of the core, else the name."""
+    variant = STEP_VARIANTS.get(name, {}).get(kind or "")
+    if variant is not None:
+        return variant
     return EVENT_LABELS.get(name, name)
+
+
+def _day(value) -> str:
+    moment = parse_datetime(value) if "T" in str(value) else None
+    if moment is not None:
+        return date_format(timezone.localtime(moment), "j F Y H:i")
+    day = parse_date(str(value))
+    return date_format(day, "j F Y") if day else str(value)
+
+
+def _choice(choices, code) -> str:
+    try:
+        return str(choices(code).label)
+    except ValueError:
+        return str(code)
+
+
+def event_detail(name: str, data: dict) -> str:
+    """What the event's data say, in the active language ("" when there is nothing to add).
+    Timeline notes are stored as data, so a Dutch reader never sees an English code."""
+    parts: list[str] = []
+    if "evaluation" in data:
+        parts.append(
+            gettext("Evaluation: %(evaluation)s")
+            % {"evaluation": _choice(Evaluation, data["evaluation"])}
+        )
+    if "outcome" in data:
+        outcome = _choice(Outcome, data["outcome"])
+        parts.append(gettext("Outcome: %(outcome)s") % {"outcome": outcome})
+    if "advice" in data and "decision" not in data:
+        advice = _choice(AdviceDecision, data["advice"])
+        parts.append(gettext("Advice: %(advice)s") % {"advice": advice})
+    if "decision" in data:
+        parts.append(
+            gettext("Decision: %(decision)s")
+            % {"decision": _choice(AdviceDecision, data["decision"])}
+        )
+        if data.get("advice") and data["advice"] != data["decision"]:
+            parts.append(
+                gettext("This departs from the ISOP advice (%(advice)s).")
+                % {"advice": _choice(AdviceDecision, data["advice"])}
+            )
+    if "temporary" in data:
+        if data["temporary"]:
+            parts.append(
+                gettext("Temporary; expected back on %(date)s.") % {"date": _day(data["resume_on"])}
+                if data.get("resume_on")
+                else gettext("Temporary.")
+            )
+        else:
+            parts.append(gettext("Definitive."))
+    if "school" in data:
+        parts.append(
+            gettext("At %(school)s from %(date)s.")
+            % {"school": data["school"], "date": _day(data.get("from", ""))}
+        )
+    elif "resumed_on" in data:
+        parts.append(gettext("Resumed on %(date)s.") % {"date": _day(data["resumed_on"])})
+    if data.get("coach_from") and data.get("coach_to"):
+        parts.append(
+            gettext("The study coach changes from %(old)s to %(new)s.")
+            % {"old": data["coach_from"], "new": data["coach_to"]}
+        )
+    if "was" in data:
+        parts.append(
+            gettext("Was: %(when)s, %(place)s.")
+            % {"when": _day(data["was"]), "place": data.get("was_location", "")}
+        )
+    if "person" in data:
+        parts.append(gettext("Briefed: %(person)s.") % {"person": data["person"]})
+    if "last_day" in data:
+        last_day = _day(data["last_day"])
+        parts.append(gettext("Last day at the school: %(date)s.") % {"date": last_day})
+    if "ends_on" in data:
+        parts.append(gettext("The placement ends on %(date)s.") % {"date": _day(data["ends_on"])})
+    if "starts_at" in data:
+        parts.append(gettext("On %(when)s.") % {"when": _day(data["starts_at"])})
+    if "categories" in data:
+        parts.append(", ".join(_choice(Category, c) for c in data["categories"]))
+    if "action" in data:
+        parts.insert(0, f"{data['action']}:")
+    return " ".join(parts)

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import rules
 
-from .models import Role, State
+from .models import PLACEMENT_ROLE_FIELDS, Role, State
 
 # Who sees the change path of a case they see: everyone on it but the mentor.
 CHANGE_PATH_ROLES = frozenset(
@@ -44,6 +44,8 @@ ACTION_ADDER_ROLES = frozenset(
 )
 ACTION_EVALUATOR_ROLES = frozenset({Role.SCHOOL_TRAINER, Role.STUDY_COACH, Role.OFFICE})
 WRAP_UP_ROLES = frozenset({Role.SCHOOL_TRAINER, Role.STUDENT, Role.OFFICE})
+# Who plans and records a follow-up conversation while the actions run (as the first one).
+FOLLOW_UP_ROLES = frozenset({Role.MENTOR, Role.SCHOOL_TRAINER, Role.STUDY_COACH, Role.OFFICE})
 
 
 def is_hidden(case) -> bool:
@@ -74,7 +76,7 @@ def is_related(user, case) -> bool:
         return True
     if is_hidden(case):
         return case.placement.student_id == user.pk
-    if case.placement.roles_of(user):
+    if user.pk is not None and any(case.person_id(r) == user.pk for r in PLACEMENT_ROLE_FIELDS):
         return True
     # The managers' .all() reads a prefetch when the case page loaded one.
     if user.is_isop_owner and case.isop_requests.all().exists():
@@ -99,7 +101,8 @@ def conversation_is_visible(user, conversation) -> bool:
     case = conversation.case
     if not is_related(user, case):
         return False
-    return conversation.kind == "problem" or sees_change_path(user, case)
+    # The problem conversation and the follow-ups are everyone's; the all-party one is not.
+    return conversation.kind != "change" or sees_change_path(user, case)
 
 
 @rules.predicate
@@ -128,6 +131,28 @@ def records_wrap_up(user, case) -> bool:
     return bool(_roles(user, case) & WRAP_UP_ROLES)
 
 
+@rules.predicate
+def plans_follow_ups(user, case) -> bool:
+    return bool(_roles(user, case) & FOLLOW_UP_ROLES)
+
+
+@rules.predicate
+def confirms_wrap_up(user, wrap_up) -> bool:
+    """The wrap-up is agreed by the school trainer and the student: the one who did not record
+    it confirms it, or the office on their behalf."""
+    if wrap_up is None or user.pk is None or wrap_up.confirmed_at is not None:
+        return False
+    roles = _roles(user, wrap_up.case)
+    if Role.OFFICE in roles:
+        return True
+    case = wrap_up.case
+    if wrap_up.recorded_by_id == case.placement.student_id:
+        return Role.SCHOOL_TRAINER in roles
+    if wrap_up.recorded_by_id == case.placement.school_trainer_id:
+        return Role.STUDENT in roles
+    return False
+
+
 view_case = is_related
 view_change_path = is_related & sees_change_path
 
@@ -143,6 +168,8 @@ rules.add_perm("cases.release_confidential", is_office & may_release)
 rules.add_perm("cases.add_action", adds_actions)
 rules.add_perm("cases.evaluate_action", evaluates_action)
 rules.add_perm("cases.record_wrap_up", records_wrap_up)
+rules.add_perm("cases.confirm_wrap_up", confirms_wrap_up)
+rules.add_perm("cases.plan_follow_up", plans_follow_ups)
 
 
 def can(user, perm: str, obj=None) -> bool:

@@ -29,6 +29,8 @@ def visible_cases(user: User) -> QuerySet[Case]:
         "placement__school_trainer",
         "placement__study_coach",
         "placement__coordinating_trainer",
+        "new_placement__school",
+        "new_placement__study_coach",
         "signalled_by",
     )
 

@@ -31,6 +31,7 @@ from .models import (
     User,
     global_role_holders,
     step_declaration,
+    step_event_name,
     transition_meta,
     transition_names,
 )
@@ -88,7 +89,7 @@ def lock_case(case_id: int, *, seen_version: int | None = None) -> Case:
     """Lock the case row for the rest of the transaction; refuse if it changed since it was seen."""
     case = (
         Case.objects.select_for_update(of=("self",))
-        .select_related("placement")
+        .select_related("placement", "new_placement")
         .get(pk=case_id)
     )
     if seen_version is not None and case.version != seen_version:
@@ -130,6 +131,9 @@ def check_permitted(case: Case, name: str, user) -> None:
 
 
 def _refuse(transition, name: str):
+    refusal = getattr(transition.permission, "refusal", None)
+    if refusal:
+        raise NotPermitted(str(refusal))
     roles = getattr(transition.permission, "roles", ())
     raise NotPermitted(
         _("Only the %(roles)s may do this: “%(action)s”.")
@@ -200,10 +204,12 @@ def run_transition(
     by,
     context: dict | None = None,
     attachment=None,
+    extra=(),
     **kwargs,
 ) -> Case:
     """Run one transition on a locked case, write the timeline and tell the people the step
-    declares (`context` and `attachment` go with their notifications, e.g. a calendar file)."""
+    declares (and `extra` people; `context` and `attachment` go with their notifications, e.g.
+    a calendar file). A stop request is told as a stop request (its own event name)."""
     check_transition(case, name, by)
     getattr(case, name)(by=by, **kwargs)
     case.version += 1
@@ -212,9 +218,10 @@ def run_transition(
     case.__dict__.pop("open_handover", None)
     notify_roles(
         case,
-        event=name,
+        event=step_event_name(name, case.change_kind),
         actor=by,
         roles=step_declaration(name)["tell"],
+        extra=extra,
         context=context,
         attachment=attachment,
         transition=True,
@@ -294,8 +301,11 @@ def case_touch(case: Case) -> None:
     Case.objects.filter(pk=case.pk).update(version=case.version)
 
 
-def case_log(case: Case, *, by, name: str, note: str = "", on_behalf_of=None) -> CaseEvent:
-    """Write a record event (not a transition) on the case's timeline."""
+def case_log(
+    case: Case, *, by, name: str, note: str = "", on_behalf_of=None, data: dict | None = None
+) -> CaseEvent:
+    """Write a record event (not a transition) on the case's timeline: `note` is free text as
+    typed, `data` codes, dates and names (rendered in the reader's language)."""
     return CaseEvent.objects.create(
         case=case,
         actor=by,
@@ -303,6 +313,7 @@ def case_log(case: Case, *, by, name: str, note: str = "", on_behalf_of=None) ->
         kind=CaseEvent.Kind.RECORD,
         name=name,
         note=note,
+        data=dict(data or {}),
     )
 
 
@@ -314,12 +325,20 @@ def case_signal(
     categories: Iterable[str],
     description: str,
     confidential: bool = False,
+    follows: Case | None = None,
 ) -> Case:
     """Open a case on a placement. Anyone on the placement, or the office, may signal.
 
     The student may mark it "confidential to the internship office first" (when the problem
     is the mentor or the school trainer): until the office opens it, only they and the office
     see it and nobody else is told.
+
+    One open case per placement: a second signal joins the open case (its text and categories
+    are added to it, its people told; the returned case has `joined` set). Confidentiality wins
+    over that rule: a confidential signal, or one beside an unopened confidential case the
+    signaller does not see, opens a case of its own (the office combines them if need be).
+
+    `follows`: an earlier, closed case of the same student that this one follows up on.
     """
     if not (placement.roles_of(by) & {
         Role.STUDENT, Role.MENTOR, Role.SCHOOL_TRAINER, Role.STUDY_COACH,
@@ -333,8 +352,28 @@ def case_signal(
         raise GuardFailed(_("Describe the problem."))
     if confidential and placement.student_id != by.pk:
         raise GuardFailed(_("Only the student can mark a signal confidential."))
+    if follows is not None and (
+        follows.is_open
+        or follows.placement.student_id != placement.student_id
+        or not is_related(by, follows)
+    ):
+        raise GuardFailed(_("A new case can only follow up on a closed case of the same student."))
+    if not confidential:
+        open_case = (
+            Case.objects.open()
+            .filter(placement=placement)
+            .select_related("placement")
+            .order_by("signalled_at", "pk")
+            .first()
+        )
+        if open_case is not None and not (is_hidden(open_case) and not is_related(by, open_case)):
+            return _join(open_case, by=by, categories=categories, description=description)
     case = Case.objects.create(
-        placement=placement, description=description, signalled_by=by, confidential=confidential
+        placement=placement,
+        description=description,
+        signalled_by=by,
+        confidential=confidential,
+        follows=follows,
     )
     CaseCategory.objects.bulk_create(CaseCategory(case=case, category=c) for c in categories)
     CaseEvent.objects.create(
@@ -344,6 +383,26 @@ def case_signal(
     # A confidential signal goes to the office alone (notify_roles keeps the others out).
     roles = (Role.OFFICE,) if confidential else SIGNAL_RECIPIENTS
     notify_roles(case, event="signal", actor=by, roles=roles)
+    case.joined = False
+    return case
+
+
+def _join(case: Case, *, by, categories: list[str], description: str) -> Case:
+    """A second signal on a placement with an open case: added to that case."""
+    case = lock_case(case.pk)
+    have = set(case.categories.values_list("category", flat=True))
+    added = [c for c in categories if c not in have]
+    CaseCategory.objects.bulk_create(CaseCategory(case=case, category=c) for c in added)
+    case_log(
+        case,
+        by=by,
+        name="signal_added",
+        note=description.strip(),
+        data={"categories": categories},
+    )
+    case_touch(case)
+    notify_roles(case, event="signal_added", actor=by, roles=(*SIGNAL_RECIPIENTS, Role.OFFICE))
+    case.joined = True
     return case
 
 
@@ -379,8 +438,30 @@ def resolve(*, case_id: int, by, note: str = "", seen_version: int | None = None
 
 @transaction.atomic
 def withdraw(*, case_id: int, by, reason: str, seen_version: int | None = None) -> Case:
+    """Withdraw the case, with a reason; the office is always told. From a temporary stop the
+    placement becomes active again; from a warm handover the open handover is called off (the
+    previous coach is no longer expected to record it)."""
     case = lock_case(case_id, seen_version=seen_version)
-    return run_transition(case, "withdraw", by=by, note=reason)
+    source = case.state
+    run_transition(case, "withdraw", by=by, note=reason)
+    if source == State.STOPPED and case.placement.status == Placement.Status.PAUSED:
+        case.placement.status = Placement.Status.ACTIVE
+        case.placement.save(update_fields=["status"])
+    if source == State.HANDOVER:
+        # The handover is the transfers app's record; the core already reads its fields
+        # through the reverse relation (open_handover, is_old_coach) and closes it the same way.
+        case.handovers.filter(confirmed_at__isnull=True, cancelled_at__isnull=True).update(
+            cancelled_at=timezone.now()
+        )
+    return case
+
+
+@transaction.atomic
+def reopen(*, case_id: int, by, reason: str, seen_version: int | None = None) -> Case:
+    """The office reopens a closed case (same number, the timeline continues) when the student
+    is still on its placement; otherwise a new case follows up on it (case_signal(follows=))."""
+    case = lock_case(case_id, seen_version=seen_version)
+    return run_transition(case, "reopen", by=by, note=reason)
 
 
 # Roles a person can be moved into or out of on a placement (the student's place is the
@@ -446,6 +527,10 @@ def case_reassign(
         raise NotPermitted(_("Only the internship office reassigns the people on a placement."))
     if not case.is_open:
         raise GuardFailed(_("The people of a closed case are not changed any more."))
+    if case.new_placement_id is not None:
+        raise GuardFailed(
+            _("The student has moved to another placement: change the people there.")
+        )
     placement = Placement.objects.select_for_update().get(pk=case.placement_id)
     previous = placement.person(role)
     events = placement_reassign(
@@ -507,6 +592,7 @@ __all__ = [
     "notify_roles",
     "placement_reassign",
     "release_confidential",
+    "reopen",
     "resolve",
     "run_transition",
     "tell",

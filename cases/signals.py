@@ -23,4 +23,14 @@ def write_timeline_event(sender, instance: Case, name, source, target, **kwargs)
         from_state=source,
         to_state=target,
         note=(method_kwargs.get("note") or "").strip(),
+        data=_data(instance, method_kwargs.get("data")),
     )
+
+
+def _data(case: Case, data: dict | None) -> dict:
+    """The event's data, with the kind of change the case is on (a stop request's states and
+    label read as a stop on the timeline)."""
+    data = dict(data or {})
+    if case.change_kind:
+        data.setdefault("kind", case.change_kind)
+    return data

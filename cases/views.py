@@ -26,7 +26,14 @@ from django.views.decorators.http import require_http_methods, require_POST
 from django_fsm import ConcurrentTransition, TransitionNotAllowed
 
 from . import selectors, services
-from .forms import REASSIGN_ROLE_CHOICES, ReassignForm, ResolveForm, SignalForm, WithdrawForm
+from .forms import (
+    REASSIGN_ROLE_CHOICES,
+    ReassignForm,
+    ReopenForm,
+    ResolveForm,
+    SignalForm,
+    WithdrawForm,
+)
 from .models import Case, GuardFailed, NotPermitted, Placement, Role, step_declaration
 from .services import CaseChangedMeanwhile
 
@@ -227,6 +234,7 @@ def signal(request: HttpRequest) -> HttpResponse:
         initial=_initial_signal(request),
         allow_confidential=any(p.student_id == request.user.pk for p in placements),
     )
+    follows = _follows(request, form)
     if request.method == "POST" and form.is_valid():
         try:
             case = services.case_signal(
@@ -235,13 +243,19 @@ def signal(request: HttpRequest) -> HttpResponse:
                 categories=form.cleaned_data["categories"],
                 description=form.cleaned_data["description"],
                 confidential=form.cleaned_data.get("confidential", False),
+                follows=follows,
             )
         except NotPermitted as exc:
             return forbidden(request, exc.message)
         except GuardFailed as exc:
             form.add_error(None, exc.message)
         else:
-            if case.confidential:
+            if case.joined:
+                text = _(
+                    "There already is an open case on this placement, %(number)s: your signal "
+                    "has been added to it and the people involved are told."
+                )
+            elif case.confidential:
                 text = _(
                     "The problem has been signalled as %(number)s, confidentially: only the "
                     "internship office is told, and it contacts you first."
@@ -252,7 +266,25 @@ def signal(request: HttpRequest) -> HttpResponse:
                 )
             messages.success(request, text % {"number": case.number})
             return redirect(case)
-    return render(request, "cases/signal.html", {"form": form, "has_placements": bool(placements)})
+    return render(
+        request,
+        "cases/signal.html",
+        {"form": form, "has_placements": bool(placements), "follows": follows},
+    )
+
+
+def _follows(request: HttpRequest, form: SignalForm) -> Case | None:
+    """The earlier case a new signal follows up on (`?follows=` or the form's hidden field):
+    only a closed case the user sees; anything else is ignored."""
+    raw = request.POST.get("follows") if request.method == "POST" else request.GET.get("follows")
+    if not raw or not str(raw).isdigit():
+        return None
+    found = Case.objects.related_to(request.user).filter(pk=int(raw)).first()
+    if found is None or found.is_open:
+        return None
+    if request.method == "GET":
+        form.initial["follows"] = found.pk
+    return found
 
 
 def _placement_qs(placements: list):
@@ -315,12 +347,33 @@ class ResolveStep(StepView):
         )
 
 
+class ReopenStep(StepView):
+    transition = "reopen"
+    form_class = ReopenForm
+    intro = gettext_lazy(
+        "Reopen the case when the problem returns on the same placement: it keeps its number, "
+        "the timeline continues and it goes back to the improvement actions. When the student "
+        "has left the placement, signal a new case linked to this one instead."
+    )
+    success = gettext_lazy("The case has been reopened.")
+    submit_label = gettext_lazy("Reopen the case")
+
+    def perform(self, data: dict[str, Any]) -> object:
+        return services.reopen(
+            case_id=self.case.pk,
+            by=self.request.user,
+            reason=data["reason"],
+            seen_version=data["seen_version"],
+        )
+
+
 class WithdrawStep(StepView):
     transition = "withdraw"
     form_class = WithdrawForm
     intro = gettext_lazy(
         "Withdraw the case when it was signalled by mistake or is no longer needed. Everyone "
-        "involved is told, with your reason."
+        "involved and the internship office are told, with your reason. A paused placement "
+        "becomes active again; an open warm handover is called off."
     )
     success = gettext_lazy("The case has been withdrawn.")
     submit_label = gettext_lazy("Withdraw the case")

@@ -120,6 +120,18 @@ ActionFormSet = forms.formset_factory(
 )
 
 
+# At a follow-up new actions are optional (the running ones are evaluated on their own pages).
+FollowUpActionFormSet = forms.formset_factory(
+    ActionForm,
+    formset=BaseActionFormSet,
+    extra=1,
+    min_num=0,
+    max_num=20,
+    validate_max=True,
+    absolute_max=20,
+)
+
+
 class AddActionForm(StepForm):
     description = forms.CharField(label=_("What"), max_length=500)
     owner = PersonChoiceField(label=_("Who is responsible"), queryset=User.objects.none())

@@ -11,12 +11,14 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from cases.models import Case, Role
+from cases.models import Case, Evaluation, Role
 
 
 class Conversation(models.Model):
     class Kind(models.TextChoices):
         PROBLEM = "problem", _("problem conversation")
+        # While the improvement actions run: to evaluate them (no change of the case's state).
+        FOLLOW_UP = "follow_up", _("follow-up conversation")
         CHANGE = "change", _("all-party change conversation")
 
     class Status(models.TextChoices):
@@ -51,12 +53,15 @@ class Conversation(models.Model):
         related_name="+",
     )
     summary = models.TextField(_("summary"), blank=True)
-    # The five questions of the change conversation (seed, step 3).
+    # The five questions of the change conversation, in the seed's words (step 3).
     problem = models.TextField(_("What is the problem?"), blank=True)
     what_was_done = models.TextField(_("What has already been done about it?"), blank=True)
-    when_it_goes_well = models.TextField(_("When does it go well?"), blank=True)
+    when_it_goes_well = models.TextField(
+        _("What are the moments when it does go well?"), blank=True
+    )
     student_needs = models.TextField(
-        _("What does the student need to improve the situation?"), blank=True
+        _("What does the student need to improve the situation (or to have it improved)?"),
+        blank=True,
     )
     school_offers = models.TextField(_("What can the school offer to meet that?"), blank=True)
 
@@ -133,10 +138,7 @@ class ImprovementAction(models.Model):
         OPEN = "open", _("open")
         DONE = "done", _("done")
 
-    class Evaluation(models.TextChoices):
-        HELPED = "helped", _("helped")
-        PARTLY = "partly", _("helped partly")
-        NOT_HELPED = "not_helped", _("did not help")
+    Evaluation = Evaluation  # the core's choices: the timeline renders them
 
     case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="actions")
     conversation = models.ForeignKey(
@@ -153,6 +155,7 @@ class ImprovementAction(models.Model):
     evaluation = models.CharField(_("evaluation"), max_length=12, choices=Evaluation.choices,
                                   blank=True)
     evaluation_comment = models.TextField(_("evaluation comment"), blank=True)
+    evaluated_at = models.DateTimeField(_("evaluated at"), null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:

@@ -10,6 +10,7 @@ from typing import Any
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
 from cases.exports import markdown_text
@@ -36,19 +37,23 @@ CHANGE_ROLES = (Role.STUDENT, Role.SCHOOL_TRAINER, Role.STUDY_COACH)
 def kind_for_state(state: str) -> str | None:
     if state in (State.SIGNALLED, State.CONVERSATION_PLANNED):
         return Conversation.Kind.PROBLEM
-    if state in (State.OFFICE_INFORMED, State.CHANGE_CONVERSATION_PLANNED):
+    if state in (
+        State.OFFICE_INFORMED,
+        State.CHANGE_CONVERSATION_PLANNED,
+        State.CHANGE_CONVERSATION_INCOMPLETE,
+    ):
         return Conversation.Kind.CHANGE
     return None
 
 
 def default_invitees(case: Case, kind: str, *, with_coordinating_trainer: bool = False):
     """(person, role) pairs pre-filled from the placement for this kind of conversation."""
-    roles = list(PROBLEM_ROLES if kind == Conversation.Kind.PROBLEM else CHANGE_ROLES)
+    roles = list(CHANGE_ROLES if kind == Conversation.Kind.CHANGE else PROBLEM_ROLES)
     if kind == Conversation.Kind.CHANGE and with_coordinating_trainer:
         roles.append(Role.COORDINATING_TRAINER)
     pairs = []
     for role in roles:
-        person = case.placement.person(role)
+        person = case.person(role)
         if person is not None and all(p.pk != person.pk for p, _r in pairs):
             pairs.append((person, role))
     return pairs
@@ -70,7 +75,11 @@ def plan_conversation(
         Conversation.Kind.PROBLEM: "plan_conversation",
         Conversation.Kind.CHANGE: "plan_change_conversation",
     }.get(kind)
-    if transition is None or case.state not in (State.SIGNALLED, State.OFFICE_INFORMED):
+    if transition is None or case.state not in (
+        State.SIGNALLED,
+        State.OFFICE_INFORMED,
+        State.CHANGE_CONVERSATION_INCOMPLETE,
+    ):
         raise GuardFailed(
             _("A conversation cannot be planned while the case is “%(state)s”.")
             % {"state": case.get_state_display()}
@@ -141,6 +150,32 @@ def record_conversation(
             if kind == Conversation.Kind.PROBLEM
             else has_planned_change_conversation.message
         )
+    _hold(case, conversation, by=by, attendance=attendance, summary=summary, answers=answers,
+          actions=actions)
+    run_transition(case, transition, by=by, note=summary[:500])
+    return conversation
+
+
+def _hold(
+    case: Case,
+    conversation: Conversation,
+    *,
+    by,
+    attendance: dict[int, bool],
+    summary: str,
+    answers: dict[str, str] | None = None,
+    actions: Sequence[ActionInput] = (),
+) -> None:
+    """Write a planned conversation's record as held: attendance, summary, (answers), actions
+    and the student's (empty) note. Refused before the conversation's start."""
+    if conversation.starts_at > timezone.now():
+        raise GuardFailed(
+            _(
+                "The conversation is planned for %(when)s: record it once it has taken place "
+                "(or reschedule it to when it actually took place)."
+            )
+            % {"when": date_format(timezone.localtime(conversation.starts_at), "j F Y H:i")}
+        )
     for invitation in conversation.invitations.all():
         if invitation.person_id in attendance:
             invitation.attended = bool(attendance[invitation.person_id])
@@ -163,8 +198,6 @@ def record_conversation(
             owner_id=action.owner_id, due_date=action.due_date,
         )
     StudentNote.objects.get_or_create(conversation=conversation)
-    run_transition(case, transition, by=by, note=summary[:500])
-    return conversation
 
 
 def _case_people_ids(case: Case) -> set[int]:
@@ -215,8 +248,16 @@ def action_evaluate(
     action.evaluation = evaluation
     action.evaluation_comment = comment.strip()
     action.status = ImprovementAction.Status.DONE
+    action.evaluated_at = timezone.now()
     action.save()
-    case_log(case, by=by, name="action_evaluated", note=f"{action.description}: {evaluation}")
+    # The evaluation as data: the timeline renders it in the reader's language.
+    case_log(
+        case,
+        by=by,
+        name="action_evaluated",
+        note=action.description,
+        data={"evaluation": evaluation},
+    )
     case_touch(case)
     return action
 
@@ -231,6 +272,7 @@ def invitations_needing_briefing(case: Case) -> Iterable[Invitation]:
 
 PLANNER_ROLES = {
     Conversation.Kind.PROBLEM: {Role.SCHOOL_TRAINER, Role.STUDY_COACH, Role.MENTOR, Role.OFFICE},
+    Conversation.Kind.FOLLOW_UP: {Role.SCHOOL_TRAINER, Role.STUDY_COACH, Role.MENTOR, Role.OFFICE},
     Conversation.Kind.CHANGE: {Role.SCHOOL_TRAINER, Role.STUDY_COACH, Role.OFFICE},
 }
 
@@ -302,12 +344,12 @@ def conversation_reschedule(
     case, conversation = _planned_conversation_for_update(conversation_id, by)
     if not location.strip():
         raise GuardFailed(_("Give a place or an online link."))
-    old = f"{timezone.localtime(conversation.starts_at):%d-%m-%Y %H:%M}, {conversation.location}"
+    was = {"was": conversation.starts_at.isoformat(), "was_location": conversation.location}
     conversation.starts_at = starts_at
     conversation.location = location.strip()
     conversation.ical_sequence += 1
     conversation.save()
-    case_log(case, by=by, name="conversation_rescheduled", note=_("was: %(old)s") % {"old": old})
+    case_log(case, by=by, name="conversation_rescheduled", data=was)
     case_touch(case)
     _notify_invitees(case, conversation, event="conversation_rescheduled", by=by)
     return conversation
@@ -325,6 +367,105 @@ def conversation_cancel(*, conversation_id: int, by, reason: str) -> Conversatio
     case_log(case, by=by, name="conversation_cancelled", note=reason.strip())
     case_touch(case)
     _notify_invitees(case, conversation, event="conversation_cancelled", by=by)
+    return conversation
+
+
+def cancel_planned(case: Case, *, by, reason: str, kinds: Iterable[str] | None = None) -> int:
+    """Cancel the case's planned conversations (of `kinds`) because the case moved on (a stop,
+    a dropped change): the invited people are told and their calendars get a cancellation.
+    For services that checked their own step's permission and hold the case's lock."""
+    planned = case.conversations.filter(status=Conversation.Status.PLANNED)
+    if kinds is not None:
+        planned = planned.filter(kind__in=list(kinds))
+    count = 0
+    for conversation in planned.select_for_update().order_by("pk"):
+        conversation.status = Conversation.Status.CANCELLED
+        conversation.ical_sequence += 1
+        conversation.save()
+        case_log(case, by=by, name="conversation_cancelled", note=reason.strip())
+        _notify_invitees(case, conversation, event="conversation_cancelled", by=by)
+        count += 1
+    return count
+
+
+# --- follow-up conversations while the actions run -------------------------------------------
+
+
+def _may_follow_up(case: Case, by) -> None:
+    if not can(by, "cases.plan_follow_up", case):
+        raise NotPermitted(
+            _("Only the mentor, school trainer, study coach or office plan a follow-up.")
+        )
+    if case.state != State.IMPROVING:
+        raise GuardFailed(
+            _("A follow-up conversation is held while the improvement actions run.")
+        )
+
+
+@transaction.atomic
+def follow_up_plan(
+    *, case_id: int, by, starts_at: datetime, location: str, seen_version: int | None = None
+) -> Conversation:
+    """Plan a follow-up (evaluation) conversation while "improving": a record, no transition.
+    The same people as the first conversation are invited, with a calendar invitation."""
+    case = lock_case(case_id, seen_version=seen_version)
+    _may_follow_up(case, by)
+    if case.conversations.filter(
+        kind=Conversation.Kind.FOLLOW_UP, status=Conversation.Status.PLANNED
+    ).exists():
+        raise GuardFailed(_("A follow-up conversation is already planned: reschedule that one."))
+    if not location.strip():
+        raise GuardFailed(_("Give a place or an online link."))
+    kind = Conversation.Kind.FOLLOW_UP
+    conversation = Conversation.objects.create(
+        case=case, kind=kind, starts_at=starts_at, location=location.strip(), planned_by=by
+    )
+    Invitation.objects.bulk_create(
+        Invitation(conversation=conversation, person=person, role=role)
+        for person, role in default_invitees(case, kind)
+    )
+    case_log(
+        case,
+        by=by,
+        name="conversation_follow_up_planned",
+        data={"starts_at": conversation.starts_at.isoformat()},
+    )
+    case_touch(case)
+    _notify_invitees(case, conversation, event="conversation_follow_up_planned", by=by)
+    return conversation
+
+
+@transaction.atomic
+def follow_up_record(
+    *,
+    conversation_id: int,
+    by,
+    attendance: dict[int, bool],
+    summary: str,
+    actions: Sequence[ActionInput] = (),
+    seen_version: int | None = None,
+) -> Conversation:
+    """Record a follow-up as held: attendance (absent people are briefed as after the first
+    conversation), a summary, new actions if agreed; the student writes a note of it."""
+    case_id = Conversation.objects.filter(pk=conversation_id).values_list("case_id", flat=True)
+    case = lock_case(case_id.get(), seen_version=seen_version)
+    _may_follow_up(case, by)
+    conversation = Conversation.objects.select_for_update().get(pk=conversation_id)
+    if (
+        conversation.kind != Conversation.Kind.FOLLOW_UP
+        or conversation.status != Conversation.Status.PLANNED
+    ):
+        raise GuardFailed(_("There is no planned follow-up conversation to record."))
+    _hold(case, conversation, by=by, attendance=attendance, summary=summary, actions=actions)
+    case_log(case, by=by, name="follow_up_recorded", note=summary.strip()[:500])
+    case_touch(case)
+    tell(
+        case,
+        event="follow_up_recorded",
+        actor=by,
+        recipients=case.people(PROBLEM_ROLES),
+        step=f"f{conversation.pk}",
+    )
     return conversation
 
 
@@ -381,8 +522,13 @@ def briefing_record(*, invitation_id: int, by, note: str = "") -> Invitation:
     invitation.briefed_at = timezone.now()
     invitation.briefed_by = by
     invitation.save(update_fields=["briefed_at", "briefed_by"])
-    case_log(case, by=by, name="briefing_recorded",
-             note=f"{invitation.person}" + (f": {note.strip()}" if note.strip() else ""))
+    case_log(
+        case,
+        by=by,
+        name="briefing_recorded",
+        note=note.strip(),
+        data={"person": str(invitation.person)},
+    )
     tell(case, event="briefing_recorded", actor=by, recipients=[invitation.person],
          step=f"i{invitation.pk}")
     return invitation

@@ -9,6 +9,16 @@ urlpatterns = [
     path("<int:pk>/conversation/plan-again/", views.PlanAgainStep.as_view(), name="plan_again"),
     path("<int:pk>/conversation/record/", views.RecordConversationStep.as_view(), name="record"),
     path(
+        "<int:pk>/conversation/follow-up/",
+        views.PlanFollowUpStep.as_view(),
+        name="plan_follow_up",
+    ),
+    path(
+        "conversations/<int:conversation_pk>/record/",
+        views.RecordFollowUpStep.as_view(),
+        name="record_follow_up",
+    ),
+    path(
         "conversations/<int:conversation_pk>/reschedule/",
         views.RescheduleStep.as_view(),
         name="reschedule",

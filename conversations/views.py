@@ -28,6 +28,7 @@ from .forms import (
     BriefingForm,
     CancelForm,
     EvaluateActionForm,
+    FollowUpActionFormSet,
     NoteForm,
     PlanAgainForm,
     PlanForm,
@@ -40,6 +41,7 @@ from .models import Conversation, ImprovementAction
 PLAN_TRANSITION = {
     State.SIGNALLED: "plan_conversation",
     State.OFFICE_INFORMED: "plan_change_conversation",
+    State.CHANGE_CONVERSATION_INCOMPLETE: "plan_change_conversation",
 }
 RECORD_TRANSITION = {
     State.CONVERSATION_PLANNED: "record_conversation",
@@ -112,7 +114,9 @@ class RecordConversationStep(StepView):
 
     def prepare(self) -> HttpResponse | None:
         self.conversation = (
-            self.case.conversations.filter(status=Conversation.Status.PLANNED)
+            self.case.conversations.filter(
+                status=Conversation.Status.PLANNED, kind=services.kind_for_state(self.case.state)
+            )
             .order_by("-pk")
             .first()
         )
@@ -151,6 +155,110 @@ class RecordConversationStep(StepView):
             attendance=self.form.attendance(),
             summary=data["summary"],
             answers=self.form.answers(),
+            actions=actions,
+            seen_version=data["seen_version"],
+        )
+
+
+class FollowUpMixin:
+    """A follow-up conversation is a record, not a transition: who may plan and record it is
+    the rule `cases.plan_follow_up` (the view and the service ask the same rule)."""
+
+    case: Case
+    request: HttpRequest
+
+    def refuse(self) -> HttpResponse | None:
+        if not can(self.request.user, "cases.plan_follow_up", self.case):
+            return forbidden(
+                self.request,
+                _("Only the mentor, school trainer, study coach or office plan a follow-up."),
+                case=self.case,
+            )
+        if self.request.method == "GET" and self.case.state != State.IMPROVING:
+            messages.warning(
+                self.request,
+                _("A follow-up conversation is held while the improvement actions run."),
+            )
+            return redirect(self.case)
+        return None
+
+
+class PlanFollowUpStep(FollowUpMixin, InviteesMixin, StepView):
+    """A follow-up (evaluation) conversation while the improvement actions run."""
+
+    template_name = "conversations/plan.html"
+    title = gettext_lazy("Plan a follow-up conversation")
+    intro = gettext_lazy(
+        "Evaluate the improvement actions together. The same people as for the first "
+        "conversation are invited; the case stays at “improvement actions running”."
+    )
+    success = gettext_lazy(
+        "The follow-up conversation has been planned; the invited people are told."
+    )
+    submit_label = gettext_lazy("Plan the follow-up")
+    kind = Conversation.Kind.FOLLOW_UP
+
+    def get_form(self, data):
+        return PlanForm(data, case=self.case, kind=self.kind)
+
+    def perform(self, data: dict[str, Any]) -> object:
+        return services.follow_up_plan(
+            case_id=self.case.pk,
+            by=self.request.user,
+            starts_at=data["starts_at"],
+            location=data["location"],
+            seen_version=data["seen_version"],
+        )
+
+
+class RecordFollowUpStep(FollowUpMixin, StepView):
+    template_name = "conversations/record.html"
+    title = gettext_lazy("Record the follow-up conversation")
+    success = gettext_lazy("The follow-up conversation has been recorded.")
+    submit_label = gettext_lazy("Record as held")
+
+    def get_case(self) -> Case:
+        case, self.conversation = selectors.conversation_for_user(
+            self.request.user, self.kwargs["conversation_pk"]
+        )
+        return case
+
+    def prepare(self) -> HttpResponse | None:
+        if (
+            self.conversation.kind != Conversation.Kind.FOLLOW_UP
+            or self.conversation.status != Conversation.Status.PLANNED
+        ) and self.request.method == "GET":
+            messages.warning(
+                self.request, _("There is no planned follow-up conversation to record.")
+            )
+            return redirect(self.case)
+        return None
+
+    def get_form(self, data):
+        return RecordForm(data, case=self.case, conversation=self.conversation)
+
+    def get_formsets(self, data) -> tuple:
+        return (FollowUpActionFormSet(data, case=self.case, prefix="actions"),)
+
+    def get_context(self) -> dict[str, Any]:
+        return {"conversation": self.conversation, "is_problem": True, "actions_optional": True}
+
+    def perform(self, data: dict[str, Any]) -> object:
+        actions = [
+            services.ActionInput(
+                description=f.cleaned_data["description"],
+                owner_id=f.cleaned_data["owner"].pk,
+                due_date=f.cleaned_data["due_date"],
+            )
+            for formset in self.formsets
+            for f in formset.forms
+            if f.has_changed() and f.cleaned_data
+        ]
+        return services.follow_up_record(
+            conversation_id=self.conversation.pk,
+            by=self.request.user,
+            attendance=self.form.attendance(),
+            summary=data["summary"],
             actions=actions,
             seen_version=data["seen_version"],
         )

@@ -14,12 +14,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.db.models import Q, QuerySet
+from django.db.models import Exists, Max, OuterRef, Q, QuerySet, Subquery
 from django.utils import timezone
 from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
 
-from cases.models import Role, State
+from cases.models import Case, Role, State
 from notifications.labels import Reminder
 
 REMIND, ESCALATE, DUE_SOON = "remind", "escalate", "due_soon"
@@ -53,11 +53,41 @@ class Rule:
     # The page where the responsible person takes the step (URL name taking the case's id, the
     # link's text), for the reminder e-mail; None: the case file.
     page: tuple[str, Any] | None = None
+    # The case states whose next step this rule watches (a rule on the state alone says so
+    # itself); none for steps beside the state (briefings, the student's note).
+    states: tuple[str, ...] = ()
+
+    @property
+    def watched_states(self) -> tuple[str, ...]:
+        return self.states or tuple(getattr(self.filter, "states", ()))
 
     @property
     def anchor_is_date(self) -> bool:
         """The anchor is a date (a due date), not a moment."""
         return self.anchor in DATE_ANCHORS
+
+
+def _every_action_evaluated(qs: QuerySet) -> QuerySet:
+    """Improving, every action evaluated and no decision yet: one row per case, its action
+    evaluated last (the anchor), so a new evaluation starts the period again."""
+    latest = (
+        Case.objects.filter(pk=OuterRef("pk"))
+        .values("pk")
+        .annotate(last=Max("actions__evaluated_at"))
+        .values("last")
+    )
+    still_open = Case.objects.filter(pk=OuterRef("pk"), actions__status="open")
+    return qs.filter(state=State.IMPROVING, actions__evaluated_at=Subquery(latest)).exclude(
+        Exists(still_open)
+    )
+
+
+def _nothing_planned_after_a_cancellation(qs: QuerySet) -> QuerySet:
+    planned = Case.objects.filter(pk=OuterRef("pk"), conversations__status="planned")
+    return qs.filter(
+        state__in=(State.CONVERSATION_PLANNED, State.CHANGE_CONVERSATION_PLANNED),
+        conversations__status="cancelled",
+    ).exclude(Exists(planned))
 
 
 def _state(*states: str) -> Callable[[QuerySet], QuerySet]:
@@ -89,13 +119,16 @@ RULES: dict[str, Rule] = {
             1,
             3,
             ("planner",),
+            # The conversation the state waits for, or a follow-up while the actions run.
             lambda qs: qs.filter(
-                state__in=(State.CONVERSATION_PLANNED, State.CHANGE_CONVERSATION_PLANNED),
+                Q(state__in=(State.CONVERSATION_PLANNED, State.CHANGE_CONVERSATION_PLANNED))
+                | Q(state=State.IMPROVING, conversations__kind="follow_up"),
                 conversations__status="planned",
             ),
             "conversations__starts_at",
             ("conversations__pk", "conversations__starts_at"),
             {"planner": "conversations__planned_by_id"},
+            states=(State.CONVERSATION_PLANNED, State.CHANGE_CONVERSATION_PLANNED, State.IMPROVING),
         ),
         Rule(
             "briefing",
@@ -134,6 +167,29 @@ RULES: dict[str, Rule] = {
             "actions__due_date",
             ("actions__pk", "actions__due_date"),
             {"owner": "actions__owner_id"},
+            states=(State.IMPROVING,),
+        ),
+        Rule(
+            "improving_decision",
+            _("Decision after the evaluated improvement actions"),
+            5,
+            10,
+            (Role.SCHOOL_TRAINER,),
+            _every_action_evaluated,
+            "actions__evaluated_at",
+            ("actions__pk", "actions__evaluated_at"),
+            states=(State.IMPROVING,),
+        ),
+        Rule(
+            "plan_again",
+            _("New conversation planned after a cancellation"),
+            2,
+            5,
+            (Role.SCHOOL_TRAINER,),
+            _nothing_planned_after_a_cancellation,
+            "conversations__starts_at",
+            ("conversations__pk",),
+            states=(State.CONVERSATION_PLANNED, State.CHANGE_CONVERSATION_PLANNED),
         ),
         Rule(
             "office_contact",
@@ -169,6 +225,18 @@ RULES: dict[str, Rule] = {
             ),
             "change_requests__office_informed_at",
             ("change_requests__pk",),
+            states=(State.OFFICE_INFORMED, State.CHANGE_CONVERSATION_PLANNED),
+        ),
+        Rule(
+            "change_conversation_incomplete",
+            _("All-party conversation without everyone accepted or held again"),
+            None,
+            3,
+            (),
+            _state(State.CHANGE_CONVERSATION_INCOMPLETE),
+            "state_changed_at",
+            ("version",),
+            state_based=True,
         ),
         Rule(
             "outcome",
@@ -188,6 +256,17 @@ RULES: dict[str, Rule] = {
             10,
             (Role.ISOP_OWNER,),
             _state(State.ISOP_ADVICE),
+            "state_changed_at",
+            ("version",),
+            state_based=True,
+        ),
+        Rule(
+            "office_decision",
+            _("Internship office decided after the ISOP advice"),
+            3,
+            None,
+            (Role.OFFICE,),
+            _state(State.DECISION_PENDING),
             "state_changed_at",
             ("version",),
             state_based=True,
@@ -215,6 +294,7 @@ RULES: dict[str, Rule] = {
             {"old_coach": "handovers__old_coach_id"},
             state_based=True,
             page=("transfers:handover", _("Open the handover page")),
+            states=(State.HANDOVER,),
         ),
         Rule(
             "resume",
@@ -227,6 +307,7 @@ RULES: dict[str, Rule] = {
             ),
             "stops__expected_resume_date",
             ("stops__pk", "stops__expected_resume_date"),
+            states=(State.STOPPED,),
         ),
     ]
 }

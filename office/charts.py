@@ -157,7 +157,7 @@ def report_charts(data: dict[str, Any]) -> list:
         ),
         bar_chart(
             _("Outcomes per month"),
-            _("Cases closed per month: resolved, transferred, stopped or withdrawn."),
+            _("Cases closed per month: resolved, transferred, stopped, resumed or withdrawn."),
             [
                 (label, {outcome_labels[s]: data["closed"][m][s] for s in OUTCOME_STATES})
                 for label, m in zip(month_label, months, strict=True)

@@ -37,6 +37,7 @@ from cases.models import (
     CLOSED_STATES,
     FIVE_ANSWERS,
     OPEN_STATES,
+    STATE_VARIANTS,
     Case,
     Category,
     State,
@@ -52,12 +53,16 @@ FAILED_LIMIT = 20
 # Counts below this are shown as "<5" in the steering group's report: a small number at one
 # school in one month could point at one student.
 SMALL_COUNT = 5
+# A resumed internship is its own outcome, counted apart from a stop.
 OUTCOME_STATES = (
     State.CLOSED_RESOLVED,
     State.CLOSED_TRANSFERRED,
     State.CLOSED_STOPPED,
+    State.CLOSED_RESUMED,
     State.CLOSED_WITHDRAWN,
 )
+# The dashboard's closed cases: those closed in the last so many days, per outcome.
+RECENTLY_CLOSED_DAYS = 30
 
 
 # --------------------------------------------------------------------------------------------
@@ -65,10 +70,16 @@ OUTCOME_STATES = (
 # --------------------------------------------------------------------------------------------
 
 
-def state_counts() -> dict[str, int]:
-    rows = Case.objects.open().order_by().values("state").annotate(n=Count("pk"))
+def state_counts(closed_since: dt.datetime | None = None) -> dict[str, int]:
+    """Open cases per state and, with `closed_since`, the cases closed since then per outcome:
+    one query."""
+    scope = Q(state__in=OPEN_STATES)
+    if closed_since is not None:
+        scope |= Q(state__in=CLOSED_STATES, closed_at__gte=closed_since)
+    rows = Case.objects.filter(scope).order_by().values("state").annotate(n=Count("pk"))
     counts = {row["state"]: row["n"] for row in rows}
-    return {state: counts.get(state, 0) for state in OPEN_STATES}
+    states = OPEN_STATES + (OUTCOME_STATES if closed_since is not None else ())
+    return {state: counts.get(state, 0) for state in states}
 
 
 def _monitored(state: str, limit: int) -> QuerySet[Case]:
@@ -92,18 +103,35 @@ def _monitored(state: str, limit: int) -> QuerySet[Case]:
     )
 
 
-def monitoring_rows(cals, rules, today: dt.date) -> dict[str, list[dict]]:
-    """The all-party conversation not yet planned / not yet held, with working days waiting
-    since the office was informed, flagged with the thresholds of the deadline table."""
+MONITORED = (
+    (State.OFFICE_INFORMED, "change_conversation_planned"),
+    (State.CHANGE_CONVERSATION_PLANNED, "change_conversation_held"),
+    # Held without the student, the school trainer or the coach: the office accepts it (with a
+    # reason) or a new one is planned. Counted from when it was recorded.
+    (State.CHANGE_CONVERSATION_INCOMPLETE, "change_conversation_incomplete"),
+)
+
+
+def monitoring_rows(
+    cals, rules, today: dt.date, counts: dict[str, int] | None = None
+) -> dict[str, list[dict]]:
+    """The all-party conversation not yet planned / not yet held / held without everyone,
+    with working days waiting since the office was informed (since it was recorded, for the
+    last), flagged with the thresholds of the deadline table. A state known to hold no case
+    (`counts`) asks nothing of the database."""
     limits = {eff.rule.key: first_deadline(eff) for eff in rules}
     result = {}
-    for state, rule_key in (
-        (State.OFFICE_INFORMED, "change_conversation_planned"),
-        (State.CHANGE_CONVERSATION_PLANNED, "change_conversation_held"),
-    ):
+    for state, rule_key in MONITORED:
         rows = []
+        if counts is not None and not counts.get(state) and (
+            state == State.CHANGE_CONVERSATION_INCOMPLETE
+        ):
+            result[state] = rows
+            continue
         for case in _monitored(state, MONITOR_LIMIT):
             since = case.office_informed_at or case.state_changed_at
+            if state == State.CHANGE_CONVERSATION_INCOMPLETE:
+                since = case.state_changed_at
             cal = cals[case.placement.school.region]
             waiting = cal.between(timezone.localdate(since), today)
             # "Held" counts from the office being informed too (process.md: 5 and 15 days).
@@ -221,6 +249,11 @@ def office_rows(cases: Iterable[Case]) -> list[dict[str, Any]]:
     rather than per row through the template engine (a page of 50 rows renders in a third of
     the time)."""
     states = {value: str(label) for value, label in State.choices}
+    variants = {
+        (state, kind): str(label)
+        for state, by_kind in STATE_VARIANTS.items()
+        for kind, label in by_kind.items()
+    }
     categories = {value: str(label) for value, label in Category.choices}
     short_date = formats.get_format("SHORT_DATE_FORMAT")
     # One reverse() for the page: the case number is the only part that differs.
@@ -245,7 +278,9 @@ def office_rows(cases: Iterable[Case]) -> list[dict[str, Any]]:
                 "study_coach": str(p.study_coach),
                 "school_trainer": str(p.school_trainer),
                 "state": case.state,
-                "state_label": states.get(case.state, case.state),
+                # A stop request reads as a stop request.
+                "state_label": variants.get((case.state, case.change_kind))
+                or states.get(case.state, case.state),
                 "categories": [
                     categories.get(c.category, c.category) for c in case.categories.all()
                 ],
@@ -388,6 +423,12 @@ def report_data(start: dt.date, end: dt.date) -> dict[str, Any]:
         aggregates[f"b{index}"] = Count("pk", filter=cond)
         lower_bound = bound
     wait_counts = waits.aggregate(**aggregates)
+    # 5. ISOP advice given in the period, and how often the office's decision followed it.
+    advice = IsopAdvice.objects.filter(given_at__gte=lower, given_at__lt=upper).aggregate(
+        given=Count("pk"),
+        decided=Count("office_decision"),
+        followed=Count("office_decision", filter=Q(office_decision__decision=F("decision"))),
+    )
     # Open at each month's end = open before the period + signalled - closed, cumulated.
     open_end, running = {}, before.count()
     for month in months:
@@ -401,6 +442,12 @@ def report_data(start: dt.date, end: dt.date) -> dict[str, Any]:
         "schools": schools,
         "waits": [(label, wait_counts[f"b{i}"]) for i, (label, _b) in enumerate(buckets)],
         "breakdowns": breakdowns(start, end),
+        "advice": {
+            "given": advice["given"],
+            "decided": advice["decided"],
+            "followed": advice["followed"],
+            "departed": advice["decided"] - advice["followed"],
+        },
     }
 
 
@@ -445,7 +492,16 @@ def steering_rows(data: dict[str, Any]) -> dict[str, Any]:
         }
         for table in data.get("breakdowns", [])
     ]
-    return {"per_month": per_month, "schools": schools, "waits": waits, "breakdowns": tables}
+    advice = data["advice"]
+    advice_rows = [
+        (_("ISOP advice given"), _small(advice["given"])),
+        (_("decided by the internship office"), _small(advice["decided"])),
+        (_("the decision followed the advice"), _small(advice["followed"])),
+        (_("the decision departed from the advice"), _small(advice["departed"])),
+    ]
+    return {"per_month": per_month, "schools": schools, "waits": waits, "advice": advice_rows,
+        "breakdowns": tables,
+    }
 
 
 # --------------------------------------------------------------------------------------------
@@ -514,10 +570,15 @@ WORKLIST_GROUPS: list[tuple[str, str, tuple[str, ...]]] = [
     (
         "conversation",
         gettext_lazy("Awaiting the all-party conversation"),
-        (State.OFFICE_INFORMED, State.CHANGE_CONVERSATION_PLANNED),
+        (
+            State.OFFICE_INFORMED,
+            State.CHANGE_CONVERSATION_PLANNED,
+            State.CHANGE_CONVERSATION_INCOMPLETE,
+        ),
     ),
     ("outcome", gettext_lazy("Awaiting the outcome"), (State.OUTCOME_PENDING,)),
     ("isop_advice", gettext_lazy("Awaiting ISOP advice"), (State.ISOP_ADVICE,)),
+    ("decision", gettext_lazy("Awaiting the office's decision"), (State.DECISION_PENDING,)),
     ("placement", gettext_lazy("Awaiting a new placement or stop"), (State.TRANSFER_REQUESTED,)),
     ("handover", gettext_lazy("In warm handover"), (State.HANDOVER,)),
     ("stopped", gettext_lazy("Stopped temporarily"), (State.STOPPED,)),
@@ -530,8 +591,10 @@ STATE_RULES: dict[str, str] = {
     State.CHANGE_REQUESTED: "office_contact",
     State.OFFICE_INFORMED: "change_conversation_planned",
     State.CHANGE_CONVERSATION_PLANNED: "change_conversation_held",
+    State.CHANGE_CONVERSATION_INCOMPLETE: "change_conversation_incomplete",
     State.OUTCOME_PENDING: "outcome",
     State.ISOP_ADVICE: "isop_advice",
+    State.DECISION_PENDING: "office_decision",
     State.TRANSFER_REQUESTED: "placement",
     State.HANDOVER: "handover",
 }

@@ -64,9 +64,10 @@ def office_only(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse
 def dashboard(request: HttpRequest) -> HttpResponse:
     today = timezone.localdate()
     rules, cals = effective_rules(), load_calendars(today)
-    counts = selectors.state_counts()
+    since = timezone.now() - dt.timedelta(days=selectors.RECENTLY_CLOSED_DAYS)
+    counts = selectors.state_counts(closed_since=since)
     steps = due_steps(today=today, limit=DASHBOARD_LIMIT, rules=rules, cals=cals)
-    monitored = selectors.monitoring_rows(cals, rules, today)
+    monitored = selectors.monitoring_rows(cals, rules, today, counts)
     failed, failed_total = selectors.failed_notifications()
     list_url = reverse("office:office_list")
     context = {
@@ -81,7 +82,13 @@ def dashboard(request: HttpRequest) -> HttpResponse:
             }
             for state in OPEN_STATES
         ],
-        "open_total": sum(counts.values()),
+        "open_total": sum(counts[state] for state in OPEN_STATES),
+        # A resumed internship is its own outcome, apart from a stop.
+        "closed_rows": [
+            {"state": state, "label": State(state).label, "count": counts[state]}
+            for state in selectors.OUTCOME_STATES
+        ],
+        "closed_days": selectors.RECENTLY_CLOSED_DAYS,
         "monitoring": [
             {
                 "title": title,
@@ -93,6 +100,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
             for state, title in (
                 (State.OFFICE_INFORMED, _("Not yet planned")),
                 (State.CHANGE_CONVERSATION_PLANNED, _("Planned, not yet held")),
+                (State.CHANGE_CONVERSATION_INCOMPLETE, _("Held without everyone")),
             )
         ],
         "steps": steps,
@@ -262,6 +270,10 @@ def _steering_csv(rows: dict[str, Any], start: dt.date, end: dt.date, outcome_la
     writer.writerow([])
     writer.writerow([_("time from signal to the first conversation"), _("cases")])
     for label, n in rows["waits"]:
+        writer.writerow([label, n])
+    writer.writerow([])
+    writer.writerow([_("ISOP advice and the office's decisions"), _("cases")])
+    for label, n in rows["advice"]:
         writer.writerow([label, n])
     return buffer.getvalue()
 

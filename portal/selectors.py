@@ -14,7 +14,9 @@ import datetime as dt
 from dataclasses import dataclass, field
 
 from django.db.models import (
+    BooleanField,
     Exists,
+    ExpressionWrapper,
     OuterRef,
     Prefetch,
     Q,
@@ -23,7 +25,10 @@ from django.db.models import (
     prefetch_related_objects,
 )
 from django.http import Http404
+from django.urls import reverse
 from django.utils import timezone
+from django.utils.formats import date_format
+from django.utils.translation import gettext as _
 
 from cases.models import OPEN_STATES, Case, CaseCategory, CaseEvent, Category, Role, State, User
 from cases.rules import CHANGE_PATH_ROLES, can, is_hidden
@@ -32,6 +37,7 @@ from cases.services import ROLE_LABELS, AvailableStep, available_steps
 from conversations.models import Conversation, ImprovementAction, Invitation, StudentNote
 from conversations.selectors import (
     INSUFFICIENT,
+    NOTE_SUBMITTED,
     PLANNED_STATES,
     may_brief,
     may_change_conversation,
@@ -108,10 +114,22 @@ class HandoverRow:
 @dataclass(frozen=True)
 class TimelineRow:
     event: CaseEvent
-    # The event's note as this user may read it: without the change path's rights, the notes
-    # of every event from the change request on are left out (they quote the all-party
-    # conversation, the outcome, the advice); the events themselves stay.
+    # The event's note and details as this user may read them: without the change path's
+    # rights, the notes and details of every event from the change request on are left out
+    # (they quote the all-party conversation, the outcome, the advice); the events stay.
     note: str
+    detail: str = ""
+
+
+@dataclass(frozen=True)
+class ExtraStep:
+    """A step on the case page's panel that is not a transition (a record: the student's note,
+    opening a confidential signal, a follow-up, agreeing the wrap-up, a briefing, ...)."""
+
+    label: str
+    url: str
+    help: str = ""
+    post: bool = False  # a button that posts (with the case's version), not a link
 
 
 @dataclass
@@ -121,7 +139,8 @@ class CasePage:
     may_record_study_step: bool
     people: list[tuple[str, User]]
     categories: list[str]
-    # The steps this user can take now; withdrawing and asking for a change apart.
+    # The steps this user can take now; the ones beside the process (withdraw, stop at once,
+    # drop the change) apart, and asking for a change apart too.
     steps: list[AvailableStep]
     withdraw_step: AvailableStep | None
     request_change_step: AvailableStep | None
@@ -143,6 +162,10 @@ class CasePage:
     handovers: list[HandoverRow] = field(default_factory=list)
     stops: list[Stop] = field(default_factory=list)
     timeline: list[TimelineRow] = field(default_factory=list)
+    secondary_steps: list[AvailableStep] = field(default_factory=list)
+    # Every other step this user can take now (records, not transitions).
+    extra_steps: list[ExtraStep] = field(default_factory=list)
+    follow_up_planned: Conversation | None = None
 
     @property
     def shows_change_section(self) -> bool:
@@ -214,6 +237,18 @@ def _record_annotations() -> dict:
     return annotations
 
 
+def _people(case: Case) -> list[tuple[str, User]]:
+    """Who is on the case: the placement's people; once the student continues elsewhere, the
+    student and the new study coach (the school's staff are not on the case any more)."""
+    if case.new_placement_id is None:
+        return placement_people(case.placement)
+    return [
+        (Role(role).label, person)
+        for role in (Role.STUDENT, Role.STUDY_COACH)
+        if (person := case.person(role)) is not None
+    ]
+
+
 def _case_with_record_kinds(user: User, pk: int) -> tuple[Case, dict[str, bool], list[str]]:
     """The case if the user is related to it (404 otherwise: no hint that it exists), which
     kinds of record it has (by name: "actions", ..., "bare_transfers"), and its categories'
@@ -252,11 +287,20 @@ def _load_for_rules(case: Case, has: dict[str, bool]) -> None:
         ),
         Prefetch(
             "wrap_ups",
-            queryset=_only_if(has["wrap_ups"], WrapUp.objects.select_related("recorded_by")),
+            queryset=_only_if(
+                has["wrap_ups"],
+                WrapUp.objects.select_related("recorded_by", "confirmed_by").order_by(
+                    "recorded_at", "pk"
+                ),
+            ),
         ),
         Prefetch(
             "isop_requests",
-            queryset=_only_if(has["isop_requests"], IsopAdvice.objects.select_related("given_by")),
+            queryset=_only_if(
+                has["isop_requests"],
+                # With the office's decision on it (one to one): no query of its own.
+                IsopAdvice.objects.select_related("given_by", "office_decision__decided_by"),
+            ),
         ),
         # The handovers come with their transfers (one to one): see _transfers.
         Prefetch(
@@ -378,13 +422,132 @@ def _conversation_rows(
     return rows, briefings
 
 
+# From these events on, the notes are the change path's (or a stop's reason); the others are
+# the change path's wherever they are.
+CHANGE_PATH_STARTS = frozenset({"request_change", "stop_now"})
+CHANGE_PATH_EVENTS = frozenset(
+    {
+        "inform_office",
+        "plan_change_conversation",
+        "record_change_conversation",
+        "accept_change_conversation",
+        "report_outcome",
+        "isop_advice_requested",
+        "give_advice",
+        "decide",
+        "abandon_change",
+    }
+)
+
+
 def _timeline(case: Case, sees_change_path: bool) -> list[TimelineRow]:
     events = CaseEvent.objects.filter(case=case).select_related("actor", "on_behalf_of")
-    rows, hiding = [], False
+    rows, started = [], False
     for event in events.order_by("at", "pk"):
-        hiding = hiding or (not sees_change_path and event.name == "request_change")
-        rows.append(TimelineRow(event=event, note="" if hiding else event.note))
+        started = started or event.name in CHANGE_PATH_STARTS
+        hiding = not sees_change_path and (started or event.name in CHANGE_PATH_EVENTS)
+        rows.append(
+            TimelineRow(
+                event=event,
+                note="" if hiding else event.note,
+                detail="" if hiding else event.detail,
+            )
+        )
     return rows
+
+
+# Beside the process: always possible, shown apart from the next steps (and never "pending").
+SECONDARY_STEPS = ("withdraw", "stop_now", "abandon_change")
+
+
+def _extra_steps(
+    case: Case,
+    user: User,
+    *,
+    rows: list[ConversationRow],
+    briefings: list[OpenBriefing],
+    actions: list[ActionRow],
+    wrap_up: WrapUp | None,
+    handovers: list[HandoverRow],
+    follow_up: Conversation | None,
+    may_release: bool,
+) -> list[ExtraStep]:
+    """Every step the person can take now that is not a transition of the case."""
+    steps: list[ExtraStep] = []
+    if may_release:
+        steps.append(
+            ExtraStep(
+                _("Open it to the people involved"),
+                reverse("cases:release_confidential", args=[case.pk]),
+                _("After talking to the student."),
+                post=True,
+            )
+        )
+    if case.placement.student_id == user.pk and case.is_open:
+        for row in rows:
+            c = row.conversation
+            if c.status == Conversation.Status.HELD and row.note_state != NOTE_SUBMITTED:
+                steps.append(
+                    ExtraStep(
+                        _("Write your note of the conversation"),
+                        reverse("conversations:note", args=[c.pk]),
+                        f"{c.get_kind_display()}, "
+                        f"{date_format(timezone.localtime(c.starts_at), 'j F Y')}",
+                    )
+                )
+    if case.state == State.IMPROVING and can(user, "cases.plan_follow_up", case):
+        if follow_up is None:
+            steps.append(
+                ExtraStep(
+                    _("Plan a follow-up conversation"),
+                    reverse("conversations:plan_follow_up", args=[case.pk]),
+                    _("To evaluate the improvement actions together."),
+                )
+            )
+        elif follow_up.starts_at <= timezone.now():
+            steps.append(
+                ExtraStep(
+                    _("Record the follow-up conversation"),
+                    reverse("conversations:record_follow_up", args=[follow_up.pk]),
+                )
+            )
+    for row in actions:
+        if row.may_evaluate and not row.action.evaluation:
+            steps.append(
+                ExtraStep(
+                    _("Evaluate an improvement action"),
+                    reverse("conversations:evaluate_action", args=[row.action.pk]),
+                    row.action.description,
+                )
+            )
+    for briefing in briefings:
+        if briefing.may_brief:
+            steps.append(
+                ExtraStep(
+                    _("Record a briefing"),
+                    reverse("conversations:brief", args=[briefing.invitation.pk]),
+                    str(briefing.invitation.person),
+                )
+            )
+    if wrap_up is not None and wrap_up.confirmed_at is None and case.is_open:
+        wrap_up.case = case
+        if can(user, "cases.confirm_wrap_up", wrap_up):
+            steps.append(
+                ExtraStep(
+                    _("Agree the wrap-up with the class"),
+                    reverse("transfers:wrap_up_confirm", args=[case.pk]),
+                    _("Recorded by %(who)s.") % {"who": wrap_up.recorded_by},
+                )
+            )
+    for row in handovers:
+        if row.may_acknowledge and row.handover.confirmed_at is not None:
+            steps.append(
+                ExtraStep(
+                    _("Confirm receipt of the handover"),
+                    reverse("transfers:handover_received", args=[row.handover.pk]),
+                )
+            )
+    return steps
 
 
 def case_page(user: User, pk: int) -> CasePage:
@@ -400,7 +563,7 @@ def case_page(user: User, pk: int) -> CasePage:
     loaded = [
         (c, invitations)
         for c, invitations in _conversations(case, has)
-        if sees_change_path or c.kind == Conversation.Kind.PROBLEM
+        if sees_change_path or c.kind != Conversation.Kind.CHANGE
     ]
     conversations = [c for c, _invitations in loaded]
     conversation_rows, open_briefings = _conversation_rows(case, user, loaded)
@@ -420,20 +583,55 @@ def case_page(user: User, pk: int) -> CasePage:
         told = told_of_requests(case) if sees_change_path else {}
         change_requests = [ChangeRequestRow(r, told.get(r.pk, [])) for r in requests]
 
+    action_rows = [
+        ActionRow(a, may_evaluate=case.is_open and (evaluates_any or a.owner_id == user.pk))
+        for a in actions
+    ]
+    handover_rows = (
+        [
+            HandoverRow(h, may_acknowledge=h.new_coach_id == user.pk and h.received_at is None)
+            for h in case.handovers.all()
+        ]
+        if sees_change_path
+        else []
+    )
+    wrap_ups = list(case.wrap_ups.all())
+    follow_up = next(
+        (
+            c
+            for c in conversations
+            if c.kind == Conversation.Kind.FOLLOW_UP and c.status == Conversation.Status.PLANNED
+        ),
+        None,
+    )
+    may_release = can(user, "cases.release_confidential", case)
     return CasePage(
         case=case,
         roles=sorted(str(ROLE_LABELS.get(r, r)) for r in roles),
         may_record_study_step=bool(roles & {Role.OFFICE, Role.STUDY_COACH}),
-        people=placement_people(case.placement),
+        people=_people(case),
         categories=categories,
         steps=[
             s
             for s in steps
-            if s.name != "withdraw"
+            if s.name not in SECONDARY_STEPS
             and not (nothing_to_record and s.url_name == "conversations:record")
         ],
         withdraw_step=next((s for s in steps if s.name == "withdraw"), None),
         request_change_step=next((s for s in steps if s.name == "request_change"), None),
+        secondary_steps=[s for s in steps if s.name in SECONDARY_STEPS and s.name != "withdraw"],
+        extra_steps=_extra_steps(
+            case,
+            user,
+            rows=conversation_rows,
+            briefings=open_briefings,
+            actions=action_rows,
+            wrap_up=wrap_ups[-1] if wrap_ups else None,
+            handovers=handover_rows,
+            follow_up=follow_up,
+            may_release=may_release,
+        ),
+        follow_up_planned=follow_up,
         sees_change_path=sees_change_path,
         is_student=case.placement.student_id == user.pk,
         may_plan_again=case.is_open and may_plan_again(case, user, conversations),
@@ -441,25 +639,17 @@ def case_page(user: User, pk: int) -> CasePage:
         and bool(roles & MAY_ADD_ACTION),
         may_record_wrap_up=case.state == State.TRANSFER_REQUESTED
         and bool(roles & MAY_RECORD_WRAP_UP),
-        may_release=can(user, "cases.release_confidential", case),
+        may_release=may_release,
         conversations=conversation_rows,
         open_briefings=open_briefings,
-        actions=[
-            ActionRow(a, may_evaluate=case.is_open and (evaluates_any or a.owner_id == user.pk))
-            for a in actions
-        ],
+        actions=action_rows,
         insufficient_actions=[a for a in actions if a.evaluation in INSUFFICIENT],
         change_requests=change_requests,
         outcome_reports=_outcome_reports(case, has) if sees_change_path else [],
         isop_requests=list(case.isop_requests.all()) if sees_change_path else [],
-        wrap_ups=list(case.wrap_ups.all()),
+        wrap_ups=wrap_ups,
         transfers=_transfers(case, has),
-        handovers=[
-            HandoverRow(h, may_acknowledge=h.new_coach_id == user.pk and h.received_at is None)
-            for h in case.handovers.all()
-        ]
-        if sees_change_path
-        else [],
+        handovers=handover_rows,
         stops=list(Stop.objects.filter(case=case)) if has["stops"] else [],
         timeline=_timeline(case, sees_change_path),
     )
@@ -495,6 +685,9 @@ class OwnAction:
 
 @dataclass
 class Home:
+    # Students arriving at a placement of this person after a transfer (or a resume elsewhere):
+    # who, from when, and what the student agreed to share; never the old school's case file.
+    arrivals: list[Transfer] = field(default_factory=list)
     notes_to_write: list[NoteToWrite] = field(default_factory=list)
     summaries_to_confirm: list[Invitation] = field(default_factory=list)
     upcoming: list[Conversation] = field(default_factory=list)
@@ -506,7 +699,8 @@ class Home:
     @property
     def is_empty(self) -> bool:
         return not (
-            self.notes_to_write
+            self.arrivals
+            or self.notes_to_write
             or self.summaries_to_confirm
             or self.upcoming
             or self.actions
@@ -518,8 +712,9 @@ class Home:
 # Steps that are always possible and therefore not "pending": withdrawing, and asking for a
 # change while the actions are still running (offered on the case page instead; on the home
 # only when an action did not help enough).
-NOT_PENDING = {"withdraw", "request_change"}
+NOT_PENDING = {"withdraw", "request_change", "stop_now", "abandon_change"}
 HOME_CASE_LIMIT = 100
+ARRIVALS_DAYS = 30
 
 
 def _open_cases(user: User) -> list[Case]:
@@ -531,7 +726,7 @@ def _open_cases(user: User) -> list[Case]:
     return list(
         Case.objects.related_to(user)
         .open()
-        .select_related("placement__student", "placement__school")
+        .select_related("placement__student", "placement__school", "new_placement")
         .prefetch_related(
             Prefetch(
                 "actions", queryset=ImprovementAction.objects.only("pk", "case_id", "evaluation")
@@ -584,19 +779,30 @@ def home_for(user: User, *, today: dt.date | None = None) -> Home:
         if user.is_office
         else Q(conversation__case__in=Case.objects.related_to(user).values("pk"))
     )
-    notes = (
-        Conversation.objects.filter(
-            seen,
-            case__placement__student=user,
-            case__state__in=OPEN_STATES,
-            status=Conversation.Status.HELD,
-        )
-        .filter(Q(student_note__isnull=True) | Q(student_note__submitted_at__isnull=True))
+    # The notes to write and the conversations coming up: ONE query (two conditions), split
+    # here. An invitation is an EXISTS, so a conversation is read once whoever else is invited.
+    invited = Exists(Invitation.objects.filter(conversation=OuterRef("pk"), person=user))
+    note_missing = Q(student_note__isnull=True) | Q(student_note__submitted_at__isnull=True)
+    to_write = Q(case__placement__student=user, status=Conversation.Status.HELD) & note_missing
+    coming = Q(invited_here=True, status=Conversation.Status.PLANNED, starts_at__gte=start_of_today)
+    conversations = list(
+        Conversation.objects.filter(seen, case__state__in=OPEN_STATES)
+        .annotate(invited_here=invited, to_write=ExpressionWrapper(to_write, BooleanField()))
+        .filter(to_write | coming)
         .select_related("case__placement__student", "case__placement__school", "student_note")
         .order_by("starts_at", "pk")
     )
     home.notes_to_write = [
-        NoteToWrite(c, note_state(getattr(c, "student_note", None))) for c in notes
+        NoteToWrite(c, note_state(getattr(c, "student_note", None)))
+        for c in conversations
+        if c.to_write
+    ]
+    home.upcoming = [
+        c
+        for c in conversations
+        if c.invited_here
+        and c.status == Conversation.Status.PLANNED
+        and c.starts_at >= start_of_today
     ]
 
     home.summaries_to_confirm = list(
@@ -612,19 +818,22 @@ def home_for(user: User, *, today: dt.date | None = None) -> Home:
         .order_by("conversation__starts_at", "pk")
     )
 
-    home.upcoming = list(
-        Conversation.objects.filter(
-            seen,
-            invitations__person=user,
-            status=Conversation.Status.PLANNED,
-            starts_at__gte=start_of_today,
-            case__state__in=OPEN_STATES,
-        )
-        .select_related("case__placement__student", "case__placement__school")
-        .order_by("starts_at", "pk")
-    )
-
     today = today or timezone.localdate()
+    # Arrivals in the last 30 days and to come, at a placement where the user is staff.
+    staff = (
+        Q(to_placement__mentor=user)
+        | Q(to_placement__school_trainer=user)
+        | Q(to_placement__coordinating_trainer=user)
+    )
+    home.arrivals = list(
+        Transfer.objects.filter(
+            staff,
+            applied_at__isnull=False,
+            effective_date__gte=today - dt.timedelta(days=ARRIVALS_DAYS),
+        )
+        .select_related("to_placement__student", "to_placement__school")
+        .order_by("effective_date", "pk")
+    )
     home.actions = [
         OwnAction(action, is_overdue=action.due_date < today)
         for action in ImprovementAction.objects.filter(

@@ -94,6 +94,7 @@ MODEL_SCOPES: dict[str, tuple[str | None, str]] = {
     "transfers.OutcomeReport": _to_case(),
     "transfers.Position": ("report__case_id", "report__case__placement__student_id"),
     "transfers.IsopAdvice": _to_case(),
+    "transfers.OfficeDecision": _to_case(),
     "transfers.WrapUp": _to_case(),
     "transfers.Transfer": _to_case(),
     "transfers.Stop": _to_case(),

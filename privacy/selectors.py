@@ -18,6 +18,7 @@ from collections import defaultdict
 from typing import Any
 
 from django.conf import settings
+from django.core.exceptions import ObjectDoesNotExist
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
@@ -104,6 +105,7 @@ EXPORT_COVERED: dict[str, str] = {
     "transfers.OutcomeReport": "cases[].outcome_reports",
     "transfers.Position": "cases[].outcome_reports[].positions",
     "transfers.IsopAdvice": "cases[].isop_advice",
+    "transfers.OfficeDecision": "cases[].isop_advice[].office_decision",
     "transfers.WrapUp": "cases[].wrap_ups",
     "transfers.Transfer": "cases[].transfers",
     "transfers.Stop": "cases[].stops",
@@ -186,7 +188,7 @@ def _student_cases(student: User) -> list[Case]:
             "actions",
             "change_requests__made_known_to",
             "outcome_reports__positions",
-            "isop_requests",
+            "isop_requests__office_decision",
             "wrap_ups",
             "transfers__from_placement__school",
             "transfers__to_placement__school",
@@ -283,6 +285,7 @@ def _case_data(case: Case, people: _People) -> dict[str, Any]:
                 "from_state": e.from_state,
                 "to_state": e.to_state,
                 "note": e.note,
+                "details": e.detail,
             }
             for e in case.events.all()
         ],
@@ -330,6 +333,7 @@ def _case_data(case: Case, people: _People) -> dict[str, Any]:
                 "rationale": a.rationale,
                 "given_by": role(a.given_by_id),
                 "given_at": _when(a.given_at),
+                "office_decision": _decision_data(a, role),
             }
             for a in case.isop_requests.all()
         ],
@@ -339,6 +343,8 @@ def _case_data(case: Case, people: _People) -> dict[str, Any]:
                 "agreement": w.agreement,
                 "recorded_by": role(w.recorded_by_id),
                 "recorded_at": _when(w.recorded_at),
+                "agreed_by": role(w.confirmed_by_id),
+                "agreed_at": _when(w.confirmed_at),
             }
             for w in case.wrap_ups.all()
         ],
@@ -348,6 +354,8 @@ def _case_data(case: Case, people: _People) -> dict[str, Any]:
                 "to_school": t.to_placement.school.name,
                 "effective_date": _when(t.effective_date),
                 "recorded_at": _when(t.recorded_at),
+                "shared_with_new_school": t.shared_with_new_school,
+                "on_resume": t.on_resume,
             }
             for t in case.transfers.all()
         ],
@@ -356,7 +364,11 @@ def _case_data(case: Case, people: _People) -> dict[str, Any]:
                 "temporary": s.temporary,
                 "expected_resume_date": _when(s.expected_resume_date),
                 "recorded_at": _when(s.recorded_at),
+                "reason": s.reason,
+                "recorded_at_once": s.acute,
                 "resumed_at": _when(s.resumed_at),
+                "resumed_on": _when(s.resumed_on),
+                "made_definitive_at": _when(s.made_definitive_at),
             }
             for s in case.stops.all()
         ],
@@ -381,6 +393,19 @@ def _case_data(case: Case, people: _People) -> dict[str, Any]:
             }
             for h in case.handovers.all()
         ],
+    }
+
+
+def _decision_data(advice, role) -> dict[str, Any] | None:
+    try:
+        decision = advice.office_decision
+    except ObjectDoesNotExist:
+        return None
+    return {
+        "decision": decision.decision,
+        "reason": decision.reason,
+        "decided_by": role(decision.decided_by_id),
+        "decided_at": _when(decision.decided_at),
     }
 
 

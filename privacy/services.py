@@ -80,11 +80,15 @@ ANONYMISED_TEXTS: dict[str, tuple[str, tuple[str, ...]]] = {
     "transfers.WrapUp": ("case_id", ("agreement",)),
     "transfers.Handover": ("case_id", ("what_helped", "student_needs", "open_actions")),
     "transfers.StudyStep": ("case_id", ("note",)),
+    "transfers.OfficeDecision": ("case_id", ("reason",)),
+    "transfers.Stop": ("case_id", ("reason",)),
+    "transfers.Transfer": ("case_id", ("shared_with_new_school",)),
     "notifications.Notification": ("case_id", ("last_error",)),
 }
 # Text fields of a case's records that are kept, with the reason (codes, keys, choices).
 KEPT_TEXTS: dict[str, str] = {
     "cases.Case.state": "state code (statistics)",
+    "cases.Case.change_kind": "kind of change code (transfer / stop)",
     "cases.CaseCategory.category": "category code (statistics)",
     "transfers.StudyStep.kind": "code of the consequence for the study (statistics)",
     "cases.CaseEvent.kind": "code",
@@ -101,6 +105,7 @@ KEPT_TEXTS: dict[str, str] = {
     "transfers.Position.role": "role code",
     "transfers.Position.stance": "agree/disagree/abstain code",
     "transfers.IsopAdvice.decision": "advice code",
+    "transfers.OfficeDecision.decision": "decision code (statistics: followed the advice)",
     "notifications.Notification.event": "event code",
     "notifications.Notification.status": "delivery status code",
     "notifications.Notification.dedupe_key": "event, case id and recipient id only",
@@ -111,6 +116,15 @@ ANONYMISED_JSON: dict[str, tuple[str, dict[str, Any]]] = {
 }
 NULLED_JSON: dict[str, tuple[str, tuple[str, ...]]] = {
     "notifications.Notification": ("case_id", ("attachment",)),  # the ICS with place and time
+}
+# JSON fields that keep their codes and dates but lose the keys that name people, schools or
+# places: the timeline's data (the labels of a stop request keep reading as a stop).
+SCRUBBED_JSON: dict[str, tuple[str, str, tuple[str, ...]]] = {
+    "cases.CaseEvent": (
+        "case_id",
+        "data",
+        ("person", "school", "coach_from", "coach_to", "was_location"),
+    ),
 }
 
 
@@ -159,6 +173,18 @@ def case_anonymise(*, case_id: int, now: dt.datetime | None = None) -> bool:
             apps.get_model(label)._default_manager.filter(**{case_path: case_id}).update(
                 **dict.fromkeys(fields)
             )
+        for label, (case_path, field, keys) in SCRUBBED_JSON.items():
+            model = apps.get_model(label)
+            for pk, value in model._default_manager.filter(**{case_path: case_id}).values_list(
+                "pk", field
+            ):
+                if value and set(value) & set(keys):
+                    kept = {k: v for k, v in value.items() if k not in keys}
+                    rows = model._default_manager.filter(pk=pk)
+                    if model is CaseEvent:
+                        _append_only_update(rows, **{field: kept})
+                    else:
+                        rows.update(**{field: kept})
     logger.info("Case %s anonymised after the retention period.", case_id)
     return True
 

@@ -19,6 +19,7 @@ from cases import services as case_services
 from cases.models import AdviceDecision, Case, CaseEvent, Category, Outcome, State
 from cases.services import resolve, withdraw
 from conversations import services as conversations
+from conversations.models import Conversation
 from tests.cases.factories import CaseFactory, PlacementFactory, TrainingSchoolFactory, UserFactory
 from tests.conversations.factories import ConversationFactory, ImprovementActionFactory
 from tests.transfers.factories import (
@@ -88,13 +89,18 @@ def soon(days: int = 2) -> dt.datetime:
     return timezone.now() + dt.timedelta(days=days)
 
 
+def just_now(minutes: int = 30) -> dt.datetime:
+    """A moment `minutes` ago: a conversation that has taken place and can be recorded."""
+    return timezone.now() - dt.timedelta(minutes=minutes)
+
+
 def arrange(name: str, crew: Crew) -> Case:
     """A case in the source state of `name`, with what the service needs to take it."""
     if name == "plan_conversation":
         return case_in(crew, S.SIGNALLED)
     if name == "record_conversation":
         case = case_in(crew, S.CONVERSATION_PLANNED)
-        ConversationFactory(case=case, invite=True)
+        ConversationFactory(case=case, invite=True, starts_at=just_now())
         return case
     if name == "resolve":
         case = case_in(crew, S.IMPROVING)
@@ -112,8 +118,28 @@ def arrange(name: str, crew: Crew) -> Case:
         return case
     if name == "record_change_conversation":
         case = case_in(crew, S.CHANGE_CONVERSATION_PLANNED)
-        ConversationFactory(case=case, change=True, invite=True)
+        ConversationFactory(case=case, change=True, invite=True, starts_at=just_now())
         return case
+    if name == "accept_change_conversation":
+        case = case_in(crew, S.CHANGE_CONVERSATION_INCOMPLETE)
+        ConversationFactory(case=case, change=True, held=True, answered=True, invite=True)
+        return case
+    if name == "abandon_change":
+        case = case_in(crew, S.OFFICE_INFORMED)
+        ChangeRequestFactory(case=case, office_informed=True)
+        return case
+    if name == "decide":
+        case = case_in(crew, S.DECISION_PENDING)
+        IsopAdviceFactory(case=case, given=True)
+        return case
+    if name == "stop_now":
+        return case_in(crew, S.IMPROVING)
+    if name == "make_definitive":
+        case = case_in(crew, S.STOPPED)
+        StopFactory(case=case, is_temporary=True)
+        return case
+    if name == "reopen":
+        return case_in(crew, S.CLOSED_RESOLVED)
     if name == "report_outcome":
         case = case_in(crew, S.OUTCOME_PENDING)
         ConversationFactory(case=case, change=True, held=True, answered=True, invite=True)
@@ -124,7 +150,7 @@ def arrange(name: str, crew: Crew) -> Case:
         return case
     if name in ("place_student", "stop_internship"):
         case = case_in(crew, S.TRANSFER_REQUESTED)
-        WrapUpFactory(case=case)
+        WrapUpFactory(case=case, agreed=True)
         return case
     if name == "confirm_handover":
         case = case_in(crew, S.HANDOVER)
@@ -143,8 +169,13 @@ def act(name: str, case: Case, user: m.User, **kw) -> None:
     """Take transition `name` through its service, with valid input."""
     today = dt.date.today()
     if name in ("plan_conversation", "plan_change_conversation"):
+        # Just before now by default, so that the conversation can be recorded next.
         conversations.plan_conversation(
-            case_id=case.pk, by=user, starts_at=soon(), location="Lokaal 1.01", **kw
+            case_id=case.pk,
+            by=user,
+            starts_at=kw.pop("starts_at", None) or just_now(),
+            location="Lokaal 1.01",
+            **kw,
         )
     elif name in ("record_conversation", "record_change_conversation"):
         conversation = case.conversations.filter(status="planned").last()
@@ -203,7 +234,7 @@ def act(name: str, case: Case, user: m.User, **kw) -> None:
             mentor=UserFactory(),
             school_trainer=UserFactory(),
             study_coach=kw.pop("study_coach", None) or UserFactory(),
-            start_date=today,
+            start_date=kw.pop("start_date", today + dt.timedelta(days=7)),
             **kw,
         )
     elif name == "stop_internship":
@@ -229,6 +260,37 @@ def act(name: str, case: Case, user: m.User, **kw) -> None:
     elif name == "withdraw":
         reason = kw.pop("reason", "Opgelost buiten het dossier.")
         withdraw(case_id=case.pk, by=user, reason=reason, **kw)
+    elif name == "abandon_change":
+        reason = kw.pop("reason", "Geen nieuwe stageplaats gevonden.")
+        transfers.abandon_change(case_id=case.pk, by=user, reason=reason, **kw)
+    elif name == "accept_change_conversation":
+        reason = kw.pop("reason", "De studiecoach is telefonisch bijgepraat.")
+        transfers.accept_change_conversation(case_id=case.pk, by=user, reason=reason, **kw)
+    elif name == "decide":
+        transfers.decide(
+            case_id=case.pk,
+            by=user,
+            decision=kw.pop("decision", AdviceDecision.TRANSFER),
+            reason=kw.pop("reason", ""),
+            **kw,
+        )
+    elif name == "stop_now":
+        temporary = kw.pop("temporary", True)
+        transfers.stop_now(
+            case_id=case.pk,
+            by=user,
+            temporary=temporary,
+            reason=kw.pop("reason", "Ziek, voor onbepaalde tijd."),
+            expected_resume_date=today + dt.timedelta(days=30) if temporary else None,
+            **kw,
+        )
+    elif name == "make_definitive":
+        transfers.make_definitive(
+            case_id=case.pk, by=user, ends_on=kw.pop("ends_on", today), **kw
+        )
+    elif name == "reopen":
+        reason = kw.pop("reason", "Het probleem is terug.")
+        case_services.reopen(case_id=case.pk, by=user, reason=reason, **kw)
     else:
         raise AssertionError(name)
 
@@ -243,12 +305,18 @@ DEFAULT_TARGET = {
     "plan_change_conversation": S.CHANGE_CONVERSATION_PLANNED,
     "record_change_conversation": S.OUTCOME_PENDING,
     "report_outcome": S.TRANSFER_REQUESTED,
-    "give_advice": S.TRANSFER_REQUESTED,
+    "give_advice": S.DECISION_PENDING,
+    "decide": S.TRANSFER_REQUESTED,
     "place_student": S.HANDOVER,
     "stop_internship": S.CLOSED_STOPPED,
+    "stop_now": S.STOPPED,
+    "make_definitive": S.CLOSED_STOPPED,
     "confirm_handover": S.CLOSED_TRANSFERRED,
-    "resume": S.CLOSED_STOPPED,
+    "resume": S.CLOSED_RESUMED,
     "withdraw": S.CLOSED_WITHDRAWN,
+    "abandon_change": S.IMPROVING,
+    "accept_change_conversation": S.OUTCOME_PENDING,
+    "reopen": S.IMPROVING,
 }
 
 
@@ -263,11 +331,17 @@ ANY_ALLOWED = {
     "record_change_conversation": "school_trainer",
     "report_outcome": "school_trainer",
     "give_advice": "isop_owner",
+    "decide": "office",
     "place_student": "office",
     "stop_internship": "office",
+    "stop_now": "student",
+    "make_definitive": "office",
     "confirm_handover": "old_study_coach",
     "resume": "office",
     "withdraw": "office",
+    "abandon_change": "school_trainer",
+    "accept_change_conversation": "office",
+    "reopen": "office",
 }
 
 TRANSITIONS = sorted(DEFAULT_TARGET)
@@ -338,9 +412,11 @@ def change_path(*, handover_confirmed: bool = False):
     transfers.give_advice(
         case_id=case.pk, by=isop, decision=AdviceDecision.TRANSFER, rationale="Transfer."
     )
+    transfers.decide(case_id=case.pk, by=office, decision=AdviceDecision.TRANSFER)
     transfers.wrap_up_record(
         case_id=case.pk, by=trainer, last_day=dt.date.today(), agreement="Goodbye to the class."
     )
+    transfers.wrap_up_confirm(case_id=case.pk, by=placement.student)
     transfers.place_student(
         case_id=case.pk,
         by=office,
@@ -409,3 +485,12 @@ def improving_case(
     case.refresh_from_db()
     assert case.state == State.IMPROVING
     return case
+
+
+def took_place(conversation) -> None:
+    """A conversation planned in the future has taken place (an hour ago): conversations are
+    not recorded as held before they start."""
+    moment = timezone.now() - dt.timedelta(hours=1)
+    if conversation.starts_at > moment:
+        Conversation.objects.filter(pk=conversation.pk).update(starts_at=moment)
+        conversation.starts_at = moment

@@ -64,7 +64,7 @@ def test_it_is_idempotent():
     before = snapshot()
     second = seed()
     assert snapshot() == before
-    assert "Demo cases created: 16" in first
+    assert "Demo cases created: 19" in first
     assert "Demo cases created: 0" in second
 
 

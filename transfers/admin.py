@@ -4,6 +4,7 @@ from .models import (
     ChangeRequest,
     Handover,
     IsopAdvice,
+    OfficeDecision,
     OutcomeReport,
     Position,
     Stop,
@@ -51,6 +52,15 @@ class PositionAdmin(admin.ModelAdmin):
     search_fields = ("person__username", "person__last_name", "report__case__id")
     raw_id_fields = ("report",)
     autocomplete_fields = ("person",)
+
+
+@admin.register(OfficeDecision)
+class OfficeDecisionAdmin(admin.ModelAdmin):
+    list_display = ("case", "decision", "decided_by", "decided_at")
+    list_filter = ("decision",)
+    search_fields = ("case__id", "reason")
+    raw_id_fields = ("case", "advice")
+    autocomplete_fields = ("decided_by",)
 
 
 @admin.register(IsopAdvice)

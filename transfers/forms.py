@@ -70,16 +70,68 @@ class AdviceForm(StepForm):
     rationale = forms.CharField(label=_("Rationale"), widget=forms.Textarea(attrs={"rows": 6}))
 
 
-class WrapUpFieldsMixin:
-    """Adds the wrap-up fields so a placement or stop can record the wrap-up at once."""
+class ReasonForm(StepForm):
+    """A step that only needs a reason (drop the change, accept a conversation)."""
 
-    def add_wrap_up_fields(self) -> None:
+    reason = forms.CharField(label=_("Reason"), widget=forms.Textarea(attrs={"rows": 4}))
+
+
+class DecideForm(StepForm):
+    decision = forms.ChoiceField(
+        label=_("The internship office decides"),
+        choices=AdviceDecision.choices,
+        widget=forms.RadioSelect,
+    )
+    reason = forms.CharField(
+        label=_("Reason"),
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 4}),
+        help_text=_("Needed when the decision departs from the advice."),
+    )
+
+    def __init__(self, *args, advice=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.advice = advice
+        if advice is not None and advice.decision:
+            self.fields["decision"].initial = advice.decision
+
+    def clean(self):
+        data = super().clean()
+        decision = data.get("decision")
+        departs = self.advice is not None and decision and decision != self.advice.decision
+        if departs and not (data.get("reason") or "").strip():
+            self.add_error("reason", _("The decision departs from the advice: give the reason."))
+        return data
+
+
+class ConfirmForm(StepForm):
+    """Only a confirmation button (the form carries the version the user saw)."""
+
+
+class WrapUpFieldsMixin:
+    """Adds the wrap-up fields so a placement or stop can record the wrap-up at once, or the
+    office's confirmation of a wrap-up that the other party has not agreed yet."""
+
+    def add_wrap_up_fields(self, *, required: bool = True) -> None:
         self.fields["last_day"] = forms.DateField(
-            label=_("Last day at the school"), widget=DateInput()
+            label=_("Last day at the school"), widget=DateInput(), required=required
         )
         self.fields["agreement"] = forms.CharField(
             label=_("What was agreed (saying goodbye to the class)"),
             widget=forms.Textarea(attrs={"rows": 4}),
+            required=required,
+        )
+
+    def add_agree_field(self, unconfirmed) -> None:
+        if unconfirmed is None:
+            return
+        self.fields["agree_wrap_up"] = forms.BooleanField(
+            label=_("Mark the wrap-up as agreed on behalf of the one who has not confirmed it"),
+            help_text=_("Recorded on %(date)s: last day %(last_day)s.")
+            % {
+                "date": unconfirmed.recorded_at.strftime("%d-%m-%Y"),
+                "last_day": unconfirmed.last_day.strftime("%d-%m-%Y"),
+            },
         )
 
     @property
@@ -123,14 +175,24 @@ class PlaceForm(WrapUpFieldsMixin, StepForm):
         label=_("Coordinating school trainer"), queryset=User.objects.none(), required=False
     )
     start_date = forms.DateField(label=_("Start date"), widget=DateInput())
+    shared_with_new_school = forms.CharField(
+        label=_("What the student agreed to share with the new school"),
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text=_(
+            "The new school's mentor and school trainer see this and that the student arrives; "
+            "they do not see this case."
+        ),
+    )
 
-    def __init__(self, *args, with_wrap_up: bool = False, **kwargs):
+    def __init__(self, *args, with_wrap_up: bool = False, unconfirmed=None, **kwargs):
         super().__init__(*args, **kwargs)
         set_people_pickers(self)
         if self.case is not None:
-            self.fields["study_coach"].initial = self.case.placement.study_coach_id
+            self.fields["study_coach"].initial = self.case.current_placement.study_coach_id
         if with_wrap_up:
             self.add_wrap_up_fields()
+        self.add_agree_field(unconfirmed)
 
     def clean(self):
         data = super().clean()
@@ -157,10 +219,11 @@ class StopForm(WrapUpFieldsMixin, StepForm):
         help_text=_("Required for a temporary stop."),
     )
 
-    def __init__(self, *args, with_wrap_up: bool = False, **kwargs):
+    def __init__(self, *args, with_wrap_up: bool = False, unconfirmed=None, **kwargs):
         super().__init__(*args, **kwargs)
         if with_wrap_up:
             self.add_wrap_up_fields()
+        self.add_agree_field(unconfirmed)
 
     def clean(self):
         data = super().clean()
@@ -172,12 +235,65 @@ class StopForm(WrapUpFieldsMixin, StepForm):
         return data
 
 
+class StopNowForm(StopForm):
+    """The acute stop: a reason, temporary or definitive, and the wrap-up when there is one."""
+
+    reason = forms.CharField(
+        label=_("Reason for the stop"),
+        widget=forms.Textarea(attrs={"rows": 4}),
+        help_text=_("For example illness or a personal crisis. Everyone on the case is told."),
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.add_wrap_up_fields(required=False)
+        self.fields["last_day"].help_text = _(
+            "Only when a wrap-up with the class was agreed (the last day and how to say goodbye)."
+        )
+        self.order_fields(["temporary", "expected_resume_date", "reason"])
+
+    def clean(self):
+        data = super().clean()
+        if bool(data.get("last_day")) != bool((data.get("agreement") or "").strip()):
+            self.add_error(
+                None,
+                _("For a wrap-up with the class give both the last day and what was agreed."),
+            )
+        return data
+
+
+class MakeDefinitiveForm(StepForm):
+    ends_on = forms.DateField(
+        label=_("The placement ends on"),
+        widget=DateInput(),
+        help_text=_("Usually the last day the student was at the school."),
+    )
+    note = forms.CharField(
+        label=_("Note"), required=False, widget=forms.Textarea(attrs={"rows": 3})
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["ends_on"].initial = timezone.localdate()
+
+    def clean_ends_on(self):
+        value = self.cleaned_data["ends_on"]
+        if self.case is not None and value < self.case.current_placement.start_date:
+            raise forms.ValidationError(_("This date is before the placement started."))
+        return value
+
+
 class ResumeForm(StepForm):
     """Resume on the current placement, or on a new one (then the placement fields are needed)."""
 
     SAME, NEW = "same", "new"
-    PLACEMENT_FIELDS = ("school", "mentor", "school_trainer", "study_coach", "start_date")
+    PLACEMENT_FIELDS = ("school", "mentor", "school_trainer", "study_coach")
 
+    resumed_on = forms.DateField(
+        label=_("Resume date"),
+        widget=DateInput(),
+        help_text=_("The day the student starts again (on a new placement: its start date)."),
+    )
     where = forms.ChoiceField(
         label=_("Where does the student resume?"),
         choices=[(SAME, _("On the current placement")), (NEW, _("On a new placement"))],
@@ -199,20 +315,25 @@ class ResumeForm(StepForm):
         queryset=User.objects.none(),
         required=False,
         help_text=_(
-            "If the study coach changes, the previous coach is told; the new coach can read "
-            "the whole case file."
+            "If the study coach changes, the previous coach hands over to the new one first, "
+            "as for a transfer."
         ),
     )
     coordinating_trainer = PersonChoiceField(
         label=_("Coordinating school trainer"), queryset=User.objects.none(), required=False
     )
-    start_date = forms.DateField(label=_("Start date"), widget=DateInput(), required=False)
+    shared_with_new_school = forms.CharField(
+        label=_("What the student agreed to share with the new school"),
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3}),
+    )
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         set_people_pickers(self)
         if self.case is not None:
-            self.fields["study_coach"].initial = self.case.placement.study_coach_id
+            self.fields["study_coach"].initial = self.case.current_placement.study_coach_id
+        self.fields["resumed_on"].initial = timezone.localdate()
 
     def clean(self):
         data = super().clean()
@@ -220,14 +341,18 @@ class ResumeForm(StepForm):
             for name in self.PLACEMENT_FIELDS:
                 if not data.get(name):
                     self.add_error(name, _("Needed for a new placement."))
+        resumed_on = data.get("resumed_on")
+        case = self.case
+        if resumed_on and case is not None and resumed_on < case.current_placement.start_date:
+            self.add_error("resumed_on", _("This date is before the placement started."))
         return data
 
     @classmethod
     def new_placement(cls, data: dict) -> dict:
-        """internship_resume's keyword arguments for the new placement; empty for the same one."""
+        """resume()'s keyword arguments for the new placement; empty for the same one."""
         if data.get("where") != cls.NEW:
             return {}
-        names = (*cls.PLACEMENT_FIELDS, "coordinating_trainer")
+        names = (*cls.PLACEMENT_FIELDS, "coordinating_trainer", "shared_with_new_school")
         return {name: data.get(name) for name in names}
 
 

@@ -38,6 +38,8 @@ class ChangeRequest(models.Model):
     recorded_by_office = models.BooleanField(
         _("recorded by the office on behalf of the school trainer"), default=False
     )
+    # The request was withdrawn or the change abandoned; the case went back to "improving".
+    dropped_at = models.DateTimeField(_("dropped at"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("change request")
@@ -107,6 +109,10 @@ class IsopAdvice(models.Model):
         null=True, blank=True, related_name="+",
     )
     given_at = models.DateTimeField(_("given at"), null=True, blank=True)
+    # The office gave it on the ISOP owner's behalf (the owner was away).
+    given_on_behalf = models.BooleanField(
+        _("given by the office on behalf of the ISOP owner"), default=False
+    )
 
     class Meta:
         verbose_name = _("ISOP advice")
@@ -115,6 +121,35 @@ class IsopAdvice(models.Model):
 
     def __str__(self) -> str:
         return f"ISOP {self.case_id} {self.requested_at:%Y-%m-%d}"
+
+
+class OfficeDecision(models.Model):
+    """What the internship office decided after the ISOP advice: it may depart from it, with a
+    reason (the steering report counts how often the decision followed the advice)."""
+
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="office_decisions")
+    advice = models.OneToOneField(
+        IsopAdvice, on_delete=models.CASCADE, related_name="office_decision"
+    )
+    decision = models.CharField(_("decision"), max_length=10, choices=AdviceDecision.choices)
+    reason = models.TextField(_("reason"), blank=True)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("decided by"), on_delete=models.PROTECT,
+        related_name="+",
+    )
+    decided_at = models.DateTimeField(_("decided at"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("decision of the internship office")
+        verbose_name_plural = _("decisions of the internship office")
+        ordering = ["decided_at", "pk"]
+
+    def __str__(self) -> str:
+        return self.get_decision_display()
+
+    @property
+    def follows_advice(self) -> bool:
+        return self.decision == self.advice.decision
 
 
 class WrapUp(models.Model):
@@ -128,6 +163,16 @@ class WrapUp(models.Model):
         related_name="+",
     )
     recorded_at = models.DateTimeField(default=timezone.now)
+    # Agreed by both: the one who did not record it confirms it, or the office on their behalf
+    # (a wrap-up the office records is agreed at once, on behalf of both).
+    confirmed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("confirmed by"), on_delete=models.PROTECT,
+        null=True, blank=True, related_name="+",
+    )
+    confirmed_at = models.DateTimeField(_("agreed at"), null=True, blank=True)
+    confirmed_on_behalf = models.BooleanField(
+        _("agreed by the office on behalf of the school trainer or the student"), default=False
+    )
 
     class Meta:
         verbose_name = _("wrap-up with the class")
@@ -151,6 +196,13 @@ class Transfer(models.Model):
     )
     recorded_at = models.DateTimeField(default=timezone.now)
     applied_at = models.DateTimeField(null=True, blank=True)
+    # What the student agreed to share with the new school: the new school's staff see this
+    # (on their home page), never the old school's case file.
+    shared_with_new_school = models.TextField(
+        _("what the student agreed to share with the new school"), blank=True
+    )
+    # The student resumed after a temporary stop at another placement (not a transfer).
+    on_resume = models.BooleanField(_("resumed at a new placement"), default=False)
 
     class Meta:
         verbose_name = _("transfer")
@@ -172,7 +224,13 @@ class Stop(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
     )
     recorded_at = models.DateTimeField(default=timezone.now)
+    reason = models.TextField(_("reason"), blank=True)
+    # Recorded at once (illness, crisis), not at the end of the change path.
+    acute = models.BooleanField(_("recorded at once"), default=False)
     resumed_at = models.DateTimeField(_("resumed at"), null=True, blank=True)
+    # The resume date as entered (resumed_at is when it was recorded).
+    resumed_on = models.DateField(_("resumed on"), null=True, blank=True)
+    made_definitive_at = models.DateTimeField(_("made definitive at"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("stop")
@@ -209,6 +267,8 @@ class Handover(models.Model):
     open_actions = models.TextField(_("open actions"), blank=True)
     confirmed_at = models.DateTimeField(_("handover recorded at"), null=True, blank=True)
     received_at = models.DateTimeField(_("receipt confirmed at"), null=True, blank=True)
+    # Called off: the case was withdrawn during the handover.
+    cancelled_at = models.DateTimeField(_("called off at"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("warm handover")

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from django.db.models import DateTimeField, OuterRef, Q, Subquery, Value
 from django.db.models.functions import Coalesce
 
-from cases.models import Case, User
+from cases.models import STOP_KINDS, Case, User, step_event_name
 from notifications.models import Notification
 
 from .models import ChangeRequest
@@ -27,6 +27,10 @@ class Told:
     read_at: dt.datetime | None  # when it was read in the inbox
 
 
+# A request's notifications: a stop request is told as a stop request (its own event name).
+REQUEST_EVENTS = tuple(
+    dict.fromkeys(step_event_name("request_change", kind) for kind in ("", *STOP_KINDS))
+)
 # Later than any notification: the end of the last request's window.
 _FAR = dt.datetime(9999, 1, 1, tzinfo=dt.UTC)
 
@@ -47,7 +51,7 @@ def told_of_requests(*cases: Case) -> dict[int, list[Told]]:
     )
     told = Notification.objects.filter(
         case_id=OuterRef("changerequest__case_id"),
-        event="request_change",
+        event__in=REQUEST_EVENTS,
         recipient_id=OuterRef("user_id"),
         created_at__gte=OuterRef("changerequest__created_at"),
         created_at__lt=OuterRef("window_end"),

@@ -16,6 +16,24 @@ urlpatterns = [
     path("<int:pk>/change/wrap-up/", views.WrapUpStep.as_view(), name="wrap_up"),
     path("<int:pk>/study/", views.StudyStepView.as_view(), name="study_step"),
     path(
+        "<int:pk>/change/wrap-up/agree/",
+        views.ConfirmWrapUpStep.as_view(),
+        name="wrap_up_confirm",
+    ),
+    path("<int:pk>/change/abandon/", views.AbandonChangeStep.as_view(), name="abandon"),
+    path(
+        "<int:pk>/change/conversation/accept/",
+        views.AcceptConversationStep.as_view(),
+        name="accept_conversation",
+    ),
+    path("<int:pk>/change/decision/", views.DecideStep.as_view(), name="decide"),
+    path("<int:pk>/stop-now/", views.StopNowStep.as_view(), name="stop_now"),
+    path(
+        "<int:pk>/change/stop/definitive/",
+        views.MakeDefinitiveStep.as_view(),
+        name="make_definitive",
+    ),
+    path(
         "handovers/<int:handover_pk>/received/",
         views.handover_received,
         name="handover_received",

@@ -24,14 +24,19 @@ from cases.views import StepView, forbidden, get_case_for_user
 from . import services
 from .forms import (
     AdviceForm,
+    ConfirmForm,
+    DecideForm,
     HandoverForm,
     HandoverReceivedForm,
     InformForm,
+    MakeDefinitiveForm,
     OutcomeForm,
     PlaceForm,
+    ReasonForm,
     RequestForm,
     ResumeForm,
     StopForm,
+    StopNowForm,
     StudyStepForm,
     WrapUpForm,
 )
@@ -64,6 +69,27 @@ class RequestChangeStep(StepView):
             case_id=self.case.pk,
             by=self.request.user,
             kind=data["kind"],
+            reason=data["reason"],
+            seen_version=data["seen_version"],
+        )
+
+
+class AbandonChangeStep(StepView):
+    transition = "abandon_change"
+    form_class = ReasonForm
+    intro = gettext_lazy(
+        "The request is withdrawn or the change is abandoned (for example: no new placement was "
+        "found). The case returns to the improvement actions; everyone involved is told, with "
+        "your reason. A planned all-party conversation is cancelled."
+    )
+    success = gettext_lazy("The change has been dropped; the improvement actions continue.")
+    submit_label = gettext_lazy("Drop the change")
+    submit_class = "btn-warning"
+
+    def perform(self, data: dict[str, Any]) -> object:
+        return services.abandon_change(
+            case_id=self.case.pk,
+            by=self.request.user,
             reason=data["reason"],
             seen_version=data["seen_version"],
         )
@@ -135,13 +161,51 @@ class ReportOutcomeStep(OnBehalfMixin, StepView):
         )
 
 
+class AcceptConversationStep(StepView):
+    transition = "accept_change_conversation"
+    form_class = ReasonForm
+    template_name = "transfers/accept_conversation.html"
+    intro = gettext_lazy(
+        "The all-party conversation counts as held with everyone only when the student, the "
+        "school trainer and the study coach attended. Accept it anyway, with a reason, or plan "
+        "a new conversation instead. Absent people are briefed either way."
+    )
+    success = gettext_lazy("The conversation has been accepted; the outcome can be reported.")
+    submit_label = gettext_lazy("Accept without everyone")
+
+    def get_context(self) -> dict[str, Any]:
+        conversation = (
+            self.case.conversations.filter(kind="change", status="held")
+            .prefetch_related("invitations__person")
+            .order_by("-pk")
+            .first()
+        )
+        return {"conversation": conversation}
+
+    def perform(self, data: dict[str, Any]) -> object:
+        return services.accept_change_conversation(
+            case_id=self.case.pk,
+            by=self.request.user,
+            reason=data["reason"],
+            seen_version=data["seen_version"],
+        )
+
+
 class GiveAdviceStep(StepView):
     transition = "give_advice"
     form_class = AdviceForm
     template_name = "transfers/advice.html"
     title = gettext_lazy("Give ISOP advice")
-    success = gettext_lazy("The advice has been recorded; the case moves on.")
+    success = gettext_lazy("The advice has been recorded; the internship office decides next.")
     submit_label = gettext_lazy("Give the advice")
+
+    def get_intro(self) -> str:
+        if Role.ISOP_OWNER not in self.case.roles_of(self.request.user):
+            return _(
+                "You record the advice on behalf of the ISOP process owner (who is away); it "
+                "is marked as such."
+            )
+        return ""
 
     def get_context(self) -> dict[str, Any]:
         case = self.case
@@ -171,15 +235,54 @@ class GiveAdviceStep(StepView):
         )
 
 
+class DecideStep(StepView):
+    transition = "decide"
+    form_class = DecideForm
+    template_name = "transfers/decide.html"
+    intro = gettext_lazy(
+        "The ISOP owner advises; the internship office decides. A decision that departs from "
+        "the advice needs a reason. Both are on the timeline."
+    )
+    success = gettext_lazy("The decision has been recorded.")
+    submit_label = gettext_lazy("Record the decision")
+
+    def prepare(self) -> None:
+        self.advice = (
+            self.case.isop_requests.filter(given_at__isnull=False)
+            .select_related("given_by")
+            .order_by("-given_at", "-pk")
+            .first()
+        )
+
+    def get_form(self, data):
+        return DecideForm(data, case=self.case, advice=self.advice)
+
+    def get_context(self) -> dict[str, Any]:
+        return {"advice": self.advice}
+
+    def perform(self, data: dict[str, Any]) -> object:
+        return services.decide(
+            case_id=self.case.pk,
+            by=self.request.user,
+            decision=data["decision"],
+            reason=data["reason"],
+            seen_version=data["seen_version"],
+        )
+
+
 class WrapUpFirstStep(StepView):
     """A placement or a stop: when no wrap-up with the class exists yet, the same form records
     it, in the step's transaction, so a refusal of the step loses nothing stored and the typed
-    wrap-up stays on the form."""
+    wrap-up stays on the form. A wrap-up the other party has not agreed yet the office marks
+    as agreed on their behalf on the same form."""
 
     template_name = "transfers/wrap_up_step.html"
 
     def prepare(self) -> None:
-        self.with_wrap_up = not self.case.wrap_ups.exists()
+        wrap_ups = list(self.case.wrap_ups.order_by("recorded_at", "pk"))
+        self.with_wrap_up = not wrap_ups
+        latest = wrap_ups[-1] if wrap_ups else None
+        self.unconfirmed = latest if latest is not None and latest.confirmed_at is None else None
 
     def get_context(self) -> dict[str, Any]:
         return {"with_wrap_up": self.with_wrap_up}
@@ -193,6 +296,10 @@ class WrapUpFirstStep(StepView):
                     last_day=data["last_day"],
                     agreement=data["agreement"],
                     seen_version=data["seen_version"],
+                )
+            if data.get("agree_wrap_up"):
+                services.wrap_up_confirm(
+                    case_id=self.case.pk, by=self.request.user, seen_version=data["seen_version"]
                 )
             return self.perform_step(data)
 
@@ -210,7 +317,9 @@ class PlaceStudentStep(WrapUpFirstStep):
     submit_label = gettext_lazy("Record the new placement")
 
     def get_form(self, data):
-        return PlaceForm(data, case=self.case, with_wrap_up=self.with_wrap_up)
+        return PlaceForm(
+            data, case=self.case, with_wrap_up=self.with_wrap_up, unconfirmed=self.unconfirmed
+        )
 
     def perform_step(self, data: dict[str, Any]) -> object:
         return services.place_student(
@@ -222,6 +331,7 @@ class PlaceStudentStep(WrapUpFirstStep):
             study_coach=data["study_coach"],
             coordinating_trainer=data["coordinating_trainer"],
             start_date=data["start_date"],
+            shared_with_new_school=data["shared_with_new_school"],
             seen_version=data["seen_version"],
         )
 
@@ -232,7 +342,9 @@ class StopInternshipStep(WrapUpFirstStep):
     submit_label = gettext_lazy("Record the stop")
 
     def get_form(self, data):
-        return StopForm(data, case=self.case, with_wrap_up=self.with_wrap_up)
+        return StopForm(
+            data, case=self.case, with_wrap_up=self.with_wrap_up, unconfirmed=self.unconfirmed
+        )
 
     def perform_step(self, data: dict[str, Any]) -> object:
         return services.stop_internship(
@@ -244,6 +356,54 @@ class StopInternshipStep(WrapUpFirstStep):
         )
 
 
+class StopNowStep(StepView):
+    """The acute stop, from any open state: the stop route is advised, not compulsory."""
+
+    transition = "stop_now"
+    form_class = StopNowForm
+    intro = gettext_lazy(
+        "Stop the internship at once, for example after an illness or in a crisis. Everyone "
+        "on the case and the internship office are told; planned conversations are cancelled. "
+        "A temporary stop can be resumed or made definitive later by the internship office."
+    )
+    success = gettext_lazy("The stop has been recorded; everyone involved is told.")
+    submit_label = gettext_lazy("Stop the internship now")
+    submit_class = "btn-danger"
+
+    def perform(self, data: dict[str, Any]) -> object:
+        return services.stop_now(
+            case_id=self.case.pk,
+            by=self.request.user,
+            temporary=data["temporary"],
+            reason=data["reason"],
+            expected_resume_date=data["expected_resume_date"],
+            last_day=data["last_day"],
+            agreement=data["agreement"],
+            seen_version=data["seen_version"],
+        )
+
+
+class MakeDefinitiveStep(StepView):
+    transition = "make_definitive"
+    form_class = MakeDefinitiveForm
+    intro = gettext_lazy(
+        "The temporary stop becomes definitive: the placement ends on the date below and the "
+        "case is closed as stopped."
+    )
+    success = gettext_lazy("The stop is definitive; the case is closed.")
+    submit_label = gettext_lazy("Make the stop definitive")
+    submit_class = "btn-danger"
+
+    def perform(self, data: dict[str, Any]) -> object:
+        return services.make_definitive(
+            case_id=self.case.pk,
+            by=self.request.user,
+            ends_on=data["ends_on"],
+            note=data["note"],
+            seen_version=data["seen_version"],
+        )
+
+
 class ResumeStep(StepView):
     transition = "resume"
     form_class = ResumeForm
@@ -251,15 +411,16 @@ class ResumeStep(StepView):
     intro = gettext_lazy(
         "The student resumes on the current placement, which becomes active again, or on a new "
         "placement; the paused placement then ends as transferred. The case is closed as "
-        "stopped."
+        "resumed (with a new study coach after the warm handover)."
     )
-    success = gettext_lazy("The internship has been resumed; the case is closed.")
+    success = gettext_lazy("The internship has been resumed.")
     submit_label = gettext_lazy("Resume the internship")
 
     def perform(self, data: dict[str, Any]) -> object:
         return services.resume(
             case_id=self.case.pk,
             by=self.request.user,
+            resumed_on=data["resumed_on"],
             seen_version=data["seen_version"],
             **ResumeForm.new_placement(data),
         )
@@ -275,9 +436,22 @@ class ConfirmHandoverStep(StepView):
 
     def get_intro(self) -> str:
         handover = self.case.open_handover
-        return _("Contact the new study coach, %(name)s, and record what you handed over.") % {
-            "name": handover.new_coach if handover else "—"
+        values = {
+            "name": handover.new_coach if handover else "—",
+            "old": handover.old_coach if handover else "—",
         }
+        if handover is not None and handover.old_coach_id != self.request.user.pk:
+            return (
+                _(
+                    "You record the warm handover on behalf of the previous study coach, "
+                    "%(old)s (who left or is away); it is marked as such. The new study coach "
+                    "is %(name)s."
+                )
+                % values
+            )
+        return _("Contact the new study coach, %(name)s, and record what you handed over.") % (
+            values
+        )
 
     def perform(self, data: dict[str, Any]) -> object:
         return services.confirm_handover(
@@ -319,6 +493,48 @@ class WrapUpStep(StepView):
             last_day=data["last_day"],
             agreement=data["agreement"],
             seen_version=data["seen_version"],
+        )
+
+
+class ConfirmWrapUpStep(StepView):
+    """A record: the one who did not record the wrap-up confirms it (the rule
+    `cases.confirm_wrap_up`), or the office on their behalf."""
+
+    form_class = ConfirmForm
+    template_name = "transfers/wrap_up_confirm.html"
+    title = gettext_lazy("Agree the wrap-up with the class")
+    success = gettext_lazy("The wrap-up has been agreed; the mentor is told.")
+    submit_label = gettext_lazy("Agree the wrap-up")
+
+    def refuse(self) -> HttpResponse | None:
+        self.wrap_up = (
+            self.case.wrap_ups.select_related("recorded_by")
+            .order_by("-recorded_at", "-pk")
+            .first()
+        )
+        refusal = _(
+            "The wrap-up is confirmed by the one who did not record it (the school trainer or "
+            "the student), or by the internship office on their behalf."
+        )
+        if not (self.case.roles_of(self.request.user) & {Role.STUDENT, Role.SCHOOL_TRAINER,
+                                                         Role.OFFICE}):
+            return forbidden(self.request, refusal, case=self.case)
+        if self.wrap_up is None or self.wrap_up.confirmed_at is not None:
+            if self.request.method == "GET":
+                messages.info(self.request, _("There is no wrap-up waiting to be agreed."))
+                return redirect(self.case)
+            return None
+        self.wrap_up.case = self.case
+        if not can(self.request.user, "cases.confirm_wrap_up", self.wrap_up):
+            return forbidden(self.request, refusal, case=self.case)
+        return None
+
+    def get_context(self) -> dict[str, Any]:
+        return {"wrap_up": self.wrap_up}
+
+    def perform(self, data: dict[str, Any]) -> object:
+        return services.wrap_up_confirm(
+            case_id=self.case.pk, by=self.request.user, seen_version=data["seen_version"]
         )
 
 
@@ -371,7 +587,7 @@ class StudyStepView(StepView):
 
     def refuse(self) -> HttpResponse | None:
         user = self.request.user
-        if not (user.is_office or Role.STUDY_COACH in self.case.placement.roles_of(user)):
+        if not self.case.roles_of(user) & {Role.OFFICE, Role.STUDY_COACH}:
             return forbidden(
                 self.request,
                 _("Only the study coach or the office record a consequence for the study."),

@@ -176,11 +176,17 @@ def test_a_transfer_with_opinions_differing_isop_advice_and_a_warm_handover(
     isop.check('input[name="decision"][value="transfer"]')
     isop.fill('textarea[name="rationale"]', "Een nieuwe start op een andere school is beter.")
     submit(isop)
-    assert state(case) == State.TRANSFER_REQUESTED
+    # Advice is advice: the internship office decides.
+    assert state(case) == State.DECISION_PENDING
     isop.context.close()
 
-    # 6. The office sees the case on its worklist, records the wrap-up and places the student.
+    # 6. The office decides, sees the case on its worklist, records the wrap-up and places the
+    # student.
     office = log_in(browser, live_url, people["office"])
+    open_step(office, live_url, case, "transfers:decide")
+    office.check('input[name="decision"][value="transfer"]')
+    submit(office)
+    assert state(case) == State.TRANSFER_REQUESTED
     office.click(f'nav a[href="{reverse("office:worklist")}"]')
     row = office.locator("#step-placement tr.worklist-row")
     expect(row).to_have_count(1)
@@ -238,6 +244,7 @@ def test_a_transfer_with_opinions_differing_isop_advice_and_a_warm_handover(
         "record_change_conversation",
         "report_outcome",
         "give_advice",
+        "decide",
         "wrap_up_recorded",
         "place_student",
         "confirm_handover",
@@ -248,6 +255,7 @@ def test_a_transfer_with_opinions_differing_isop_advice_and_a_warm_handover(
     assert actors["request_change"] == people["trainer"]
     assert actors["report_outcome"] == people["trainer"]
     assert actors["give_advice"] == people["isop"]
+    assert actors["decide"] == people["office"]
     assert actors["place_student"] == people["office"]
     assert actors["confirm_handover"] == people["coach"]
     assert actors["handover_received"] == people["new_coach"]

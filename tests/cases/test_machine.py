@@ -60,35 +60,73 @@ EXPECTED_GRAPH: set[tuple[str, str, frozenset[str]]] = {
     (S.IMPROVING, "request_change", frozenset({S.CHANGE_REQUESTED})),
     (S.CHANGE_REQUESTED, "inform_office", frozenset({S.OFFICE_INFORMED})),
     (S.OFFICE_INFORMED, "plan_change_conversation", frozenset({S.CHANGE_CONVERSATION_PLANNED})),
-    (S.CHANGE_CONVERSATION_PLANNED, "record_change_conversation", frozenset({S.OUTCOME_PENDING})),
+    (
+        S.CHANGE_CONVERSATION_INCOMPLETE,
+        "plan_change_conversation",
+        frozenset({S.CHANGE_CONVERSATION_PLANNED}),
+    ),
+    (
+        S.CHANGE_CONVERSATION_PLANNED,
+        "record_change_conversation",
+        frozenset({S.OUTCOME_PENDING, S.CHANGE_CONVERSATION_INCOMPLETE}),
+    ),
+    (
+        S.CHANGE_CONVERSATION_INCOMPLETE,
+        "accept_change_conversation",
+        frozenset({S.OUTCOME_PENDING}),
+    ),
     (
         S.OUTCOME_PENDING,
         "report_outcome",
         frozenset({S.TRANSFER_REQUESTED, S.IMPROVING, S.ISOP_ADVICE}),
     ),
-    (S.ISOP_ADVICE, "give_advice", frozenset({S.TRANSFER_REQUESTED, S.IMPROVING})),
+    (S.ISOP_ADVICE, "give_advice", frozenset({S.DECISION_PENDING})),
+    (S.DECISION_PENDING, "decide", frozenset({S.TRANSFER_REQUESTED, S.IMPROVING})),
     (S.TRANSFER_REQUESTED, "place_student", frozenset({S.HANDOVER, S.CLOSED_TRANSFERRED})),
     (S.TRANSFER_REQUESTED, "stop_internship", frozenset({S.STOPPED, S.CLOSED_STOPPED})),
-    (S.HANDOVER, "confirm_handover", frozenset({S.CLOSED_TRANSFERRED})),
-    (S.STOPPED, "resume", frozenset({S.CLOSED_STOPPED})),
-} | {(state, "withdraw", frozenset({S.CLOSED_WITHDRAWN})) for state in OPEN_STATES}
+    (S.HANDOVER, "confirm_handover", frozenset({S.CLOSED_TRANSFERRED, S.CLOSED_RESUMED})),
+    (S.STOPPED, "resume", frozenset({S.CLOSED_RESUMED, S.HANDOVER})),
+    (S.STOPPED, "make_definitive", frozenset({S.CLOSED_STOPPED})),
+} | {
+    (state, "withdraw", frozenset({S.CLOSED_WITHDRAWN})) for state in OPEN_STATES
+} | {
+    (state, "abandon_change", frozenset({S.IMPROVING}))
+    for state in (
+        S.CHANGE_REQUESTED,
+        S.OFFICE_INFORMED,
+        S.CHANGE_CONVERSATION_PLANNED,
+        S.CHANGE_CONVERSATION_INCOMPLETE,
+        S.TRANSFER_REQUESTED,
+    )
+} | {
+    (state, "stop_now", frozenset({S.STOPPED, S.CLOSED_STOPPED}))
+    for state in OPEN_STATES
+    if state not in (S.STOPPED, S.HANDOVER)
+} | {(state, "reopen", frozenset({S.IMPROVING})) for state in CLOSED_STATES}
 
-# Who may take each transition, among the roles a person can have on a case.
+# Who may take each transition, among the roles a person can have on a case (the case of
+# `arrange`, signalled by the school trainer; tests below cover the signaller and requester).
 ALLOWED: dict[str, set[str]] = {
     "plan_conversation": {"school_trainer", "study_coach", "mentor", "office"},
     "record_conversation": {"school_trainer", "study_coach", "mentor", "office"},
     "resolve": {"school_trainer", "study_coach", "office"},
-    "request_change": {"student", "school_trainer", "study_coach"},
+    "request_change": {"student", "school_trainer", "study_coach", "office"},
+    "abandon_change": {"school_trainer", "office"},
     "inform_office": {"school_trainer", "office"},
     "plan_change_conversation": {"school_trainer", "study_coach", "office"},
     "record_change_conversation": {"school_trainer", "study_coach", "office"},
+    "accept_change_conversation": {"office"},
     "report_outcome": {"school_trainer", "office"},
-    "give_advice": {"isop_owner"},
+    "give_advice": {"isop_owner", "office"},
+    "decide": {"office"},
     "place_student": {"office"},
     "stop_internship": {"office"},
-    "confirm_handover": {"old_study_coach"},
+    "stop_now": {"student", "office"},
+    "make_definitive": {"office"},
+    "confirm_handover": {"old_study_coach", "office"},
     "resume": {"office"},
-    "withdraw": {"school_trainer", "study_coach", "office", "signaller"},
+    "withdraw": {"school_trainer", "office"},
+    "reopen": {"office"},
 }
 
 ROLES = (
@@ -147,8 +185,10 @@ class TestGraph:
         assert (state, "withdraw", frozenset({S.CLOSED_WITHDRAWN})) in machine_graph()
 
     @pytest.mark.parametrize("state", CLOSED_STATES)
-    def test_closed_states_have_no_way_out(self, state):
-        assert not [t for t in machine_graph() if t[0] == state]
+    def test_a_closed_state_only_reopens(self, state):
+        assert [t for t in machine_graph() if t[0] == state] == [
+            (state, "reopen", frozenset({S.IMPROVING}))
+        ]
 
     def test_every_closed_state_is_a_target(self):
         targets = set().union(*(t for _s, _n, t in machine_graph()))
@@ -263,7 +303,7 @@ def test_permission(crew, name, role, allowed):
     assert not transition_events(case).exists()
 
 
-def test_the_signaller_may_withdraw(crew):
+def test_the_signaller_may_withdraw_before_the_change_path(crew):
     case = CaseFactory(placement=crew.placement, signalled_by=crew.mentor, improving=True)
     act("withdraw", case, crew.mentor)
     case.refresh_from_db()
@@ -331,3 +371,122 @@ def test_refused_in_every_other_state(crew, name, state):
     assert case.state == state
     assert case.version == 1
     assert not CaseEvent.objects.filter(case=case).exists()
+
+
+# --------------------------------------------------------------------------------------------
+# No stuck state (issue #12): every open state has a way out, an owner, a deadline and an
+# office override.
+# --------------------------------------------------------------------------------------------
+
+# The emergency exits: present everywhere, so they prove nothing about the process itself.
+EXITS = {"withdraw", "stop_now"}
+
+
+def reachable(start: str, *, leave_out=frozenset()) -> set[str]:
+    edges: dict[str, set[str]] = {}
+    for source, name, targets in machine_graph():
+        if name not in leave_out:
+            edges.setdefault(source, set()).update(targets)
+    seen, todo = {start}, [start]
+    while todo:
+        for nxt in edges.get(todo.pop(), ()):
+            if nxt not in seen:
+                seen.add(nxt)
+                todo.append(nxt)
+    return seen
+
+
+class TestNoStuckState:
+    @pytest.mark.parametrize("state", OPEN_STATES)
+    def test_every_open_state_reaches_a_closed_state(self, state):
+        assert reachable(state) & set(CLOSED_STATES)
+
+    @pytest.mark.parametrize("state", OPEN_STATES)
+    def test_also_without_withdrawing_or_an_acute_stop(self, state):
+        assert reachable(state, leave_out=EXITS) & set(CLOSED_STATES), state
+
+    @pytest.mark.parametrize("state", CLOSED_STATES)
+    def test_a_closed_case_can_be_reopened(self, state):
+        assert S.IMPROVING in reachable(state)
+
+    @pytest.mark.parametrize("state", OPEN_STATES)
+    def test_every_open_state_has_a_deadline_rule(self, state):
+        from deadlines.api import RULES
+
+        watching = [rule for rule in RULES.values() if state in rule.watched_states]
+        assert watching, f"no deadline rule watches {state}"
+        office_only = {Role.OFFICE}
+        for rule in watching:
+            assert rule.remind_after is not None or rule.escalate_after is not None, rule.key
+        # A step that is not the office's own is reminded to its owner and escalated.
+        if any(set(rule.remind_roles) - office_only for rule in watching):
+            assert any(
+                rule.remind_after is not None
+                and rule.escalate_after is not None
+                and set(rule.remind_roles) - office_only
+                for rule in watching
+            ), state
+
+    @pytest.mark.parametrize("state", OPEN_STATES)
+    def test_every_open_state_has_a_role_who_may_act(self, crew, state):
+        case = case_in(crew, state)
+        actors = {
+            role
+            for role in (*ROLES, "old_study_coach")
+            for _s, name, _t in machine_graph()
+            if _s == state and name not in EXITS
+            and m.transition_meta(name).get_transition(state).has_perm(case, crew.get(role))
+        }
+        assert actors - {"unrelated"}, state
+
+    @pytest.mark.parametrize("state", OPEN_STATES)
+    def test_every_open_state_has_an_office_override(self, crew, state):
+        case = case_in(crew, state)
+        overrides = [
+            name
+            for source, name, _t in machine_graph()
+            if source == state
+            and name not in EXITS
+            and m.transition_meta(name).get_transition(state).has_perm(case, crew.office)
+        ]
+        assert overrides, f"the office cannot move a case in {state}"
+
+
+def test_a_signaller_may_not_withdraw_once_the_change_path_began(crew):
+    case = CaseFactory(placement=crew.placement, signalled_by=crew.mentor, change_requested=True)
+    with pytest.raises(NotPermitted) as refused:
+        act("withdraw", case, crew.mentor)
+    assert "before a change or a stop is requested" in str(refused.value.message)
+    assert Case.objects.get(pk=case.pk).state == S.CHANGE_REQUESTED
+
+
+def test_a_study_coach_who_did_not_signal_may_not_withdraw(crew):
+    case = case_in(crew, S.IMPROVING)
+    with pytest.raises(NotPermitted):
+        act("withdraw", case, crew.study_coach)
+
+
+@pytest.mark.parametrize("role", ["student", "study_coach"])
+def test_the_student_or_coach_may_drop_the_request_until_the_office_is_informed(crew, role):
+    from tests.transfers.factories import ChangeRequestFactory
+
+    case = case_in(crew, S.CHANGE_REQUESTED)
+    ChangeRequestFactory(case=case, requested_by=crew.student)
+    act("abandon_change", case, crew.get(role))
+    assert Case.objects.get(pk=case.pk).state == S.IMPROVING
+
+
+def test_the_mentor_may_not_drop_the_request(crew):
+    from tests.transfers.factories import ChangeRequestFactory
+
+    case = case_in(crew, S.CHANGE_REQUESTED)
+    ChangeRequestFactory(case=case)
+    with pytest.raises(NotPermitted):
+        act("abandon_change", case, crew.mentor)
+
+
+@pytest.mark.parametrize("role", ["student", "study_coach"])
+def test_not_once_the_office_is_informed(crew, role):
+    case = arrange("abandon_change", crew)  # office informed, requested by the student
+    with pytest.raises(NotPermitted):
+        act("abandon_change", case, crew.get(role))

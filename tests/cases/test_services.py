@@ -7,7 +7,7 @@ import datetime as dt
 
 import pytest
 from django.db import IntegrityError
-from django.utils import translation
+from django.utils import timezone, translation
 
 from cases import services
 from cases.models import (
@@ -184,9 +184,9 @@ class TestAvailableSteps:
         assert steps["plan_conversation"].blocked_reason is None
         assert steps["plan_conversation"].url_name == "conversations:plan"
 
-    def test_the_student_who_did_not_signal_sees_nothing_in_signalled(self, crew):
+    def test_the_student_who_did_not_signal_may_only_stop_at_once_in_signalled(self, crew):
         case = CaseFactory(placement=crew.placement, signalled_by=crew.mentor)
-        assert services.available_steps(case, crew.student) == []
+        assert [s.name for s in services.available_steps(case, crew.student)] == ["stop_now"]
 
     def test_an_unrelated_user_sees_nothing(self, crew):
         case = CaseFactory(placement=crew.placement, improving=True)
@@ -197,7 +197,8 @@ class TestAvailableSteps:
         action = ImprovementActionFactory(case=case)
         with translation.override("en"):
             steps = {s.name: s for s in services.available_steps(case, crew.study_coach)}
-        assert set(steps) == {"resolve", "request_change", "withdraw"}
+        # The coach did not signal the case: withdrawing is the school trainer's or the office's.
+        assert set(steps) == {"resolve", "request_change"}
         assert steps["resolve"].blocked_reason == (
             "Evaluate every improvement action before closing the case as resolved."
         )
@@ -210,10 +211,21 @@ class TestAvailableSteps:
     def test_placing_is_blocked_until_the_wrap_up(self, crew):
         case = CaseFactory(placement=crew.placement, transfer_requested=True)
         steps = {s.name: s for s in services.available_steps(case, crew.office)}
-        assert set(steps) == {"place_student", "stop_internship", "withdraw"}
+        assert set(steps) == {
+            "place_student",
+            "stop_internship",
+            "withdraw",
+            "abandon_change",
+            "stop_now",
+        }
         assert steps["place_student"].blocked_reason
         assert steps["stop_internship"].blocked_reason
-        WrapUpFactory(case=case)
+        wrap_up = WrapUpFactory(case=case)
+        steps = {s.name: s for s in services.available_steps(case, crew.office)}
+        assert steps["place_student"].blocked_reason, "recorded but not yet agreed by the student"
+        wrap_up.confirmed_at = timezone.now()
+        wrap_up.save()
+        case = Case.objects.get(pk=case.pk)
         steps = {s.name: s for s in services.available_steps(case, crew.office)}
         assert steps["place_student"].blocked_reason is None
         assert steps["stop_internship"].blocked_reason is None
@@ -226,9 +238,11 @@ class TestAvailableSteps:
         assert str(steps[name].label)
 
     @pytest.mark.parametrize("state", [s for s in State if not Case(state=s).is_open])
-    def test_closed_cases_offer_no_steps(self, crew, state):
+    def test_closed_cases_offer_only_reopening_to_the_office(self, crew, state):
         case = CaseFactory(placement=crew.placement, state=state)
-        assert services.available_steps(case, crew.office) == []
+        assert [s.name for s in services.available_steps(case, crew.office)] == ["reopen"]
+        for role in ("student", "mentor", "school_trainer", "study_coach"):
+            assert services.available_steps(case, crew.get(role)) == []
 
     def test_check_permitted_names_the_state(self, crew):
         case = CaseFactory(placement=crew.placement, closed_resolved=True)
@@ -250,14 +264,20 @@ EXPECTED_RECIPIENTS = {
     "request_change": {"mentor", "school_trainer", "study_coach"},
     "inform_office": {"office"},
     "plan_change_conversation": {"student", "school_trainer", "coordinating_trainer"},
-    "record_change_conversation": {"student", "study_coach"},
+    "record_change_conversation": {"office", "student", "study_coach"},
+    "accept_change_conversation": {"student", "school_trainer", "study_coach"},
     "report_outcome": {"office", "student", "study_coach"},
     "give_advice": {"office", "student", "school_trainer", "study_coach"},
+    "decide": {"student", "school_trainer", "study_coach", "isop_owner"},
     "place_student": {"student", "school_trainer", "study_coach"},
     "stop_internship": {"student", "mentor", "school_trainer", "study_coach"},
+    "stop_now": {"office", "student", "mentor", "school_trainer", "study_coach"},
+    "make_definitive": {"student", "mentor", "school_trainer", "study_coach"},
     "confirm_handover": {"office", "student", "study_coach"},
     "resume": {"student", "school_trainer", "study_coach"},
-    "withdraw": {"student", "mentor", "school_trainer", "study_coach"},
+    "withdraw": {"office", "student", "mentor", "school_trainer", "study_coach"},
+    "abandon_change": {"office", "student", "mentor", "school_trainer", "study_coach"},
+    "reopen": {"student", "mentor", "school_trainer", "study_coach"},
 }
 
 
@@ -270,14 +290,14 @@ def test_each_step_notifies_its_people_but_not_the_actor(crew, queued, name):
     got = set(
         Notification.objects.filter(case=case, event=name).values_list("recipient", flat=True)
     )
-    # Placement roles are read from the case's placement after the step (a new one after
-    # place_student), global roles from their groups.
+    # Placement roles are read from the case after the step (after place_student only the
+    # student and the new coach are on it), global roles from their groups.
     expected = set()
     for role in EXPECTED_RECIPIENTS[name]:
         if role in ("office", "isop_owner"):
             expected |= set(User.objects.filter(groups__name=role).values_list("pk", flat=True))
-        elif case.placement.person(role) is not None:
-            expected.add(case.placement.person(role).pk)
+        elif case.person(role) is not None:
+            expected.add(case.person(role).pk)
     expected.discard(actor.pk)
     assert got == expected
     assert Notification.objects.filter(case=case, event=name, actor=actor).count() == len(got)

@@ -21,6 +21,7 @@ from cases.models import Case, GuardFailed, NotPermitted, Role, State
 from cases.services import check_transition
 from conversations import services as conversations
 from conversations.models import Conversation
+from tests.cases.factories import PlacementFactory
 from tests.conversations.factories import ConversationFactory, ImprovementActionFactory
 from tests.journeys import (
     ANY_ALLOWED,
@@ -31,6 +32,8 @@ from tests.journeys import (
     act,
     arrange,
     case_in,
+    just_now,
+    soon,
     transition_events,
 )
 from tests.transfers.factories import (
@@ -61,7 +64,7 @@ S = State
 
 
 def _planned_problem(case, **kw):
-    return ConversationFactory(case=case, invite=True, **kw)
+    return ConversationFactory(case=case, invite=True, **{"starts_at": just_now(), **kw})
 
 
 def _guard_plan_no_conversation(crew):
@@ -71,6 +74,12 @@ def _guard_plan_no_conversation(crew):
 def _guard_plan_cancelled(crew):
     case = case_in(crew, S.SIGNALLED)
     _planned_problem(case, cancelled=True)
+    return case
+
+
+def _guard_record_not_yet_held(crew):
+    case = case_in(crew, S.CONVERSATION_PLANNED)
+    _planned_problem(case, starts_at=soon())
     return case
 
 
@@ -123,10 +132,16 @@ def _guard_plan_change_people(crew):
 
 def _change_planned(crew, invite=True, attended=True, **answers):
     case = case_in(crew, S.CHANGE_CONVERSATION_PLANNED)
-    conversation = ConversationFactory(case=case, change=True, invite=invite, **{**FIVE, **answers})
+    conversation = ConversationFactory(
+        case=case, change=True, invite=invite, **{"starts_at": just_now(), **FIVE, **answers}
+    )
     if attended:
         conversation.invitations.update(attended=True)
     return case
+
+
+def _guard_record_change_not_yet_held(crew):
+    return _change_planned(crew, starts_at=soon())
 
 
 def _guard_record_change_people(crew):
@@ -147,9 +162,16 @@ def _guard_place_wrap_up(crew):
     return case
 
 
+def _guard_place_wrap_up_not_agreed(crew):
+    case = case_in(crew, S.TRANSFER_REQUESTED)
+    WrapUpFactory(case=case)  # recorded by the school trainer, the student has not agreed
+    TransferFactory(case=case)
+    return case
+
+
 def _guard_place_transfer(crew):
     case = case_in(crew, S.TRANSFER_REQUESTED)
-    WrapUpFactory(case=case)
+    WrapUpFactory(case=case, agreed=True)
     TransferFactory(case=case, applied=True)  # an earlier, applied transfer does not count
     return case
 
@@ -162,7 +184,30 @@ def _guard_stop_wrap_up(crew):
 
 def _guard_stop_recorded(crew):
     case = case_in(crew, S.TRANSFER_REQUESTED)
-    WrapUpFactory(case=case)
+    WrapUpFactory(case=case, agreed=True)
+    return case
+
+
+def _guard_stop_now_recorded(crew):
+    return case_in(crew, S.IMPROVING)
+
+
+def _guard_reopen_moved_on(crew):
+    case = case_in(crew, S.CLOSED_TRANSFERRED)
+    Case.objects.filter(pk=case.pk).update(new_placement=PlacementFactory())
+    return Case.objects.get(pk=case.pk)
+
+
+def _guard_reopen_placement_ended(crew):
+    case = case_in(crew, S.CLOSED_STOPPED)
+    crew.placement.status = m.Placement.Status.ENDED
+    crew.placement.save()
+    return case
+
+
+def _guard_reopen_other_case(crew):
+    case = case_in(crew, S.CLOSED_RESOLVED)
+    case_in(crew, S.SIGNALLED)
     return case
 
 
@@ -175,6 +220,11 @@ def _guard_handover_contact(crew):
 GUARDS: list[tuple[str, str, Callable[[Crew], Case]]] = [
     ("plan_conversation", "has_planned_problem_conversation", _guard_plan_no_conversation),
     ("plan_conversation", "has_planned_problem_conversation", _guard_plan_cancelled),
+    (
+        "record_conversation",
+        "problem_conversation_has_taken_place",
+        _guard_record_not_yet_held,
+    ),
     ("record_conversation", "problem_attendance_complete", _guard_record_attendance),
     ("record_conversation", "has_improvement_action", _guard_record_action),
     ("resolve", "all_actions_evaluated", _guard_resolve_unevaluated),
@@ -189,15 +239,25 @@ GUARDS: list[tuple[str, str, Callable[[Crew], Case]]] = [
     ),
     (
         "record_change_conversation",
+        "change_conversation_has_taken_place",
+        _guard_record_change_not_yet_held,
+    ),
+    (
+        "record_change_conversation",
         "change_conversation_has_required_people",
         _guard_record_change_people,
     ),
     ("record_change_conversation", "change_attendance_complete", _guard_record_change_attendance),
     ("record_change_conversation", "five_answers_recorded", _guard_record_change_answers),
-    ("place_student", "wrap_up_recorded", _guard_place_wrap_up),
+    ("place_student", "wrap_up_agreed", _guard_place_wrap_up),
+    ("place_student", "wrap_up_agreed", _guard_place_wrap_up_not_agreed),
     ("place_student", "new_placement_recorded", _guard_place_transfer),
-    ("stop_internship", "wrap_up_recorded", _guard_stop_wrap_up),
+    ("stop_internship", "wrap_up_agreed", _guard_stop_wrap_up),
     ("stop_internship", "stop_recorded", _guard_stop_recorded),
+    ("stop_now", "stop_recorded", _guard_stop_now_recorded),
+    ("reopen", "placement_still_current", _guard_reopen_moved_on),
+    ("reopen", "placement_still_current", _guard_reopen_placement_ended),
+    ("reopen", "no_other_open_case", _guard_reopen_other_case),
     ("confirm_handover", "handover_contact_recorded", _guard_handover_contact),
 ]
 
@@ -294,7 +354,7 @@ def test_place_student_without_wrap_up(crew):
     placements = m.Placement.objects.count()
     with pytest.raises(GuardFailed) as refused:
         act("place_student", case, crew.office)
-    assert refused.value.message == m.wrap_up_recorded.message
+    assert refused.value.message == m.wrap_up_agreed.message
     assert m.Placement.objects.count() == placements
     assert not case.transfers.exists()
 
@@ -303,7 +363,7 @@ def test_stop_without_wrap_up(crew):
     case = case_in(crew, S.TRANSFER_REQUESTED)
     with pytest.raises(GuardFailed) as refused:
         act("stop_internship", case, crew.office)
-    assert refused.value.message == m.wrap_up_recorded.message
+    assert refused.value.message == m.wrap_up_agreed.message
     assert not case.stops.exists()  # the stop written before the guard was rolled back
 
 
@@ -393,7 +453,7 @@ def test_refusals_are_english_under_en(crew):
         with pytest.raises(NotPermitted) as refused:
             act("give_advice", case, crew.school_trainer)
         assert str(refused.value.message) == (
-            "Only the ISOP process owner may do this: “Give advice”."
+            "Only the ISOP process owner or internship office may do this: “Give advice”."
         )
         with pytest.raises(GuardFailed) as wrong_state:
             act("resolve", case, crew.school_trainer)
@@ -410,3 +470,43 @@ def test_a_refusal_names_all_allowed_roles_in_one_sentence(crew):
         "Only the school trainer, study coach or internship office may do this: "
         "“Close as resolved”."
     )
+
+
+# --------------------------------------------------------------------------------------------
+# Acting on someone's behalf (issue #12): marked on the timeline
+# --------------------------------------------------------------------------------------------
+
+
+def test_the_office_gives_advice_on_behalf_of_the_isop_owner(crew):
+    case = arrange("give_advice", crew)
+    act("give_advice", case, crew.office)
+    (event,) = transition_events(case)
+    assert event.actor == crew.office
+    assert event.on_behalf_of == crew.isop_owner
+    advice = case.isop_requests.get()
+    assert advice.given_on_behalf and advice.given_by == crew.office
+
+
+def test_the_office_records_the_handover_on_behalf_of_the_old_coach(crew):
+    case = arrange("confirm_handover", crew)
+    act("confirm_handover", case, crew.office)
+    (event,) = transition_events(case)
+    assert event.on_behalf_of == crew.old_study_coach
+    assert Case.objects.get(pk=case.pk).state == S.CLOSED_TRANSFERRED
+
+
+def test_a_conversation_is_not_recorded_before_it_starts(crew):
+    case = case_in(crew, S.CONVERSATION_PLANNED)
+    conversation = _planned_problem(case, starts_at=soon())
+    with pytest.raises(GuardFailed) as refused:
+        conversations.record_conversation(
+            case_id=case.pk,
+            by=crew.school_trainer,
+            attendance={i.person_id: True for i in conversation.invitations.all()},
+            summary="s",
+            actions=[conversations.ActionInput("x", crew.mentor.pk, dt.date.today())],
+        )
+    assert "record it once it has taken place" in str(refused.value.message)
+    conversation.refresh_from_db()
+    assert conversation.status == Conversation.Status.PLANNED
+    assert Case.objects.get(pk=case.pk).state == S.CONVERSATION_PLANNED

@@ -12,6 +12,7 @@ from conversations.ics import conversation_ics
 from conversations.models import Conversation, StudentNote
 from notifications.models import Notification
 from tests.cases.factories import CaseFactory, UserFactory
+from tests.journeys import took_place
 
 pytestmark = pytest.mark.django_db
 
@@ -31,6 +32,7 @@ def plan(case, when=None):
 
 
 def record(case, conversation, absent=()):
+    took_place(conversation)
     attendance = {i.person_id: i.person_id not in absent for i in conversation.invitations.all()}
     services.record_conversation(
         case_id=case.pk,

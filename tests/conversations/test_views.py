@@ -19,6 +19,7 @@ from cases.services import CaseChangedMeanwhile
 from conversations.models import Conversation, ImprovementAction
 from tests.cases.factories import CaseFactory, PlacementFactory, UserFactory
 from tests.conversations.factories import ConversationFactory, ImprovementActionFactory
+from tests.journeys import just_now
 
 pytestmark = pytest.mark.django_db
 
@@ -162,7 +163,7 @@ class TestRecordProblemConversation:
     @pytest.fixture
     def case(self):
         case = CaseFactory(conversation_planned=True)
-        ConversationFactory(case=case, invite=True)
+        ConversationFactory(case=case, invite=True, starts_at=just_now())
         return case
 
     def url(self, case):
@@ -271,7 +272,9 @@ class TestRecordChangeConversation:
 
     def test_it_records_the_five_answers(self, client):
         case = CaseFactory(change_conversation_planned=True)
-        conversation = ConversationFactory(case=case, change=True, invite=True)
+        conversation = ConversationFactory(
+            case=case, change=True, invite=True, starts_at=just_now()
+        )
         client.force_login(case.placement.study_coach)
         page = client.get(self.url(case))
         assert page.status_code == 200
@@ -286,7 +289,10 @@ class TestRecordChangeConversation:
     def test_a_guard_failure_is_shown_with_the_answers_kept(self, client):
         case = CaseFactory(change_conversation_planned=True)
         conversation = ConversationFactory(
-            case=case, change=True, invite=[Role.STUDENT, Role.SCHOOL_TRAINER]
+            case=case,
+            change=True,
+            invite=[Role.STUDENT, Role.SCHOOL_TRAINER],
+            starts_at=just_now(),
         )
         client.force_login(case.placement.school_trainer)
         response = client.post(self.url(case), self.data(case, conversation))

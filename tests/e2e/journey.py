@@ -10,7 +10,7 @@ from django.urls import reverse
 from django.utils import translation
 from playwright.sync_api import Browser, Page, expect
 
-from cases.models import Case, State
+from cases.models import Case, State, state_label
 from tests.cases.factories import UserFactory
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "e2e"
@@ -68,13 +68,17 @@ def dutch(choice) -> str:
         return str(choice.label)
 
 
-def expect_state(page: Page, value: State) -> None:
-    """The case page's state badge shows the state, in Dutch."""
+def expect_state(page: Page, value: State, kind: str = "") -> None:
+    """The case page's state badge shows the state, in Dutch (for a stop request or an awaited
+    stop or placement, the words of its kind: `kind`)."""
     with translation.override("en"):
-        assert dutch(value) != str(value.label), f"no Dutch label for {value}"
+        english = state_label(value, kind)
+    with translation.override("nl"):
+        words = state_label(value, kind)
+    assert words != english, f"no Dutch label for {value}"
     badge = page.locator("main .state-badge").first
     expect(badge).to_have_class(re.compile(rf"\bstate-{value}\b"))
-    expect(badge).to_have_text(dutch(value))
+    expect(badge).to_have_text(words)
 
 
 def state(case: Case) -> str:

@@ -169,11 +169,18 @@ def test_change_path_to_a_transfer_with_a_new_study_coach_and_warm_handover(
     isop.check('input[name="decision"][value="transfer"]')
     isop.fill('textarea[name="rationale"]', "Een nieuwe start op een andere school is beter.")
     submit(isop)
-    assert state(case) == State.TRANSFER_REQUESTED
+    # Advice is advice: the internship office decides.
+    assert state(case) == State.DECISION_PENDING
     isop.context.close()
 
-    # 6. The office: the case on the worklist; wrap-up; placement with a new study coach.
+    # 6. The office decides (following the advice); the case on the worklist; wrap-up;
+    # placement with a new study coach.
     office = log_in(browser, stack, p["office"])
+    open_step(office, stack, case, "transfers:decide")
+    office.check('input[name="decision"][value="transfer"]')
+    submit(office)
+    assert state(case) == State.TRANSFER_REQUESTED
+    expect_state(office, State.TRANSFER_REQUESTED, "transfer")
     office.click(f'nav a[href="{reverse("office:worklist")}"]')
     row = office.locator("#step-placement tr.worklist-row")
     expect(row).to_contain_text(case.number)
@@ -231,11 +238,17 @@ def test_change_path_to_a_transfer_with_a_new_study_coach_and_warm_handover(
     shot(new_coach, "change-6-closed-timeline")
     new_coach.context.close()
 
-    # The old school's mentor no longer has access (need-to-know after a transfer).
+    # The old school's mentor no longer has access (need-to-know after a transfer); the new
+    # school's mentor never has: they see that the student arrives.
     mentor = log_in(browser, stack, p["mentor"])
     response = mentor.goto(stack(case.get_absolute_url()))
     assert response.status == 404
     mentor.context.close()
+    new_mentor = log_in(browser, stack, p["new_mentor"])
+    assert new_mentor.goto(stack(case.get_absolute_url())).status == 404
+    new_mentor.goto(stack(reverse("portal:home")))
+    expect(new_mentor.locator(".home-arrivals")).to_contain_text(str(p["student"]))
+    new_mentor.context.close()
 
     names = set(CaseEvent.objects.filter(case=case).values_list("name", flat=True))
     assert names >= {
@@ -245,6 +258,7 @@ def test_change_path_to_a_transfer_with_a_new_study_coach_and_warm_handover(
         "record_change_conversation",
         "report_outcome",
         "give_advice",
+        "decide",
         "wrap_up_recorded",
         "place_student",
         "confirm_handover",

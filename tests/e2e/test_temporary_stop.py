@@ -1,8 +1,8 @@
 """A temporary stop end to end (issue 8): the student asks for a temporary stop; after the
 all-party conversation everyone agrees; the school trainer records the wrap-up with the class;
 the office stops the internship temporarily with an expected resume date, and later resumes it
-on the same placement, which closes the case as stopped. Each person logs in in turn (Dutch);
-the e-mails go through the real worker to the SMTP sink."""
+on the same placement, which closes the case as resumed (not as a stop). Each person logs in
+in turn (Dutch); the e-mails go through the real worker to the SMTP sink."""
 
 from __future__ import annotations
 
@@ -79,7 +79,8 @@ def test_temporary_stop_with_wrap_up_and_resume(browser: Browser, stack, smtp_si
     student.fill('textarea[name="reason"]', "Ik heb rust nodig; zo gaat het niet langer.")
     submit(student)
     assert state(case) == State.CHANGE_REQUESTED
-    expect_state(student, State.CHANGE_REQUESTED)
+    # A stop request reads as a stop request.
+    expect_state(student, State.CHANGE_REQUESTED, "stop_temporary")
     expect(student.locator("main")).to_contain_text("tijdelijke stop")
     student.context.close()
     for who in ("mentor", "trainer", "coach"):
@@ -114,7 +115,7 @@ def test_temporary_stop_with_wrap_up_and_resume(browser: Browser, stack, smtp_si
         trainer.select_option(f'select[name="position_{invitation.person_id}"]', "agree")
     submit(trainer)
     assert state(case) == State.TRANSFER_REQUESTED
-    expect_state(trainer, State.TRANSFER_REQUESTED)
+    expect_state(trainer, State.TRANSFER_REQUESTED, "stop_temporary")
     trainer.click(f'#main a[href="{reverse("transfers:wrap_up", args=[case.pk])}"]')
     trainer.fill('input[name="last_day"]', TODAY.isoformat())
     trainer.fill('textarea[name="agreement"]', "Daan vertelt de klas zelf dat hij even stopt.")
@@ -125,6 +126,21 @@ def test_temporary_stop_with_wrap_up_and_resume(browser: Browser, stack, smtp_si
         link = trainer.locator(f'#main a[href="{reverse(url_name, args=[case.pk])}"]')
         expect(link).to_have_count(0)
     trainer.context.close()
+
+    # The student, who did not record the wrap-up, agrees to it; the mentor is told.
+    student = log_in(browser, stack, p["student"])
+    student.goto(stack(case.get_absolute_url()))
+    student.click(f'#main a[href="{reverse("transfers:wrap_up_confirm", args=[case.pk])}"]')
+    submit(student)
+    expect(student.locator("main .wrap-up-agreed")).to_be_visible()
+    student.context.close()
+    smtp_sink.wait_for(
+        lambda m: (
+            p["mentor"].email in m.recipients
+            and case.number in m.subject
+            and "akkoord" in m.subject.lower()
+        )
+    )
 
     # 3. The office stops the internship temporarily, with an expected resume date.
     office = log_in(browser, stack, p["office"])
@@ -163,14 +179,14 @@ def test_temporary_stop_with_wrap_up_and_resume(browser: Browser, stack, smtp_si
     open_step(office, stack, case, "transfers:resume")
     office.check('input[name="where"][value="same"]')
     submit(office)
-    assert state(case) == State.CLOSED_STOPPED
-    expect_state(office, State.CLOSED_STOPPED)
+    assert state(case) == State.CLOSED_RESUMED
+    expect_state(office, State.CLOSED_RESUMED)
     shot(office, "stop-2-office-resumed")
     office.context.close()
 
     student = log_in(browser, stack, p["student"])
     open_case(student, stack, case)
-    expect_state(student, State.CLOSED_STOPPED)
+    expect_state(student, State.CLOSED_RESUMED)
     expect(student.locator("main")).to_contain_text("Deze casus is gesloten.")
     student.context.close()
     smtp_sink.wait_for(

@@ -118,7 +118,7 @@ def test_handover_started_tells_student_old_and_new_coach_each_what_to_do(crew, 
         mentor=UserFactory(),
         school_trainer=UserFactory(),
         study_coach=new_coach,
-        start_date=TODAY,
+        start_date=TODAY + dt.timedelta(days=7),  # after the agreed last day (in five days)
     )
     case.refresh_from_db()
     assert case.state == State.HANDOVER
@@ -152,7 +152,7 @@ def test_the_old_coach_reminder_links_to_the_handover_page(crew, no_queue):
         mentor=UserFactory(),
         school_trainer=UserFactory(),
         study_coach=UserFactory(),
-        start_date=TODAY,
+        start_date=TODAY + dt.timedelta(days=7),  # after the agreed last day (in five days)
     )
     crew.study_coach.language = "en"
     crew.study_coach.save()
@@ -411,11 +411,18 @@ def test_no_e_mail_ever_contains_what_was_written_in_the_case(no_queue):
         note=f"{MARKER} outcome",
     )
     transfers.give_advice(
-        case_id=case.pk, by=isop, decision=AdviceDecision.TRANSFER, rationale=f"{MARKER} advice"
+        case_id=case.pk, by=isop, decision=AdviceDecision.STOP, rationale=f"{MARKER} advice"
+    )
+    transfers.decide(
+        case_id=case.pk,
+        by=crew.office,
+        decision=AdviceDecision.TRANSFER,
+        reason=f"{MARKER} decision",
     )
     transfers.wrap_up_record(
         case_id=case.pk, by=p.school_trainer, last_day=TODAY, agreement=f"{MARKER} wrap-up"
     )
+    transfers.wrap_up_confirm(case_id=case.pk, by=p.student)
     transfers.place_student(
         case_id=case.pk,
         by=crew.office,

@@ -190,7 +190,8 @@ class TestDashboard:
         planned = CaseFactory(state=State.CHANGE_CONVERSATION_PLANNED, state_changed_at=ago(2))
         ConversationFactory(case=planned, change=True, starts_at=TODAY + dt.timedelta(days=2))
         response = client.get(reverse("office:dashboard"))
-        not_planned, not_held = response.context["monitoring"]
+        not_planned, not_held, without_everyone = response.context["monitoring"]
+        assert without_everyone["rows"] == []
         assert [r["case"] for r in not_planned["rows"]] == [waiting, fresh]
         # 16 Nov (Mon) .. 25 Nov (Wed): 7 working days, past the 5 of the deadline table.
         assert not_planned["rows"][0]["waiting"] == 7

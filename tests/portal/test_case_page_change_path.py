@@ -64,30 +64,38 @@ class TestCasePage:
         assert "stance-disagree" in content and "stance-agree" in content
         assert escape(str(case.placement.school_trainer)) in content
 
-    def test_after_a_transfer_the_new_school_trainer_reads_the_history(self, client):
+    def test_after_a_transfer_the_new_school_sees_the_arrival_not_the_history(self, client):
         from transfers import services
 
         case = CaseFactory(transfer_requested=True)
         ConversationFactory(case=case, change=True, held=True, invite=True, answered=True)
-        WrapUpFactory(case=case)
+        WrapUpFactory(case=case, agreed=True)
         old = case.placement
-        new_trainer = UserFactory()
+        new_trainer, new_mentor, new_coach = UserFactory(), UserFactory(), UserFactory()
         services.place_student(
             case_id=case.pk,
             by=UserFactory(office=True),
             school=TrainingSchoolFactory(),
-            mentor=UserFactory(),
+            mentor=new_mentor,
             school_trainer=new_trainer,
-            study_coach=old.study_coach,
-            start_date=TODAY,
+            study_coach=new_coach,
+            start_date=TODAY + dt.timedelta(days=7),
+            shared_with_new_school="Heeft baat bij vaste lesvoorbereiding.",
         )
-        client.force_login(new_trainer)
-        response = client.get(case.get_absolute_url())
-        assert response.status_code == 200
-        content = response.content.decode()
+        for person in (new_trainer, new_mentor):
+            client.force_login(person)
+            # The case is about the old placement: 404, as for anyone unrelated.
+            assert client.get(case.get_absolute_url()).status_code == 404
+            home = client.get(reverse("portal:home")).content.decode()
+            assert "Heeft baat bij vaste lesvoorbereiding." in home
+            assert escape(case.conversations.get().school_offers) not in home
+            assert case.number not in home
+        # The new study coach reads the case and the warm handover.
+        client.force_login(new_coach)
+        content = client.get(case.get_absolute_url()).content.decode()
         assert escape(case.conversations.get().school_offers) in content
         assert "Afscheid van de klas" in content
-        # The old school no longer reads the case: it followed the student.
+        # The old school no longer reads the case.
         client.force_login(old.school_trainer)
         assert client.get(case.get_absolute_url()).status_code == 404
 

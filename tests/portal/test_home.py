@@ -233,3 +233,19 @@ class TestQueryCount:
         with django_assert_num_queries(one):
             _response, home = get_home(client)
         assert len(home.briefings) == 5
+
+
+def test_the_new_schools_staff_see_an_arrival_within_the_query_budget(client):
+    """Issue #12: after a transfer the new school's staff see that the student arrives and what
+    the student agreed to share (not the case); the home page stays within 12 queries."""
+    from tests.journeys import change_path
+
+    case, placement, _office, _isop = change_path()
+    new = case.new_placement
+    for user in (placement.student, new.school_trainer, new.mentor):
+        client.force_login(user)
+        assert count_queries(client) <= 12
+    client.force_login(new.school_trainer)
+    home = client.get(reverse("portal:home")).context["home"]
+    assert [t.to_placement for t in home.arrivals] == [new]
+    assert case.pk not in {row.case.pk for row in home.case_steps}

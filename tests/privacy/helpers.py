@@ -11,12 +11,22 @@ from conversations import services as conversation_services
 from privacy.services import privacy_officer_group
 from tests.cases.factories import UserFactory
 from tests.journeys import change_path
+from tests.transfers.factories import StopFactory
 from transfers.models import StudyStep
 
 
 def full_case(*, closed: bool = True):
     """(case, placement, office, isop): closed as transferred (or in the open handover)."""
     case, placement, office, isop = change_path(handover_confirmed=closed)
+    # An earlier temporary stop, resumed (a stop's reason is part of the case file too).
+    StopFactory(
+        case=case,
+        temporary=True,
+        expected_resume_date=dt.date.today(),
+        reason="Ziek geweest.",
+        resumed_at=timezone.now(),
+        resumed_on=dt.date.today(),
+    )
     first = case.conversations.order_by("pk").first()
     conversation_services.note_save(
         conversation_id=first.pk,

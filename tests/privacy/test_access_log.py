@@ -330,7 +330,8 @@ def test_the_access_log_stays_append_only(client):
 def test_a_case_opened_after_a_transfer_still_logs_the_same_student(client):
     case, placement, office, _isop = full_case()
     assert case.state == State.CLOSED_TRANSFERRED
-    assert case.placement_id != placement.pk
+    # The case stays about the old placement; the student continues at the new one.
+    assert case.placement_id == placement.pk and case.new_placement_id != placement.pk
     client.force_login(office)
     client.get(case.get_absolute_url())
     assert rows()[0].student_id == placement.student_id

@@ -205,8 +205,13 @@ def test_every_text_of_a_case_record_is_anonymised_or_kept_with_a_reason():
     for label in sorted(linked):
         model = apps.get_model(label)
         anonymised = set(services.ANONYMISED_TEXTS.get(label, ("", ()))[1])
-        json = set(services.ANONYMISED_JSON.get(label, ("", {}))[1]) | set(
-            services.NULLED_JSON.get(label, ("", ()))[1]
+        json = (
+            set(services.ANONYMISED_JSON.get(label, ("", {}))[1])
+            | set(services.NULLED_JSON.get(label, ("", ()))[1])
+            | {services.SCRUBBED_JSON[label][1]}
+            if label in services.SCRUBBED_JSON
+            else set(services.ANONYMISED_JSON.get(label, ("", {}))[1])
+            | set(services.NULLED_JSON.get(label, ("", ()))[1])
         )
         for f in model._meta.concrete_fields:
             if isinstance(f, models.CharField | models.TextField):

@@ -105,10 +105,11 @@ def hostile_world() -> HostileWorld:
     conversation = conversation_services.plan_conversation(
         case_id=case.pk, by=trainer, starts_at=timezone.now(), location=LOCATION
     )
+    # Rescheduled to when it actually took place: a conversation is recorded once held.
     conversation_services.conversation_reschedule(
         conversation_id=conversation.pk,
         by=trainer,
-        starts_at=timezone.now() + dt.timedelta(hours=2),
+        starts_at=timezone.now() - dt.timedelta(hours=2),
         location=LOCATION,
     )
     conversation_services.record_conversation(

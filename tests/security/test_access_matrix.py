@@ -2,11 +2,16 @@
 
 One world, built through the real services: case A went the whole change path (problem
 conversation with actions, change request, all-party conversation, outcome with positions,
-ISOP advice, wrap-up, transfer to a new school with a new study coach) and waits for the warm
-handover, so every kind of record exists; case B is a student's signal "confidential to the
-internship office first" that the office has not opened. Unique markers are planted in the
-sensitive texts. Then, for every URL pattern (read from the resolver, so a new page is walked
-the day it is added, and an unknown one fails until it has a row in the matrix):
+ISOP advice and the office's decision, wrap-up, transfer to a new school with a new study
+coach) and waits for the warm handover, so every kind of record exists; case B is a student's
+signal "confidential to the internship office first" that the office has not opened; case C is
+a new problem at the new school (the student's new placement after A's transfer), with a first
+and an all-party conversation. A is about the old placement: the new school's mentor, school
+trainer and coordinating trainer get 404 on all of it (its conversations, its change path),
+while they see C, and see A's transfer only as an arrival on their home page. Unique markers
+are planted in the sensitive texts. Then, for every URL pattern (read from the resolver, so a
+new page is walked the day it is added, and an unknown one fails until it has a row in the
+matrix):
 
 - anonymous: every non-public page sends to the login page (GET and POST);
 - every case-scoped page, for every person: unrelated → 404, related without the right → 403,
@@ -62,6 +67,10 @@ MARK_OUTCOME = "MARK-7f3a-outcome-and-positions-note"
 MARK_ISOP = "MARK-7f3a-isop-advice-rationale"
 MARK_NOTE_DRAFT = "MARK-7f3a-student-note-draft"
 MARK_CONFIDENTIAL = "MARK-7f3a-confidential-description"
+MARK_C_REASON = "MARK-7f3a-case-c-change-request-reason"
+MARK_C_SUMMARY = "MARK-7f3a-case-c-change-conversation-summary"
+# What the student agreed to share with the new school: the new school's staff see it.
+MARK_SHARED = "MARK-7f3a-shared-with-the-new-school"
 ALL_MARKERS = (
     MARK_DESCRIPTION,
     MARK_REASON,
@@ -72,7 +81,10 @@ ALL_MARKERS = (
     MARK_ISOP,
     MARK_NOTE_DRAFT,
     MARK_CONFIDENTIAL,
+    MARK_C_REASON,
+    MARK_C_SUMMARY,
 )
+CHANGE_PATH_MARKERS_C = (MARK_C_REASON, MARK_C_SUMMARY)
 CHANGE_PATH_MARKERS = (
     MARK_REASON,
     MARK_INFORM,
@@ -105,17 +117,28 @@ PEOPLE = (
     "privacy_officer",
 )
 # After the transfer the old school's mentor and trainer are no longer on the case; the old
-# coach is, until the handover is recorded. The ISOP owner is, because advice was asked.
+# coach is, until the handover is recorded; the new coach is. The new school's mentor, school
+# trainer and coordinating trainer never are: the case is about the old placement. The ISOP
+# owner is, because advice was asked.
 KIND_ON_A = {
+    "student": "student",
+    "study_coach": "study_coach",
+    "old_study_coach": "old_study_coach",
+    "office": "office",
+    "isop": "isop",
+}
+# The new school's own case: its staff in their roles.
+KIND_ON_C = {
     "student": "student",
     "mentor": "mentor",
     "school_trainer": "school_trainer",
     "study_coach": "study_coach",
     "coordinating_trainer": "coordinating_trainer",
-    "old_study_coach": "old_study_coach",
     "office": "office",
-    "isop": "isop",
 }
+KIND_ON = {"A": KIND_ON_A, "B": None, "C": KIND_ON_C}
+# The new school's staff: A's pages are not theirs (404), its markers never reach them.
+NEW_SCHOOL = ("mentor", "school_trainer", "coordinating_trainer")
 # Confidential and not opened: the mentor, trainer and coach of B get a 404, like strangers.
 KIND_ON_B = {"student_b": "student", "office": "office"}
 
@@ -143,6 +166,9 @@ def markers_hidden_from(person: str) -> set[str]:
         hidden.add(MARK_NOTE_DRAFT)
     if person not in KIND_ON_B:
         hidden.add(MARK_CONFIDENTIAL)
+    kind_c = KIND_ON_C.get(person)
+    if kind_c is None or kind_c not in SEES_CHANGE_PATH:
+        hidden |= set(CHANGE_PATH_MARKERS_C)
     return hidden
 
 
@@ -157,25 +183,36 @@ CHANGE_PLANNERS = {"school_trainer", "study_coach", "office"}
 CASE_PAGES: dict[str, set[str]] = {
     "portal:case": ALL_KINDS,
     "cases:resolve": {"school_trainer", "study_coach", "office"},
-    "cases:withdraw": {"school_trainer", "study_coach", "office", "student"},  # signaller
+    # The signaller only before the change path (see WITHDRAW_SIGNALLER).
+    "cases:withdraw": {"school_trainer", "office"},
+    "cases:reopen": {"office"},
     "cases:release_confidential": {"office"},
     # The office changes a person on the placement (cases.views.ReassignStep).
     "cases:reassign": {"office"},
     "conversations:plan": PLANNERS,  # the plan step of the case's state (problem here)
     "conversations:plan_again": PLANNERS,
     "conversations:record": PLANNERS,
+    "conversations:plan_follow_up": PLANNERS,
     "conversations:add_action": PLANNERS,
-    "transfers:request": {"student", "school_trainer", "study_coach"},
+    "transfers:request": {"student", "school_trainer", "study_coach", "office"},
+    "transfers:abandon": {"school_trainer", "office"},
     "transfers:inform": {"school_trainer", "office"},
+    "transfers:accept_conversation": {"office"},
     "transfers:outcome": {"school_trainer", "office"},
-    "transfers:advice": {"isop"},
+    "transfers:advice": {"isop", "office"},
+    "transfers:decide": {"office"},
     "transfers:place": {"office"},
     "transfers:stop": {"office"},
+    "transfers:stop_now": {"student", "office"},
+    "transfers:make_definitive": {"office"},
     "transfers:resume": {"office"},
-    "transfers:handover": {"old_study_coach"},
+    "transfers:handover": {"old_study_coach", "office"},
     "transfers:wrap_up": {"school_trainer", "student", "office"},
     "transfers:study_step": {"study_coach", "office"},
+    "transfers:wrap_up_confirm": {"school_trainer", "student", "office"},
 }
+# Whoever signalled may withdraw before the change path: case B (signalled) by its student.
+WITHDRAW_SIGNALLER = {("B", "student")}
 OBJECT_PAGES: dict[tuple[str, str], set[str]] = {
     ("conversations:calendar", "P"): ALL_KINDS,
     ("conversations:calendar", "C"): SEES_CHANGE_PATH,
@@ -196,8 +233,14 @@ OBJECT_PAGES: dict[tuple[str, str], set[str]] = {
     ("conversations:confirm_read", "C"): {"student"},
     # The owner (the student) or the trainer, coach or office.
     ("conversations:evaluate_action", "P"): {"student", "school_trainer", "study_coach", "office"},
+    # A follow-up is recorded by the planners; "not now" (a redirect) outside a follow-up.
+    ("conversations:record_follow_up", "P"): PLANNERS,
+    ("conversations:record_follow_up", "C"): PLANNERS - {"mentor"},
     # The new study coach confirms receipt.
     ("transfers:handover_received", "C"): {"study_coach"},
+    # Case C's first conversation has no note: a redirect back for whoever sees it.
+    ("conversations:note_download", "P2"): ALL_KINDS,
+    ("conversations:note_download", "C2"): SEES_CHANGE_PATH,
 }
 # Pages without a case: who gets them (by kind "office", "isop" or "user"). A POST-only page
 # is checked for anonymous users and CSRF only.
@@ -260,8 +303,8 @@ FORMATS = {"office:office_export": ("csv", "xlsx"), "office:steering_report": ("
 LOGS = {"privacy:access_log", "privacy:student_log"}
 
 # Floors: the walk may grow, never shrink unnoticed.
-MIN_PATTERNS = 45
-MIN_CHECKS = 7500
+MIN_PATTERNS = 54
+MIN_CHECKS = 20000
 
 
 # --------------------------------------------------------------------------------------------
@@ -274,8 +317,12 @@ class World:
     people: dict
     case_a: Case
     case_b: Case
+    case_c: Case
     problem: Conversation
     change: Conversation
+    change_c: Conversation
+    # URL argument -> {variant: (pk, case letter)}; the variant's first letter is the
+    # conversation's kind (P)roblem or (C)hange, the digit says which case ("2": case C).
     objects: dict = field(default_factory=dict)
 
 
@@ -358,23 +405,52 @@ def build_world() -> World:
         decision=AdviceDecision.TRANSFER,
         rationale=f"Wisselen. {MARK_ISOP}",
     )
+    transfer_services.decide(case_id=case_a.pk, by=office, decision=AdviceDecision.TRANSFER)
     transfer_services.wrap_up_record(
         case_id=case_a.pk, by=trainer, last_day=dt.date.today(), agreement="Afscheid van de klas."
     )
+    transfer_services.wrap_up_confirm(case_id=case_a.pk, by=old.student)
     new_people = {
         "mentor": UserFactory(),
         "school_trainer": UserFactory(),
         "study_coach": UserFactory(),
         "coordinating_trainer": UserFactory(),
     }
-    transfer_services.place_student(
+    transfer = transfer_services.place_student(
         case_id=case_a.pk,
         by=office,
         school=TrainingSchoolFactory(),
         start_date=dt.date.today(),
+        shared_with_new_school=f"Wil graag veel feedback. {MARK_SHARED}",
         **new_people,
     )
     case_a.refresh_from_db()
+
+    # Case C: a new problem at the new school, as far as the outcome.
+    new = transfer.to_placement
+    case_c = case_services.case_signal(
+        placement=new,
+        by=new.mentor,
+        categories=[Category.CLASSROOM],
+        description="Ordeproblemen in de nieuwe klas.",
+    )
+    problem_c = _hold(
+        case_c,
+        new.school_trainer,
+        summary="Eerste gesprek op de nieuwe school.",
+        actions=[conversation_services.ActionInput("Observeren", new.student.pk, dt.date.today())],
+    )
+    transfer_services.request_change(
+        case_id=case_c.pk, by=new.student, kind="stop_temporary", reason=f"Rust. {MARK_C_REASON}"
+    )
+    transfer_services.inform_office(case_id=case_c.pk, by=new.school_trainer)
+    change_c = _hold(
+        case_c,
+        new.school_trainer,
+        summary=f"Alle partijen op de nieuwe school. {MARK_C_SUMMARY}",
+        answers=dict.fromkeys(ANSWERS, "Antwoord."),
+    )
+    case_c.refresh_from_db()
 
     other = PlacementFactory()
     case_b = case_services.case_signal(
@@ -401,17 +477,30 @@ def build_world() -> World:
     }
     people["privacy_officer"].groups.add(privacy_officer_group())
     assert set(people) == set(PEOPLE)
-    world = World(people, case_a, case_b, problem, change)
+    world = World(people, case_a, case_b, case_c, problem, change, change_c)
     world.objects = {
-        "conversation_pk": {"P": problem.pk, "C": change.pk},
-        "invitation_pk": {
-            "P": problem.invitations.get(person=old.student).pk,
-            "C": change.invitations.get(person=old.student).pk,
+        "conversation_pk": {
+            "P": (problem.pk, "A"),
+            "C": (change.pk, "A"),
+            "P2": (problem_c.pk, "C"),
+            "C2": (change_c.pk, "C"),
         },
-        "action_pk": {"P": case_a.actions.get().pk},
-        "handover_pk": {"C": case_a.handovers.get().pk},
+        "invitation_pk": {
+            "P": (problem.invitations.get(person=old.student).pk, "A"),
+            "C": (change.invitations.get(person=old.student).pk, "A"),
+            "P2": (problem_c.invitations.get(person=new.student).pk, "C"),
+            "C2": (change_c.invitations.get(person=new.student).pk, "C"),
+        },
+        "action_pk": {
+            "P": (case_a.actions.get().pk, "A"),
+            "P2": (case_c.actions.get().pk, "C"),
+        },
+        "handover_pk": {"C": (case_a.handovers.get().pk, "A")},
     }
     return world
+
+
+ANSWERS = ("problem", "what_was_done", "when_it_goes_well", "student_needs", "school_offers")
 
 
 # --------------------------------------------------------------------------------------------
@@ -470,12 +559,13 @@ def urls_of(pattern: Pattern, world: World) -> list[tuple[str, str, str]]:
         return [
             (reverse(pattern.name, kwargs={"pk": world.case_a.pk}), "", "A"),
             (reverse(pattern.name, kwargs={"pk": world.case_b.pk}), "", "B"),
+            (reverse(pattern.name, kwargs={"pk": world.case_c.pk}), "", "C"),
         ]
     if kind == "object":
         (kwarg,) = pattern.kwargs
         return [
-            (reverse(pattern.name, kwargs={kwarg: pk}), variant, "A")
-            for variant, pk in world.objects[kwarg].items()
+            (reverse(pattern.name, kwargs={kwarg: pk}), variant, which)
+            for variant, (pk, which) in world.objects[kwarg].items()
         ]
     if kind == "student":
         student = world.people["student"]
@@ -495,7 +585,7 @@ def allowed_kinds(pattern: Pattern, variant: str) -> set[str]:
     if kind == "case":
         return CASE_PAGES[pattern.name]
     if kind == "object":
-        return OBJECT_PAGES[(pattern.name, variant)]
+        return OBJECT_PAGES.get((pattern.name, variant)) or OBJECT_PAGES[(pattern.name, variant[0])]
     raise AssertionError(pattern)
 
 
@@ -572,17 +662,52 @@ def world() -> World:
 
 
 def test_the_fixture_has_every_record_and_the_expected_relations(world):
-    a, b = world.case_a, world.case_b
-    assert a.state == "handover" and b.state == "signalled"
+    a, b, c = world.case_a, world.case_b, world.case_c
+    assert a.state == "handover" and b.state == "signalled" and c.state == "outcome_pending"
     for name in ("conversations", "actions", "change_requests", "outcome_reports"):
         assert getattr(a, name).exists(), name
     assert a.isop_requests.exists() and a.wrap_ups.exists() and a.handovers.exists()
+    assert a.office_decisions.exists()
+    # A is about the old placement; C is on the new one, where the student now is.
+    assert c.placement == a.new_placement != a.placement
+    cases = ((a, KIND_ON_A), (b, KIND_ON_B), (c, KIND_ON_C))
     for person, user in world.people.items():
-        related = set(Case.objects.related_to(user).filter(pk__in=[a.pk, b.pk]))
-        expected = {c for c, kinds in ((a, KIND_ON_A), (b, KIND_ON_B)) if person in kinds}
+        related = set(Case.objects.related_to(user).filter(pk__in=[a.pk, b.pk, c.pk]))
+        expected = {case for case, kinds in cases if person in kinds}
         assert related == expected, person
-        for case in (a, b):
+        for case, _kinds in cases:
             assert user.has_perm("cases.view_case", case) == (case in expected), (person, case)
+
+
+def test_the_new_schools_staff_get_404_on_the_old_case_and_see_only_the_arrival(world):
+    """Issue #12: after a transfer the new school's mentor, school trainer and coordinating
+    trainer do not see the old school's conversations, actions, positions or change path."""
+    a = world.case_a
+    urls = [
+        reverse("portal:case", args=[a.pk]),
+        reverse("conversations:calendar", args=[world.problem.pk]),
+        reverse("conversations:calendar", args=[world.change.pk]),
+        reverse("conversations:note", args=[world.problem.pk]),
+        reverse("conversations:evaluate_action", args=[a.actions.get().pk]),
+        reverse("transfers:outcome", args=[a.pk]),
+        reverse("transfers:advice", args=[a.pk]),
+        reverse("transfers:decide", args=[a.pk]),
+        reverse("transfers:inform", args=[a.pk]),
+        reverse("transfers:handover_received", args=[a.handovers.get().pk]),
+    ]
+    for person in NEW_SCHOOL:
+        client = Client()
+        client.force_login(world.people[person])
+        for url in urls:
+            response = client.get(url)
+            assert response.status_code == 404, (person, url)
+            for marker in (MARK_DESCRIPTION, *CHANGE_PATH_MARKERS, MARK_NOTE_DRAFT):
+                assert marker not in body(response), (person, url, marker)
+        home = body(client.get(reverse("portal:home")))
+        assert MARK_SHARED in home, person
+        assert a.number not in home
+        for marker in (MARK_DESCRIPTION, *CHANGE_PATH_MARKERS, MARK_NOTE_DRAFT):
+            assert marker not in home
 
 
 def test_every_url_for_every_person(world):
@@ -592,9 +717,12 @@ def test_every_url_for_every_person(world):
     before = snapshot()
     failures: list[str] = []
     checks: Counter = Counter()
-    # Any link to the all-party conversation or its invitations.
-    invitations = "|".join(str(pk) for pk in world.change.invitations.values_list("pk", flat=True))
-    change_links = re.compile(rf"/conversations/{world.change.pk}/|/invitations/({invitations})/")
+    # Any link to an all-party conversation (of A, of C) or its invitations.
+    def links_to(change) -> re.Pattern:
+        invitations = "|".join(str(pk) for pk in change.invitations.values_list("pk", flat=True))
+        return re.compile(rf"/conversations/{change.pk}/|/invitations/({invitations})/")
+
+    change_links = {"A": links_to(world.change), "C": links_to(world.change_c)}
     seen_patterns = set()
     for person, user in world.people.items():
         client = Client()
@@ -613,16 +741,16 @@ def test_every_url_for_every_person(world):
                 elif kind == "notification":
                     expected = "ok" if person == "student" else "404"
                 else:
-                    on = KIND_ON_A if which == "A" else KIND_ON_B
+                    on = {"A": KIND_ON_A, "B": KIND_ON_B, "C": KIND_ON_C}[which]
                     role = on.get(person)
                     if role is None:
                         expected = "404"
-                    elif which == "B" and pattern.name == "transfers:handover":
+                    elif which != "A" and pattern.name == "transfers:handover":
                         # The previous study coach exists only during a handover: outside
                         # one, "not now" (a redirect back to the case) for whoever sees it.
                         expected = "ok"
-                    elif which == "B" and kind == "case":
-                        expected = "ok" if role in CASE_PAGES[pattern.name] else "403"
+                    elif pattern.name == "cases:withdraw" and (which, role) in WITHDRAW_SIGNALLER:
+                        expected = "ok"
                     else:
                         expected = "ok" if role in allowed_kinds(pattern, variant) else "403"
                 if pattern.name in POST_ONLY:
@@ -639,12 +767,16 @@ def test_every_url_for_every_person(world):
                     failures.append(f"{person} {url} ({where}): {got} ≠ {expected}")
                 text = body(response)
                 # The access log lists the paths people visited (records, not links).
-                if KIND_ON_A.get(person) not in SEES_CHANGE_PATH and pattern.name not in LOGS:
+                for letter, on in (("A", KIND_ON_A), ("C", KIND_ON_C)):
+                    if on.get(person) in SEES_CHANGE_PATH or pattern.name in LOGS:
+                        continue
                     checks["link"] += 1
                     # (A page names its own path, e.g. in the language switcher.)
                     own = text.replace(f'"{url}', '"').replace(f"={url}", "=")
-                    if change_links.search(own):
-                        failures.append(f"LINK to the all-party conversation for {person} at {url}")
+                    if change_links[letter].search(own):
+                        failures.append(
+                            f"LINK to the all-party conversation of {letter} for {person} at {url}"
+                        )
                 if pattern.name in EXPORTS_FOR_THE_STUDENT and expected == "ok":
                     checks["export"] += 1
                     continue
@@ -710,7 +842,11 @@ def test_lists_counts_and_exports_hold_exactly_the_cases_the_person_sees(world):
         client.force_login(user)
         visible = {
             case.number
-            for case, kinds in ((world.case_a, KIND_ON_A), (world.case_b, KIND_ON_B))
+            for case, kinds in (
+                (world.case_a, KIND_ON_A),
+                (world.case_b, KIND_ON_B),
+                (world.case_c, KIND_ON_C),
+            )
             if person in kinds
         }
         # "My cases" (open and all) and its count: exactly the visible ones.
@@ -753,6 +889,9 @@ def test_no_e_mail_carries_a_marker_or_tells_anyone_of_a_confidential_signal(wor
         person = email_to_person.get(to)
         if person is not None and person not in KIND_ON_B:
             assert world.case_b.number not in text, (person, message.subject)
+        if person in NEW_SCHOOL:
+            # The old school's case is not the new school's: not even its number.
+            assert world.case_a.number not in text, (person, message.subject)
     told_of_b = set(
         Notification.objects.filter(case=world.case_b).values_list("recipient_id", flat=True)
     )

@@ -81,7 +81,7 @@ from transfers import services as transfer_services
 pytestmark = pytest.mark.django_db
 
 EXAMPLES = 25
-MIN_TOTAL = 875  # all endpoints together (36 endpoints × 25 = 900)
+MIN_TOTAL = 1050  # all endpoints together (44 endpoints × 25 = 1,100)
 MIN_EXAMPLES = 20  # per endpoint (a small discrete input space may end a little early)
 EXAMPLES_RUN: Counter = Counter()
 ACCEPTED: Counter = Counter()
@@ -251,6 +251,7 @@ STAGES = [
     "change_planned",
     "outcome_pending",
     "isop_advice",
+    "decision_pending",
     "transfer_requested",
     "handover",
     "handover_recorded",
@@ -348,14 +349,19 @@ def build(stage: str, *, confidential: bool = False, cancelled: bool = False) ->
             positions=positions,
             note="Verschil van mening.",
         )
-    if at("transfer_requested"):
+    if at("decision_pending"):
         transfer_services.give_advice(
             case_id=case.pk, by=people["isop"], decision=AdviceDecision.TRANSFER, rationale="Ja."
+        )
+    if at("transfer_requested"):
+        transfer_services.decide(
+            case_id=case.pk, by=people["office"], decision=AdviceDecision.TRANSFER
         )
     if at("handover"):
         transfer_services.wrap_up_record(
             case_id=case.pk, by=trainer, last_day=TODAY, agreement="Afscheid."
         )
+        transfer_services.wrap_up_confirm(case_id=case.pk, by=student)
         people["new_coach"] = UserFactory()
         transfer_services.place_student(
             case_id=case.pk,
@@ -392,6 +398,85 @@ def build_stopped() -> World:
     )
     world.case.refresh_from_db()
     return world
+
+
+def build_closed() -> World:
+    world = build_evaluated()
+    case_services.resolve(case_id=world.case.pk, by=world.people["school_trainer"])
+    world.case.refresh_from_db()
+    return world
+
+
+def build_incomplete() -> World:
+    """The all-party conversation held without the study coach."""
+    world = build("change_planned")
+    change = world.objects["change"]
+    conversation_services.record_conversation(
+        case_id=world.case.pk,
+        by=world.people["school_trainer"],
+        attendance={
+            i.person_id: i.person_id != world.people["study_coach"].pk
+            for i in change.invitations.all()
+        },
+        summary="Zonder de studiecoach.",
+        answers=dict.fromkeys(ANSWERS, "Antwoord."),
+    )
+    world.case.refresh_from_db()
+    return world
+
+
+def build_wrap_up_to_agree() -> World:
+    world = build("transfer_requested")
+    transfer_services.wrap_up_record(
+        case_id=world.case.pk,
+        by=world.people["school_trainer"],
+        last_day=TODAY,
+        agreement="Afscheid met taart.",
+    )
+    world.case.refresh_from_db()
+    return world
+
+
+def build_follow_up() -> World:
+    """Improving, with a follow-up conversation that has just taken place."""
+    world = build("improving")
+    world.objects["follow_up"] = conversation_services.follow_up_plan(
+        case_id=world.case.pk,
+        by=world.people["school_trainer"],
+        starts_at=timezone.now() - dt.timedelta(minutes=30),
+        location="Lokaal 4",
+    )
+    world.case.refresh_from_db()
+    return world
+
+
+def follow_up_record_fields(world: World) -> Fields:
+    conversation = world.objects["follow_up"]
+    fields: Fields = {
+        f"attended_{i.person_id}": choice_field(["yes", "no"])
+        for i in conversation.invitations.all()
+    }
+    fields["summary"] = text_field("De acties werken.")
+    fields.update(
+        {
+            "actions-TOTAL_FORMS": choice_field(["1"], extra=["-1", "abc", "999999"]),
+            "actions-INITIAL_FORMS": choice_field(["0"], extra=["5"]),
+            "actions-MIN_NUM_FORMS": choice_field(["0"]),
+            "actions-MAX_NUM_FORMS": choice_field(["20"]),
+            "actions-0-description": junk_field(),
+        }
+    )
+    return fields
+
+
+def stop_now_fields(world: World) -> Fields:
+    return {
+        "temporary": choice_field(["yes"], extra=["no", "maybe"]),
+        "expected_resume_date": date_field(TODAY + dt.timedelta(days=30)),
+        "reason": text_field("Ziek."),
+        "last_day": choice_field([""], extra=DATES),
+        "agreement": junk_field(),
+    }
 
 
 def build_evaluated() -> World:
@@ -631,6 +716,7 @@ def place_fields(world: World, *, prefix_wrap_up=True) -> Fields:
         "study_coach": id_field([world.people["isop"].pk], [world.people["study_coach"].pk]),
         "coordinating_trainer": choice_field([""], extra=[str(world.people["outsider"].pk)]),
         "start_date": date_field(TOMORROW),
+        "shared_with_new_school": text_field("Werkt graag in kleine groepen."),
     }
     if prefix_wrap_up:
         fields["last_day"] = date_field(TODAY)
@@ -651,10 +737,13 @@ def stop_fields(world: World) -> Fields:
 
 
 def resume_fields(world: World) -> Fields:
-    return {
+    fields = {
         "where": choice_field(["same"], extra=["new", "elsewhere"]),
         **place_fields(world, prefix_wrap_up=False),
+        "resumed_on": date_field(TODAY),
     }
+    del fields["start_date"]
+    return fields
 
 
 def handover_fields(world: World) -> Fields:
@@ -911,11 +1000,95 @@ ENDPOINTS: dict[str, Endpoint] = {
             "isop",
             case_kw,
             lambda w: {
-                "decision": choice_field(["transfer", "continue"]),
+                "decision": choice_field(["transfer", "stop", "continue"]),
                 "rationale": text_field("Een frisse start."),
             },
             other_kwargs=other_case_kw,
             text_fields=("rationale",),
+        ),
+        Endpoint(
+            "transfers:decide",
+            lambda: build("decision_pending"),
+            "office",
+            case_kw,
+            lambda w: {
+                "decision": choice_field(["transfer", "stop", "continue"]),
+                "reason": text_field("Het stagebureau kiest anders."),
+            },
+            other_kwargs=other_case_kw,
+            text_fields=("reason",),
+        ),
+        Endpoint(
+            "transfers:abandon",
+            lambda: build("change_requested"),
+            "school_trainer",
+            case_kw,
+            lambda w: {"reason": text_field("Geen nieuwe stageplaats gevonden.")},
+            other_kwargs=other_case_kw,
+            text_fields=("reason",),
+        ),
+        Endpoint(
+            "transfers:accept_conversation",
+            build_incomplete,
+            "office",
+            case_kw,
+            lambda w: {"reason": text_field("De studiecoach is bijgepraat.")},
+            other_kwargs=other_case_kw,
+            text_fields=("reason",),
+        ),
+        Endpoint(
+            "transfers:stop_now",
+            lambda: build("improving"),
+            "student",
+            case_kw,
+            stop_now_fields,
+            other_kwargs=other_case_kw,
+            text_fields=("reason",),
+        ),
+        Endpoint(
+            "transfers:make_definitive",
+            build_stopped,
+            "office",
+            case_kw,
+            lambda w: {"ends_on": date_field(TODAY), "note": text_field("Herstel duurt lang.")},
+            other_kwargs=other_case_kw,
+            text_fields=("note",),
+        ),
+        Endpoint(
+            "transfers:wrap_up_confirm",
+            build_wrap_up_to_agree,
+            "student",
+            case_kw,
+            lambda w: {"junk": junk_field()},
+            other_kwargs=other_case_kw,
+        ),
+        Endpoint(
+            "cases:reopen",
+            build_closed,
+            "office",
+            case_kw,
+            lambda w: {"reason": text_field("Het probleem is terug.")},
+            other_kwargs=other_case_kw,
+            text_fields=("reason",),
+        ),
+        Endpoint(
+            "conversations:plan_follow_up",
+            lambda: build("improving"),
+            "school_trainer",
+            case_kw,
+            plan_fields,
+            other_kwargs=other_case_kw,
+            text_fields=("location",),
+            after=check_calendar,
+        ),
+        Endpoint(
+            "conversations:record_follow_up",
+            build_follow_up,
+            "school_trainer",
+            lambda w: {"conversation_pk": w.objects["follow_up"].pk},
+            follow_up_record_fields,
+            other_kwargs=other_conversation_kw,
+            text_fields=("summary",),
         ),
         Endpoint(
             "transfers:wrap_up",

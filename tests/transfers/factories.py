@@ -97,6 +97,13 @@ class WrapUpFactory(DjangoModelFactory):
     agreement = "Afscheid van de klas op vrijdag met een korte les."
     recorded_by = factory.SelfAttribute("case.placement.school_trainer")
 
+    class Params:
+        # Confirmed by the other one (the student), as place_student and a stop need.
+        agreed = factory.Trait(
+            confirmed_by=factory.SelfAttribute("case.placement.student"),
+            confirmed_at=factory.LazyFunction(timezone.now),
+        )
+
 
 class TransferFactory(DjangoModelFactory):
     """A new placement for the case's student; `same_coach=True` keeps the study coach."""

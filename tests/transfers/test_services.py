@@ -224,19 +224,13 @@ class TestOutcome:
 
 
 class TestAdvice:
-    @pytest.mark.parametrize(
-        ("decision", "target"),
-        [
-            (AdviceDecision.TRANSFER, State.TRANSFER_REQUESTED),
-            (AdviceDecision.CONTINUE, State.IMPROVING),
-        ],
-    )
-    def test_the_advice_decides_the_next_state(self, crew, decision, target):
+    @pytest.mark.parametrize("decision", AdviceDecision.values)
+    def test_the_advice_goes_to_the_office_to_decide(self, crew, decision):
         case = arrange("give_advice", crew)
         advice = services.give_advice(
             case_id=case.pk, by=crew.isop_owner, decision=decision, rationale=" Omdat. "
         )
-        assert state_of(case) == target
+        assert state_of(case) == State.DECISION_PENDING
         assert (advice.decision, advice.rationale, advice.given_by) == (
             decision,
             "Omdat.",
@@ -337,7 +331,8 @@ class TestPlaceStudent:
         assert case.state == State.HANDOVER
         assert case.closed_at is None
         new = transfer.to_placement
-        assert case.placement == new
+        # The case stays about the old placement; the student continues at the new one.
+        assert (case.placement, case.new_placement) == (crew.placement, new)
         assert (new.student, new.study_coach, new.status) == (
             crew.student,
             new_coach,
@@ -345,7 +340,8 @@ class TestPlaceStudent:
         )
         old = Placement.objects.get(pk=crew.placement.pk)
         assert old.status == Placement.Status.TRANSFERRED
-        assert old.end_date == TODAY + dt.timedelta(days=7)
+        # The old placement ends on the agreed last day of the wrap-up.
+        assert old.end_date == case.wrap_ups.get().last_day
         assert transfer.applied_at is not None
         handover = case.handovers.get()
         assert (handover.old_coach, handover.new_coach, handover.transfer) == (
@@ -432,12 +428,14 @@ class TestStopAndResume:
             temporary=True,
             expected_resume_date=TODAY + dt.timedelta(days=10),
         )
-        services.resume(case_id=case.pk, by=crew.office)
+        services.resume(case_id=case.pk, by=crew.office, resumed_on=TODAY + dt.timedelta(days=3))
         case.refresh_from_db()
-        assert case.state == State.CLOSED_STOPPED
+        assert case.state == State.CLOSED_RESUMED
         assert case.closed_at is not None
         assert Placement.objects.get(pk=crew.placement.pk).status == Placement.Status.ACTIVE
-        assert case.stops.get().resumed_at is not None
+        stop = case.stops.get()
+        assert stop.resumed_at is not None
+        assert stop.resumed_on == TODAY + dt.timedelta(days=3)  # the date entered
 
     def test_resume_is_refused_to_the_school_trainer(self, crew):
         case = CaseFactory(placement=crew.placement, stopped=True)
@@ -513,7 +511,7 @@ def _resume_elsewhere(crew, case, *, study_coach, **overrides):
         "mentor": UserFactory(),
         "school_trainer": UserFactory(),
         "study_coach": study_coach,
-        "start_date": TODAY + dt.timedelta(days=14),
+        "resumed_on": TODAY + dt.timedelta(days=14),
     } | overrides
     return services.resume(case_id=case.pk, by=crew.office, **kwargs)
 
@@ -524,9 +522,10 @@ class TestResumeOnANewPlacement:
         resumed = _resume_elsewhere(crew, case, study_coach=crew.study_coach)
         case.refresh_from_db()
         assert resumed.pk == case.pk
-        assert case.state == State.CLOSED_STOPPED
+        assert case.state == State.CLOSED_RESUMED
         assert case.closed_at is not None
-        new = case.placement
+        new = case.new_placement
+        assert case.placement == crew.placement
         assert new.pk != crew.placement.pk
         assert (new.student, new.study_coach, new.status) == (
             crew.student,
@@ -543,31 +542,42 @@ class TestResumeOnANewPlacement:
         assert not case.handovers.exists()
         assert case.stops.get().resumed_at is not None
         event = case.events.get(name="resume")
-        assert str(new.school) in event.note
+        assert event.data["school"] == str(new.school)
+        assert str(new.school) in event.detail
 
-    def test_a_new_coach_is_recorded_and_the_old_coach_is_told(self, crew):
+    def test_a_new_coach_means_the_warm_handover_first(self, crew):
         case = _stopped(crew)
         new_coach = UserFactory()
         _resume_elsewhere(crew, case, study_coach=new_coach)
         case.refresh_from_db()
-        assert case.state == State.CLOSED_STOPPED
-        assert case.transfers.get().coach_changes
-        # The case closes on resume: no warm-handover step, but everyone concerned is told.
-        assert not case.handovers.exists()
+        assert case.state == State.HANDOVER
+        assert case.transfers.get().coach_changes and case.transfers.get().on_resume
+        handover = case.handovers.get()
+        assert (handover.old_coach, handover.new_coach) == (crew.study_coach, new_coach)
         told = set(
-            Notification.objects.filter(case=case, event="resume").values_list(
+            Notification.objects.filter(case=case, event="handover_started").values_list(
                 "recipient", flat=True
             )
         )
         assert {crew.study_coach.pk, new_coach.pk, crew.student.pk} <= told
-        assert crew.office.pk not in told
-        note = case.events.get(name="resume").note
-        assert str(crew.study_coach) in note and str(new_coach) in note
-        # The new coach reads the case file; the old coach no longer does.
+        with translation.override("en"):
+            detail = case.events.get(name="resume").detail
+        assert str(crew.study_coach) in detail and str(new_coach) in detail
+        # The new coach reads the case file; the old coach until the handover is recorded.
         assert Case.objects.related_to(new_coach).filter(pk=case.pk).exists()
+        assert Case.objects.related_to(crew.study_coach).filter(pk=case.pk).exists()
+        services.confirm_handover(
+            case_id=case.pk,
+            by=crew.study_coach,
+            contact_made_on=TODAY,
+            what_helped="Rust.",
+            student_needs="Structuur.",
+        )
+        # A resume closes as resumed, not as a transfer.
+        assert state_of(case) == State.CLOSED_RESUMED
         assert not Case.objects.related_to(crew.study_coach).filter(pk=case.pk).exists()
 
-    @pytest.mark.parametrize("missing", ["mentor", "school_trainer", "study_coach", "start_date"])
+    @pytest.mark.parametrize("missing", ["mentor", "school_trainer", "study_coach"])
     def test_an_incomplete_new_placement_is_refused_and_changes_nothing(self, crew, missing):
         case = _stopped(crew)
         with translation.override("en"), pytest.raises(GuardFailed) as refused:
@@ -589,7 +599,7 @@ class TestResumeOnANewPlacement:
                 mentor=UserFactory(),
                 school_trainer=UserFactory(),
                 study_coach=UserFactory(),
-                start_date=TODAY,
+                resumed_on=TODAY,
             )
         assert Placement.objects.filter(student=crew.student).count() == 1
 
@@ -605,13 +615,17 @@ class TestHandoverReceipt:
 
 
 class TestAfterATransfer:
-    def test_the_new_school_trainer_and_coach_read_the_case_and_the_old_school_does_not(self, crew):
+    def test_the_new_coach_reads_the_case_and_neither_school_does(self, crew):
         case = arrange("place_student", crew)
         new_coach = UserFactory()
         transfer = _place(crew, case, new_coach)
         new = transfer.to_placement
-        for person in (new.school_trainer, new.mentor, new_coach, crew.student):
+        for person in (new_coach, crew.student):
             assert Case.objects.related_to(person).filter(pk=case.pk).exists(), person
+        # The case is about the old placement: the new school's staff never see it.
+        for person in (new.school_trainer, new.mentor):
+            assert not Case.objects.related_to(person).filter(pk=case.pk).exists(), person
+            assert not case.roles_of(person)
         # During the handover the old coach still reads it, until the handover is recorded.
         assert Case.objects.related_to(crew.study_coach).filter(pk=case.pk).exists()
         for person in (crew.school_trainer, crew.mentor, crew.unrelated):

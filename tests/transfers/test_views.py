@@ -7,7 +7,7 @@ import datetime as dt
 
 import pytest
 from django.urls import reverse
-from django.utils import translation
+from django.utils import timezone, translation
 from django.utils.html import escape
 
 from cases.models import GuardFailed, Outcome, Placement, Role, State
@@ -258,7 +258,8 @@ class TestAdvice:
         )
         assert response.status_code == 302
         case.refresh_from_db()
-        assert case.state == State.TRANSFER_REQUESTED
+        # Advice is advice: the internship office decides next.
+        assert case.state == State.DECISION_PENDING
         assert case.isop_requests.get().rationale == "Een nieuwe start."
 
     def test_the_school_trainer_may_not_advise(self, client, case):
@@ -319,19 +320,21 @@ class TestPlace:
         case.refresh_from_db()
         old.refresh_from_db()
         assert case.state == State.HANDOVER
-        assert case.placement != old
+        assert case.placement == old and case.new_placement not in (None, old)
         assert old.status == Placement.Status.TRANSFERRED
         assert WrapUp.objects.get(case=case).agreement == "Afscheid op vrijdag."
         assert Handover.objects.get(case=case).old_coach == old.study_coach
 
     def test_with_a_wrap_up_already_recorded_the_fields_are_not_asked(self, client):
         case = CaseFactory(transfer_requested=True)
-        WrapUpFactory(case=case)
+        WrapUpFactory(case=case, agreed=True)
         client.force_login(UserFactory(office=True))
-        assert "agreement" not in client.get(url("place", case)).context["form"].fields
-        response = client.post(
-            url("place", case), place_data(case, coach=case.placement.study_coach, wrap_up=False)
-        )
+        fields = client.get(url("place", case)).context["form"].fields
+        assert "agreement" not in fields and "agree_wrap_up" not in fields
+        data = place_data(case, coach=case.placement.study_coach, wrap_up=False)
+        # Not before the agreed last day (the factory's wrap-up: in five days).
+        data["start_date"] = (TODAY + dt.timedelta(days=7)).isoformat()
+        response = client.post(url("place", case), data)
         assert response.status_code == 302
         case.refresh_from_db()
         assert case.state == State.CLOSED_TRANSFERRED
@@ -423,10 +426,12 @@ class TestResume:
         StopFactory(case=case, is_temporary=True)
         client.force_login(UserFactory(office=True))
         assert client.get(url("resume", case)).status_code == 200
-        response = client.post(url("resume", case), {"seen_version": case.version})
+        response = client.post(
+            url("resume", case), {"seen_version": case.version, "resumed_on": TODAY.isoformat()}
+        )
         assert response.status_code == 302
         case.refresh_from_db()
-        assert case.state == State.CLOSED_STOPPED
+        assert case.state == State.CLOSED_RESUMED
 
     def test_the_school_trainer_may_not_resume(self, client):
         case = CaseFactory(stopped=True)
@@ -438,7 +443,9 @@ class TestResume:
         case = CaseFactory(stopped=True)
         StopFactory(case=case, is_temporary=True)
         client.force_login(UserFactory(office=True))
-        response = client.post(url("resume", case), {"seen_version": 99})
+        response = client.post(
+            url("resume", case), {"seen_version": 99, "resumed_on": TODAY.isoformat()}
+        )
         assert response.status_code == 409
         assert changed_meanwhile() in response.content.decode()
 
@@ -497,6 +504,27 @@ class TestHandover:
         assert client.post(received).status_code == 404
         handover.refresh_from_db()
         assert handover.received_at is None
+
+
+class TestPlaceWithAWrapUpNotYetAgreed:
+    def test_the_office_marks_it_agreed_on_behalf_of_the_student(self, client):
+        case = CaseFactory(transfer_requested=True)
+        WrapUpFactory(case=case)  # recorded by the school trainer; the student has not agreed
+        client.force_login(UserFactory(office=True))
+        assert "agree_wrap_up" in client.get(url("place", case)).context["form"].fields
+        data = place_data(case, coach=case.placement.study_coach, wrap_up=False)
+        data["start_date"] = (TODAY + dt.timedelta(days=7)).isoformat()
+        refused = client.post(url("place", case), data)
+        assert refused.status_code == 200
+        assert refused.context["form"].errors["agree_wrap_up"]
+        response = client.post(url("place", case), {**data, "agree_wrap_up": "on"})
+        assert response.status_code == 302
+        case.refresh_from_db()
+        assert case.state == State.CLOSED_TRANSFERRED
+        wrap_up = case.wrap_ups.get()
+        assert wrap_up.confirmed_on_behalf and wrap_up.confirmed_at is not None
+        event = case.events.get(name="wrap_up_agreed")
+        assert event.on_behalf_of == case.placement.student
 
 
 class TestWrapUp:
@@ -562,7 +590,8 @@ def test_the_whole_change_path_through_the_pages(client):
         reverse("cases:signal"),
         {"placement": placement.pk, "categories": ["atmosphere"], "description": "Onveilig."},
     )
-    when = (TODAY + dt.timedelta(days=2)).strftime("%Y-%m-%dT09:00")
+    # An hour ago: a conversation is recorded once it has taken place.
+    when = (timezone.localtime() - dt.timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M")
     case = step(trainer, "plan", {"starts_at": when, "location": "Lokaal 3"}, "conversations")
     conversation = case.conversations.get()
     attended = {f"attended_{i.person_id}": "yes" for i in conversation.invitations.all()}
@@ -600,6 +629,9 @@ def test_the_whole_change_path_through_the_pages(client):
     case = step(trainer, "outcome", {"outcome": "opinions_differ", "note": "?", **stances})
     assert case.state == State.ISOP_ADVICE
     case = step(isop, "advice", {"decision": "transfer", "rationale": "Nieuwe start."})
+    assert case.state == State.DECISION_PENDING
+    case = step(office, "decide", {"decision": "transfer", "reason": ""})
+    assert case.state == State.TRANSFER_REQUESTED
     case = step(
         office,
         "place",
@@ -662,14 +694,16 @@ class TestResumeElsewhere:
                 "school_trainer": new_trainer.pk,
                 "study_coach": new_coach.pk,
                 "coordinating_trainer": "",
-                "start_date": TODAY.isoformat(),
+                "resumed_on": TODAY.isoformat(),
             },
         )
         assert response.status_code == 302
         case.refresh_from_db()
         old.refresh_from_db()
-        assert case.state == State.CLOSED_STOPPED
-        assert (case.placement.school_trainer, case.placement.study_coach) == (
+        # A new coach: the warm handover first, as for a transfer.
+        assert case.state == State.HANDOVER
+        assert case.placement == old
+        assert (case.new_placement.school_trainer, case.new_placement.study_coach) == (
             new_trainer,
             new_coach,
         )
@@ -688,7 +722,7 @@ class TestResumeElsewhere:
                 "seen_version": case.version,
                 "where": "new",
                 "school": school.pk,
-                "start_date": TODAY.isoformat(),
+                "resumed_on": TODAY.isoformat(),
             },
         )
         assert response.status_code == 200
@@ -706,9 +740,14 @@ class TestResumeElsewhere:
         client.force_login(UserFactory(office=True))
         response = client.post(
             url("resume", case),
-            {"seen_version": case.version, "where": "same", "school": TrainingSchoolFactory().pk},
+            {
+                "seen_version": case.version,
+                "where": "same",
+                "school": TrainingSchoolFactory().pk,
+                "resumed_on": TODAY.isoformat(),
+            },
         )
         assert response.status_code == 302
         case.refresh_from_db()
-        assert case.placement == placement
-        assert case.state == State.CLOSED_STOPPED
+        assert case.placement == placement and case.new_placement is None
+        assert case.state == State.CLOSED_RESUMED

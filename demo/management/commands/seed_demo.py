@@ -102,6 +102,9 @@ PEOPLE = [
     Person("student13", "Zoë", "Peters", "student"),
     Person("student14", "Sem", "Hendriks", "student"),
     Person("student15", "Iris", "Koster", "student"),
+    Person("student16", "Finn", "Willemsen", "student"),
+    Person("student17", "Sara", "Dijkstra", "student"),
+    Person("student18", "Milan", "Verhoeven", "student"),
     Person("mentor", "Marieke", "van Dijk", "mentor"),
     Person("mentor2", "Kees", "Dekker", "mentor"),
     Person("mentor3", "Ingrid", "Brouwer", "mentor"),
@@ -260,7 +263,14 @@ SCENARIOS = [
         State.HANDOVER,
         "student10",
         "zuiderpoort",
-        (*TO_OUTCOME_PENDING, "outcome_differ", "advice_transfer", "wrap_up", "place_new_coach"),
+        (
+            *TO_OUTCOME_PENDING,
+            "outcome_differ",
+            "advice_transfer",
+            "decide_transfer",
+            "wrap_up",
+            "place_new_coach",
+        ),
         "Thijs en zijn mentor verschillen sterk van inzicht over lesgeven; de gesprekken lopen "
         "vast.",
         (Category.MENTOR_RELATIONSHIP,),
@@ -287,7 +297,7 @@ SCENARIOS = [
         options={"change_kind": ChangeRequest.Kind.STOP_TEMPORARY},
     ),
     Scenario(
-        State.CLOSED_STOPPED,
+        State.CLOSED_RESUMED,
         "student13",
         "zuiderpoort",
         (*TO_OUTCOME_PENDING, "outcome_stop", "wrap_up", "stop_temporary", "resume"),
@@ -296,6 +306,37 @@ SCENARIOS = [
         (Category.WELLBEING,),
         5,
         options={"change_kind": ChangeRequest.Kind.STOP_TEMPORARY},
+    ),
+    # The acute route: the student stops at once right after signalling (illness); the office
+    # later makes the stop definitive.
+    Scenario(
+        State.CLOSED_STOPPED,
+        "student18",
+        "baken",
+        ("stop_now", "make_definitive"),
+        "Milan is na een ongeluk langdurig uitgevallen; hij stopt direct met de stage.",
+        (Category.WELLBEING,),
+        4,
+    ),
+    # The ISOP owner advised; the office still has to decide.
+    Scenario(
+        State.DECISION_PENDING,
+        "student16",
+        "zuiderpoort",
+        (*TO_OUTCOME_PENDING, "outcome_differ", "advice_stop"),
+        "Finn twijfelt of het vak bij hem past; de school wil hem houden, hij wil stoppen.",
+        (Category.WELLBEING, Category.CLASSROOM),
+        1,
+    ),
+    # The all-party conversation was held without the study coach: on the office's monitor.
+    Scenario(
+        State.CHANGE_CONVERSATION_INCOMPLETE,
+        "student17",
+        "eemland",
+        (*TO_OFFICE_INFORMED, "plan_change", "record_change_without_coach"),
+        "Sara en haar mentor botsen over de lesaanpak; de afspraken werken niet.",
+        (Category.MENTOR_RELATIONSHIP,),
+        1,
     ),
     Scenario(
         State.CLOSED_WITHDRAWN,
@@ -478,12 +519,14 @@ class Walk:
             with_coordinating_trainer=self.p.coordinating_trainer_id is not None,
         )
 
-    def step_record_change(self, next_moment=None) -> None:
+    def step_record_change(self, next_moment=None, *, absent=()) -> None:
         conversation = self.case.conversations.get(kind=Conversation.Kind.CHANGE, status="planned")
         conversation_services.record_conversation(
             case_id=self.case.pk,
             by=self.p.school_trainer,
-            attendance={i.person_id: True for i in conversation.invitations.all()},
+            attendance={
+                i.person_id: i.person_id not in absent for i in conversation.invitations.all()
+            },
             summary="Gesprek met alle betrokkenen over het vervolg van de stage.",
             answers={
                 "problem": "De samenwerking op deze stageplaats werkt niet meer.",
@@ -493,6 +536,9 @@ class Walk:
                 "school_offers": "Een andere mentor is op korte termijn niet beschikbaar.",
             },
         )
+
+    def step_record_change_without_coach(self, next_moment=None) -> None:
+        self.step_record_change(next_moment, absent=(self.p.study_coach_id,))
 
     def _report(self, outcome: str, disagree: bool) -> None:
         conversation = self.case.conversations.get(kind=Conversation.Kind.CHANGE, status="held")
@@ -524,6 +570,19 @@ class Walk:
             rationale="Een frisse start op een andere school geeft de student de beste kans.",
         )
 
+    def step_advice_stop(self, next_moment=None) -> None:
+        transfer_services.give_advice(
+            case_id=self.case.pk,
+            by=self.people["isop"],
+            decision=AdviceDecision.STOP,
+            rationale="Stoppen en later op een andere plek opnieuw beginnen past het best.",
+        )
+
+    def step_decide_transfer(self, next_moment=None) -> None:
+        transfer_services.decide(
+            case_id=self.case.pk, by=self.people["stagebureau"], decision=AdviceDecision.TRANSFER
+        )
+
     def step_wrap_up(self, next_moment=None) -> None:
         transfer_services.wrap_up_record(
             case_id=self.case.pk,
@@ -532,6 +591,8 @@ class Walk:
             agreement="Laatste les op vrijdag; de student neemt afscheid van de klas met een "
             "korte terugblik.",
         )
+        # The student, who did not record it, agrees; the mentor is told.
+        transfer_services.wrap_up_confirm(case_id=self.case.pk, by=self.p.student)
 
     def _place(self, school_key: str, coach: str) -> None:
         mentor, trainer, _coach, coordinator = STAFF[school_key]
@@ -562,7 +623,28 @@ class Walk:
         )
 
     def step_resume(self, next_moment=None) -> None:
-        transfer_services.resume(case_id=self.case.pk, by=self.people["stagebureau"])
+        transfer_services.resume(
+            case_id=self.case.pk,
+            by=self.people["stagebureau"],
+            resumed_on=timezone.localdate(),
+        )
+
+    def step_stop_now(self, next_moment=None) -> None:
+        transfer_services.stop_now(
+            case_id=self.case.pk,
+            by=self.p.student,
+            temporary=True,
+            reason="Ik ben na een ongeluk voorlopig niet in staat les te geven.",
+            expected_resume_date=timezone.localdate() + dt.timedelta(days=30),
+        )
+
+    def step_make_definitive(self, next_moment=None) -> None:
+        transfer_services.make_definitive(
+            case_id=self.case.pk,
+            by=self.people["stagebureau"],
+            ends_on=timezone.localdate(),
+            note="Herstel duurt langer; de stage wordt volgend jaar opnieuw gestart.",
+        )
 
     def step_withdraw(self, next_moment=None) -> None:
         case_services.withdraw(
@@ -593,6 +675,12 @@ ACTOR_ROLE = {
     "record_change_conversation": Role.SCHOOL_TRAINER,
     "report_outcome": Role.SCHOOL_TRAINER,
     "give_advice": Role.ISOP_OWNER,
+    "decide": Role.OFFICE,
+    "accept_change_conversation": Role.OFFICE,
+    "abandon_change": Role.SCHOOL_TRAINER,
+    "stop_now": Role.STUDENT,
+    "make_definitive": Role.OFFICE,
+    "reopen": Role.OFFICE,
     "place_student": Role.OFFICE,
     "stop_internship": Role.OFFICE,
     "confirm_handover": Role.STUDY_COACH,

@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('cases', '0008_deputy'),
+        ('cases', '0009_deputy'),
     ]
 
     operations = [

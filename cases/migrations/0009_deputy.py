@@ -9,7 +9,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('cases', '0007_school_codes_placement_period'),
+        ('cases', '0008_merge_machine_and_semester'),
     ]
 
     operations = [

@@ -9,8 +9,8 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('cases', '0009_placement_is_final_lio'),
-        ('transfers', '0001_initial'),
+        ('cases', '0010_placement_is_final_lio'),
+        ('transfers', '0003_records_to_the_new_machine'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
