@@ -9,6 +9,7 @@ from .models import (
     Case,
     CaseCategory,
     CaseEvent,
+    Deputy,
     Partnership,
     Placement,
     TrainingSchool,
@@ -197,3 +198,12 @@ class CaseCategoryAdmin(admin.ModelAdmin):
     list_filter = ("category",)
     search_fields = ("case__id",)
     raw_id_fields = ("case",)
+
+
+@admin.register(Deputy)
+class DeputyAdmin(admin.ModelAdmin):
+    """Correcting or ending a deputyship early (the office names them on its own page)."""
+
+    list_display = ("person", "role", "starts_on", "ends_on", "named_by")
+    list_filter = ("role",)
+    raw_id_fields = ("person", "named_by")

@@ -6,7 +6,8 @@ from __future__ import annotations
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from .models import Case, Category, Placement, User
+from .models import Case, Category, Deputy, Placement, Role, User
+from .selectors import person_label
 from .validators import CleanInputMixin
 
 
@@ -25,11 +26,11 @@ class DateTimeLocalInput(forms.DateTimeInput):
 
 
 class PersonChoiceField(forms.ModelChoiceField):
-    """A select of people that shows full names (and the username to tell namesakes apart)."""
+    """A select of people by name, with the e-mail address to tell namesakes apart (never the
+    username)."""
 
     def label_from_instance(self, obj: User) -> str:
-        name = obj.get_full_name()
-        return f"{name} ({obj.username})" if name else obj.username
+        return person_label(obj)
 
 
 class StepForm(CleanInputMixin, forms.Form):
@@ -125,3 +126,65 @@ class WithdrawForm(StepForm):
         label=_("Reason for withdrawing"),
         widget=forms.Textarea(attrs={"rows": 4}),
     )
+
+
+REASSIGN_ROLE_CHOICES = [
+    (Role.MENTOR.value, Role.MENTOR.label),
+    (Role.SCHOOL_TRAINER.value, Role.SCHOOL_TRAINER.label),
+    (Role.STUDY_COACH.value, Role.STUDY_COACH.label),
+    (Role.COORDINATING_TRAINER.value, Role.COORDINATING_TRAINER.label),
+]
+
+
+class NamedPersonChoiceField(forms.ModelChoiceField):
+    """People by name, with their e-mail address to tell namesakes apart (never usernames)."""
+
+    def label_from_instance(self, obj: User) -> str:
+        return person_label(obj)
+
+
+class ReassignForm(StepForm):
+    """The office puts someone else in a role on the case's placement."""
+
+    role = forms.ChoiceField(label=_("Role"), choices=REASSIGN_ROLE_CHOICES)
+    person = NamedPersonChoiceField(
+        label=_("New person in this role"),
+        queryset=User.objects.none(),
+        help_text=_(
+            "People who hold a role on placements of this school's board. Not in the list? "
+            "Search by name above."
+        ),
+    )
+    reason = forms.CharField(
+        label=_("Reason"),
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text=_("For the timeline, e.g. “mentor ill until the spring holiday”."),
+    )
+
+    def __init__(self, *args, people=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        if people is not None:
+            self.fields["person"].queryset = people
+
+
+class DeputyForm(CleanInputMixin, forms.Form):
+    """The office names a deputy for a global role and a period."""
+
+    role = forms.ChoiceField(
+        label=_("Deputy for"), choices=[(r.value, r.label) for r in Deputy.ROLES]
+    )
+    person = NamedPersonChoiceField(label=_("Deputy"), queryset=User.objects.none())
+    starts_on = forms.DateField(label=_("From"), widget=DateInput())
+    ends_on = forms.DateField(label=_("Until"), widget=DateInput(), help_text=_("Included."))
+
+    def __init__(self, *args, people=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        if people is not None:
+            self.fields["person"].queryset = people
+
+    def clean(self):
+        data = super().clean()
+        starts, ends = data.get("starts_on"), data.get("ends_on")
+        if starts and ends and ends < starts:
+            self.add_error("ends_on", _("The end date is before the start date."))
+        return data

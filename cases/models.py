@@ -9,6 +9,7 @@ through reverse relations, so this module imports none of the other apps.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from datetime import date
 
 import django_fsm as fsm
 from django.conf import settings
@@ -80,8 +81,12 @@ class User(AbstractUser):
         flags = {role: self.__dict__.get(f"_has_global_role_{role}") for role in GLOBAL_ROLES}
         if None not in flags.values():  # loaded by stagebureau.backends.RequestUserBackend
             return frozenset(role for role, held in flags.items() if held)
-        names = set(self.groups.filter(name__in=GLOBAL_ROLES).values_list("name", flat=True))
-        return frozenset(names)
+        # One query: the groups held, and the roles held as an active deputy.
+        held = self.groups.filter(name__in=GLOBAL_ROLES).order_by().values_list("name", flat=True)
+        deputy = (
+            Deputy.objects.active().filter(person=self).order_by().values_list("role", flat=True)
+        )
+        return frozenset(held.union(deputy))
 
     @property
     def is_office(self) -> bool:
@@ -108,6 +113,65 @@ class User(AbstractUser):
             .filter(models.Q(group__user=self) | models.Q(user=self))
             .exists()
         )
+
+
+class DeputyQuerySet(models.QuerySet):
+    def active(self, on: date | None = None):
+        """Deputyships that hold on `on` (today in the current time zone): from and until are
+        both included."""
+        on = on or timezone.localdate()
+        return self.filter(starts_on__lte=on, ends_on__gte=on)
+
+
+class Deputy(models.Model):
+    """The office names a deputy for a global role (the ISOP process owner, office staff):
+    while active, the person may act in that role (`User.global_roles`, so the lists, the
+    rules and the request's user agree)."""
+
+    ROLES = (Role.OFFICE, Role.ISOP_OWNER)
+
+    role = models.CharField(_("role"), max_length=20, choices=[(r.value, r.label) for r in ROLES])
+    person = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("deputy"),
+        on_delete=models.CASCADE,
+        related_name="deputyships",
+    )
+    starts_on = models.DateField(_("from"))
+    ends_on = models.DateField(_("until"))
+    named_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("named by"),
+        on_delete=models.PROTECT,
+        related_name="deputies_named",
+    )
+    named_at = models.DateTimeField(_("named at"), default=timezone.now)
+
+    objects = DeputyQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("deputy")
+        verbose_name_plural = _("deputies")
+        ordering = ["-starts_on", "pk"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(ends_on__gte=models.F("starts_on")),
+                name="deputy_ends_after_it_starts",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.person} ({self.get_role_display()})"
+
+
+def global_role_holders(roles: Iterable[str], on: date | None = None):
+    """Active users who hold one of these global roles: by the group, or as a deputy active
+    on `on` (today)."""
+    roles = list(roles)
+    deputies = Deputy.objects.active(on).filter(role__in=roles).values("person_id")
+    return User.objects.filter(
+        models.Q(groups__name__in=roles) | models.Q(pk__in=deputies), is_active=True
+    ).distinct()
 
 
 # --------------------------------------------------------------------------------------------
@@ -254,6 +318,11 @@ class Placement(models.Model):
     )
     programme = models.CharField(_("programme"), max_length=100, blank=True)
     study_year = models.PositiveSmallIntegerField(_("study year"), null=True, blank=True)
+    is_final_lio = models.BooleanField(
+        _("final internship (LIO)"),
+        default=False,
+        help_text=_("The student's final internship as a teacher in training (LIO)."),
+    )
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
 
     class Meta:
@@ -1495,6 +1564,10 @@ RECORD_LABELS: dict[str, str] = {
     "school_trainer_reassigned": _("New school trainer assigned"),
     "study_coach_reassigned": _("New study coach assigned"),
     "coordinating_trainer_reassigned": _("New coordinating school trainer assigned"),
+    # transfers.services.study_step_record: a consequence for the student's study.
+    "study_step_recorded": _("Consequence for the study recorded"),
+    # cases.services.case_reassign: a new study coach while the case is open.
+    "handover_needed": _("Study coach changed: warm handover from the previous coach needed"),
 }
 
 # A step that reads differently by the kind of change: a stop request as a stop request, on

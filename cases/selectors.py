@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from django.db.models import Q, QuerySet
 from django.http import Http404
+from django.utils.translation import gettext as _
 
 from .models import PLACEMENT_ROLE_FIELDS, Case, Placement, Role, User
 
@@ -71,3 +72,81 @@ def placement_people(placement: Placement) -> list[tuple[str, User]]:
 
 def active_users() -> QuerySet[User]:
     return User.objects.filter(is_active=True).order_by("last_name", "first_name", "username")
+
+
+def people_for_role(
+    *, placement: Placement, role: str, search: str = "", limit: int = 200
+) -> QuerySet[User]:
+    """Who may be picked for `role` on this placement: the people who hold that role on
+    placements at a school of the same board (the usual pool), or, with a search, any active
+    person whose name or e-mail matches. Never the student of the placement."""
+    field = PLACEMENT_ROLE_FIELDS[role]
+    board_placements = Placement.objects.filter(school__board_id=placement.school.board_id)
+    pool = Q(pk__in=board_placements.values(f"{field}_id"))
+    words = search.split()[:4]
+    if words:
+        match = Q()
+        for word in words:
+            match &= (
+                Q(first_name__icontains=word)
+                | Q(last_name__icontains=word)
+                | Q(email__icontains=word)
+            )
+        pool = match
+    ids = (
+        User.objects.filter(pool, is_active=True)
+        .exclude(pk=placement.student_id)
+        .order_by("last_name", "first_name", "pk")
+        .values_list("pk", flat=True)[:limit]
+    )
+    return User.objects.filter(pk__in=list(ids)).order_by("last_name", "first_name", "pk")
+
+
+def person_label(user: User) -> str:
+    """A person in a picker: the name, and the e-mail address to tell namesakes apart."""
+    name = user.get_full_name() or user.email or _("(no name)")
+    return f"{name} <{user.email}>" if user.email and name != user.email else str(name)
+
+
+def picker_choices(roles: list[str], *, board=None) -> dict[str, list]:
+    """Grouped <select> choices per role (two queries for all roles together): first the
+    people who hold the role on placements at the board's schools, then those who hold it
+    elsewhere, then the other staff by name. Students of placements are left out; nobody
+    is shown by username."""
+    board_id = getattr(board, "pk", board)
+    fields = [PLACEMENT_ROLE_FIELDS[role] for role in roles]
+    rows = Placement.objects.order_by().values_list(
+        "school__board_id", "student_id", *(f"{f}_id" for f in fields)
+    ).distinct()
+    students: set[int] = set()
+    here: dict[str, set[int]] = {role: set() for role in roles}
+    there: dict[str, set[int]] = {role: set() for role in roles}
+    for board_of_row, student_id, *people in rows:
+        students.add(student_id)
+        for role, person_id in zip(roles, people, strict=True):
+            if person_id:
+                (here if board_of_row == board_id else there)[role].add(person_id)
+    users = [u for u in active_users() if u.pk not in students]
+    choices = {}
+    for role in roles:
+        label = Role(role).label
+        at_board = [(u.pk, person_label(u)) for u in users if u.pk in here[role]]
+        elsewhere = [
+            (u.pk, person_label(u))
+            for u in users
+            if u.pk in there[role] and u.pk not in here[role]
+        ]
+        others = [
+            (u.pk, person_label(u))
+            for u in users
+            if u.pk not in here[role] and u.pk not in there[role]
+        ]
+        groups: list = [("", "---------")]
+        if at_board:
+            groups.append((_("%(role)s at %(board)s") % {"role": label, "board": board}, at_board))
+        if elsewhere:
+            groups.append((_("%(role)s at other boards") % {"role": label}, elsewhere))
+        if others:
+            groups.append((_("Other people"), others))
+        choices[role] = groups
+    return choices

@@ -22,12 +22,14 @@ from .models import (
     Case,
     CaseCategory,
     CaseEvent,
+    Deputy,
     GuardFailed,
     NotPermitted,
     Placement,
     Role,
     State,
     User,
+    global_role_holders,
     step_declaration,
     step_event_name,
     transition_meta,
@@ -232,7 +234,7 @@ def recipients_for(case: Case, roles: Iterable[str]) -> list:
     people = case.people([r for r in roles if r not in GLOBAL_ROLES])
     global_roles = [r for r in roles if r in GLOBAL_ROLES]
     if global_roles:
-        for person in User.objects.filter(groups__name__in=global_roles, is_active=True):
+        for person in global_role_holders(global_roles):
             if person not in people:
                 people.append(person)
     return people
@@ -509,12 +511,79 @@ def placement_reassign(
     return events
 
 
+@transaction.atomic
+def case_reassign(
+    *, case_id: int, role: str, person: User, by, reason: str, seen_version: int | None = None
+) -> list[CaseEvent]:
+    """The office puts someone else in a role on the case's placement, from the case page.
+
+    The placement changes (so every open case of it follows, `placement_reassign`); a study
+    coach who changes while the case is open asks for the warm handover: the timeline records
+    that it is needed and the new coach is told to ask the previous one (who no longer sees
+    the case; a `transfers.Handover` with its own page belongs to a transfer to another
+    school, here the placement stays)."""
+    case = lock_case(case_id, seen_version=seen_version)
+    if not by.is_office:
+        raise NotPermitted(_("Only the internship office reassigns the people on a placement."))
+    if not case.is_open:
+        raise GuardFailed(_("The people of a closed case are not changed any more."))
+    if case.new_placement_id is not None:
+        raise GuardFailed(
+            _("The student has moved to another placement: change the people there.")
+        )
+    placement = Placement.objects.select_for_update().get(pk=case.placement_id)
+    previous = placement.person(role)
+    events = placement_reassign(
+        placement=placement, role=role, person=person, by=by, reason=reason
+    )
+    if not events:
+        raise GuardFailed(_("This person already holds this role on the placement."))
+    if role == Role.STUDY_COACH and previous is not None:
+        for event in events:
+            other = Case.objects.get(pk=event.case_id)
+            handover = case_log(
+                other,
+                by=by,
+                name="handover_needed",
+                note=_("%(old)s → %(new)s") % {"old": previous, "new": person},
+            )
+            tell(
+                other,
+                event="handover_needed",
+                actor=by,
+                recipients=[person],
+                step=f"event{handover.pk}",
+            )
+    return events
+
+
+@transaction.atomic
+def deputy_name(*, role: str, person: User, starts_on, ends_on, by) -> Deputy:
+    """The office names a deputy ISOP process owner or deputy office staff for a period; the
+    deputy acts in that role from `starts_on` to `ends_on` (both included)."""
+    if not by.is_office:
+        raise NotPermitted(_("Only the internship office names deputies."))
+    if role not in Deputy.ROLES:
+        raise GuardFailed(_("Deputies are named for the internship office or the ISOP owner."))
+    if ends_on < starts_on:
+        raise GuardFailed(_("The end date is before the start date."))
+    if ends_on < timezone.localdate():
+        raise GuardFailed(_("The period is already over."))
+    if not person.is_active:
+        raise GuardFailed(_("This account is not active."))
+    return Deputy.objects.create(
+        role=role, person=person, starts_on=starts_on, ends_on=ends_on, named_by=by
+    )
+
+
 __all__ = [
     "REASSIGNABLE_ROLES",
     "AvailableStep",
     "CaseChangedMeanwhile",
     "available_steps",
     "case_log",
+    "case_reassign",
+    "deputy_name",
     "case_signal",
     "case_touch",
     "check_permitted",

@@ -26,8 +26,15 @@ from django.views.decorators.http import require_http_methods, require_POST
 from django_fsm import ConcurrentTransition, TransitionNotAllowed
 
 from . import selectors, services
-from .forms import ReopenForm, ResolveForm, SignalForm, WithdrawForm
-from .models import Case, GuardFailed, NotPermitted, Placement, step_declaration
+from .forms import (
+    REASSIGN_ROLE_CHOICES,
+    ReassignForm,
+    ReopenForm,
+    ResolveForm,
+    SignalForm,
+    WithdrawForm,
+)
+from .models import Case, GuardFailed, NotPermitted, Placement, Role, step_declaration
 from .services import CaseChangedMeanwhile
 
 # --------------------------------------------------------------------------------------------
@@ -375,6 +382,73 @@ class WithdrawStep(StepView):
     def perform(self, data: dict[str, Any]) -> object:
         return services.withdraw(
             case_id=self.case.pk,
+            by=self.request.user,
+            reason=data["reason"],
+            seen_version=data["seen_version"],
+        )
+
+
+class ReassignStep(StepView):
+    """The office puts someone else in a role on the case's placement (mentor ill, coach
+    leaves). Not a transition: a record on the timeline of every open case of the placement."""
+
+    form_class = ReassignForm
+    template_name = "cases/reassign.html"
+    title = gettext_lazy("Change a person on the placement")
+    intro = gettext_lazy(
+        "The new person is told and sees the case from now on; the person who leaves no "
+        "longer sees it (what they wrote stays theirs on the timeline). A new study coach "
+        "during an open case asks for a warm handover from the previous coach."
+    )
+    success = gettext_lazy("The person has been changed; the timeline records it.")
+    submit_label = gettext_lazy("Change the person")
+
+    def refuse(self) -> HttpResponse | None:
+        if not self.request.user.is_office:
+            return forbidden(
+                self.request,
+                _("Only the internship office reassigns the people on a placement."),
+                case=self.case,
+            )
+        if not self.case.is_open and self.request.method == "GET":
+            messages.warning(
+                self.request, _("The people of a closed case are not changed any more.")
+            )
+            return redirect(self.case)
+        return None
+
+    def chosen_role(self) -> str:
+        role = self.request.GET.get("role", "")
+        return role if role in dict(REASSIGN_ROLE_CHOICES) else Role.MENTOR.value
+
+    def search(self) -> str:
+        return self.request.GET.get("q", "").replace("\x00", "")[:100]
+
+    def get_form(self, data: QueryDict | None) -> Any:
+        placement = self.case.placement
+        if data is None:
+            people = selectors.people_for_role(
+                placement=placement, role=self.chosen_role(), search=self.search()
+            )
+        else:  # any active person (the list is a convenience, the office may search)
+            people = selectors.active_users().exclude(pk=placement.student_id)
+        return self.form_class(
+            data, case=self.case, people=people, initial={"role": self.chosen_role()}
+        )
+
+    def get_context(self) -> dict[str, Any]:
+        return {
+            "roles": REASSIGN_ROLE_CHOICES,
+            "chosen_role": self.chosen_role(),
+            "search": self.search(),
+            "people_now": selectors.placement_people(self.case.placement),
+        }
+
+    def perform(self, data: dict[str, Any]) -> object:
+        return services.case_reassign(
+            case_id=self.case.pk,
+            role=data["role"],
+            person=data["person"],
             by=self.request.user,
             reason=data["reason"],
             seen_version=data["seen_version"],

@@ -22,7 +22,7 @@ from django.db import transaction
 from django.db.models import Exists, F, OuterRef
 from django.utils import timezone
 
-from cases.models import OPEN_STATES, Case, Role, User
+from cases.models import OPEN_STATES, Case, Role, global_role_holders
 from notifications import services as outbox
 from notifications.models import Notification
 
@@ -94,9 +94,7 @@ def scan(today: dt.date | None = None) -> ScanResult:
     result = ScanResult()
     cals = calendars()
     global_ids = {
-        role: list(
-            User.objects.filter(groups__name=role, is_active=True).values_list("pk", flat=True)
-        )
+        role: list(global_role_holders([role], today).values_list("pk", flat=True))
         for role in (Role.OFFICE, Role.ISOP_OWNER)
     }
     for eff in effective_rules():

@@ -441,6 +441,7 @@ def report_data(start: dt.date, end: dt.date) -> dict[str, Any]:
         "open_end": open_end,
         "schools": schools,
         "waits": [(label, wait_counts[f"b{i}"]) for i, (label, _b) in enumerate(buckets)],
+        "breakdowns": breakdowns(start, end),
         "advice": {
             "given": advice["given"],
             "decided": advice["decided"],
@@ -477,6 +478,20 @@ def steering_rows(data: dict[str, Any]) -> dict[str, Any]:
         for r in data["schools"]
     ]
     waits = [(label, _small(n)) for label, n in data["waits"]]
+    tables = [
+        {
+            "title": table["title"],
+            "rows": [
+                {
+                    "name": safe_cell(r["name"]),
+                    "signalled": _small(r["signalled"]),
+                    "open_now": _small(r["open_now"]),
+                }
+                for r in table["rows"]
+            ],
+        }
+        for table in data.get("breakdowns", [])
+    ]
     advice = data["advice"]
     advice_rows = [
         (_("ISOP advice given"), _small(advice["given"])),
@@ -484,7 +499,9 @@ def steering_rows(data: dict[str, Any]) -> dict[str, Any]:
         (_("the decision followed the advice"), _small(advice["followed"])),
         (_("the decision departed from the advice"), _small(advice["departed"])),
     ]
-    return {"per_month": per_month, "schools": schools, "waits": waits, "advice": advice_rows}
+    return {"per_month": per_month, "schools": schools, "waits": waits, "advice": advice_rows,
+        "breakdowns": tables,
+    }
 
 
 # --------------------------------------------------------------------------------------------
@@ -659,3 +676,68 @@ def office_worklist(today: dt.date | None = None) -> list[WorklistGroup]:
     for group in groups.values():
         group.rows.sort(key=lambda row: (row.since, row.case.pk))
     return list(groups.values())
+
+
+# --------------------------------------------------------------------------------------------
+# Breakdowns: by programme, study year, category and board
+# --------------------------------------------------------------------------------------------
+
+BREAKDOWN_DIMENSIONS = (
+    ("programme", gettext_lazy("Per programme"), "placement__programme"),
+    ("study_year", gettext_lazy("Per study year"), "placement__study_year"),
+    ("board", gettext_lazy("Per school board"), "placement__school__board__name"),
+)
+
+
+def breakdowns(start: dt.date | None = None, end: dt.date | None = None) -> list[dict[str, Any]]:
+    """Counts of cases per programme, study year, board and category: open now, and (with a
+    period) signalled in the period. Two aggregate queries whatever the data size (one over
+    the placement's dimensions, one over the categories: a case with two categories counts
+    under both)."""
+    opened = Q(state__in=OPEN_STATES)
+    if start is not None and end is not None:
+        period = Q(signalled_at__gte=day_start(start)) & Q(
+            signalled_at__lt=day_start(end + dt.timedelta(days=1))
+        )
+    else:
+        period = Q(pk__in=[])
+    counted = {"signalled": Count("pk", filter=period), "open_now": Count("pk", filter=opened)}
+    keys = [key for _name, _title, key in BREAKDOWN_DIMENSIONS]
+    tables: dict[str, dict] = {name: {} for name, _title, _key in BREAKDOWN_DIMENSIONS}
+    for row in (
+        Case.objects.filter(opened | period).order_by().values(*keys).annotate(**counted)
+    ):
+        for name, _title, key in BREAKDOWN_DIMENSIONS:
+            cell = tables[name].setdefault(row[key], {"signalled": 0, "open_now": 0})
+            cell["signalled"] += row["signalled"]
+            cell["open_now"] += row["open_now"]
+    labels = {value: str(label) for value, label in Category.choices}
+    categories = {
+        row["categories__category"]: {"signalled": row["signalled"], "open_now": row["open_now"]}
+        for row in Case.objects.filter(opened | period)
+        .order_by()
+        .values("categories__category")
+        .annotate(**counted)
+    }
+    unknown = _("unknown")
+
+    def name_of(dimension: str, value) -> str:
+        if value in (None, ""):
+            return unknown
+        if dimension == "study_year":
+            return _("year %(year)s") % {"year": value}
+        if dimension == "category":
+            return labels.get(value, str(value))
+        return str(value)
+
+    result = []
+    dimensions = [*((n, t) for n, t, _k in BREAKDOWN_DIMENSIONS), ("category", _("Per category"))]
+    for name, title in dimensions:
+        cells = categories if name == "category" else tables[name]
+        rows = [
+            {"name": name_of(name, value), "signalled": c["signalled"], "open_now": c["open_now"]}
+            for value, c in cells.items()
+        ]
+        rows.sort(key=lambda r: (r["name"] == unknown, r["name"]))
+        result.append({"key": name, "title": str(title), "rows": rows})
+    return result

@@ -11,6 +11,7 @@ urlpatterns = [
     path("office/cases/export.<str:fmt>", views.office_export, name="office_export"),
     path("office/pictures/", views.report, name="report"),
     path("office/steering-report.<str:fmt>", views.steering_report, name="steering_report"),
+    path("office/deputies/", views.deputies, name="deputies"),
     path("isop-advice/", views.isop_queue, name="isop_queue"),
     path("change-worklist/", views.worklist, name="worklist"),
 ]

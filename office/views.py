@@ -11,9 +11,10 @@ from collections.abc import Callable, Iterator
 from functools import cached_property, wraps
 from typing import Any
 
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
@@ -24,8 +25,10 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 from openpyxl import Workbook
 
+from cases import services as case_services
 from cases.exports import SafeCSVWriter, append_xlsx_row
-from cases.models import OPEN_STATES, Case, State
+from cases.forms import DeputyForm
+from cases.models import OPEN_STATES, Case, Deputy, GuardFailed, State, User
 from cases.views import forbidden
 from deadlines.api import due_steps, effective_rules, load_calendars
 
@@ -105,6 +108,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         "overdue_url": f"{list_url}?overdue=1",
         "failed": failed,
         "failed_total": failed_total,
+        "breakdowns": selectors.breakdowns(),
     }
     return render(request, "office/dashboard.html", context)
 
@@ -258,6 +262,11 @@ def _steering_csv(rows: dict[str, Any], start: dt.date, end: dt.date, outcome_la
     writer.writerow([_("training school"), _("signalled in the period"), _("open now")])
     for row in rows["schools"]:
         writer.writerow([row["name"], row["signalled"], row["open_now"]])
+    for table in rows["breakdowns"]:
+        writer.writerow([])
+        writer.writerow([table["title"], _("signalled in the period"), _("open now")])
+        for row in table["rows"]:
+            writer.writerow([row["name"], row["signalled"], row["open_now"]])
     writer.writerow([])
     writer.writerow([_("time from signal to the first conversation"), _("cases")])
     for label, n in rows["waits"]:
@@ -336,4 +345,52 @@ def isop_queue(request: HttpRequest) -> HttpResponse:
         request,
         "office/isop_queue.html",
         {"digests": selectors.open_advice_requests(), "title": _("Advice requests")},
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# Deputies
+# --------------------------------------------------------------------------------------------
+
+
+@office_only
+@require_http_methods(["GET", "POST"])
+def deputies(request: HttpRequest) -> HttpResponse:
+    """The office names a deputy ISOP process owner or deputy office staff for a period; the
+    list shows who is (or will be) deputy and who named them."""
+    people = User.objects.filter(is_active=True).order_by("last_name", "first_name", "pk")
+    search = request.GET.get("q", "").replace("\x00", "")[:100]
+    if request.method == "GET":  # the list: staff (no student number), or found by name
+        shown = people.filter(student_number="")
+        for word in search.split()[:4]:
+            shown = people.filter(
+                Q(first_name__icontains=word)
+                | Q(last_name__icontains=word)
+                | Q(email__icontains=word)
+            )
+        people = people.filter(pk__in=list(shown.values_list("pk", flat=True)[:200]))
+    form = DeputyForm(request.POST if request.method == "POST" else None, people=people)
+    status = 200
+    if request.method == "POST":
+        if form.is_valid():
+            try:
+                case_services.deputy_name(**form.cleaned_data, by=request.user)
+            except GuardFailed as exc:
+                form.add_error(None, exc.message)
+            else:
+                messages.success(request, _("The deputy has been named."))
+                return redirect("office:deputies")
+        elif not form.non_field_errors():
+            form.add_error(None, _("Please correct the errors below."))
+    today = timezone.localdate()
+    rows = (
+        Deputy.objects.filter(ends_on__gte=today - dt.timedelta(days=90))
+        .select_related("person", "named_by")
+        .order_by("-ends_on", "pk")
+    )
+    return render(
+        request,
+        "office/deputies.html",
+        {"form": form, "rows": rows, "today": today, "search": search},
+        status=status,
     )

@@ -136,6 +136,7 @@ class ExtraStep:
 class CasePage:
     case: Case
     roles: list[str]  # the user's roles on the case, as labels
+    may_record_study_step: bool
     people: list[tuple[str, User]]
     categories: list[str]
     # The steps this user can take now; the ones beside the process (withdraw, stop at once,
@@ -619,6 +620,7 @@ def case_page(user: User, pk: int) -> CasePage:
     return CasePage(
         case=case,
         roles=sorted(str(ROLE_LABELS.get(r, r)) for r in roles),
+        may_record_study_step=bool(roles & {Role.OFFICE, Role.STUDY_COACH}),
         people=_people(case),
         categories=categories,
         steps=[

@@ -142,6 +142,7 @@ ADMIN_MODELS_WITHOUT_CASE = {
     "cases.Partnership",
     "cases.Board",
     "cases.TrainingSchool",
+    "cases.Deputy",  # who is deputy office staff or ISOP owner for a period, no case
     "deadlines.DeadlineRule",
     "deadlines.SchoolHoliday",
 }

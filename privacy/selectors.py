@@ -110,6 +110,7 @@ EXPORT_COVERED: dict[str, str] = {
     "transfers.Transfer": "cases[].transfers",
     "transfers.Stop": "cases[].stops",
     "transfers.Handover": "cases[].handovers",
+    "transfers.StudyStep": "cases[].study_steps",
     "notifications.Notification": "notifications (the student's own inbox)",
 }
 # Models with a path to a student that the export leaves out, with the reason.
@@ -118,6 +119,8 @@ EXPORT_EXCLUDED: dict[str, str] = {
     "content; the same edits are on the case's timeline where they matter",
     "cases.TrainingSchool": "a school and its coordinating trainer (staff); the student's "
     "schools are in `placements`",
+    "cases.Deputy": "who acts as office staff or ISOP owner for a period (staff); no case "
+    "and nothing about a student",
     "semester.ImportBatch": "the office's unconfirmed upload of a semester file, kept at most "
     "24 hours; what it imports is the student's placement, which is in `placements`",
 }
@@ -191,6 +194,7 @@ def _student_cases(student: User) -> list[Case]:
             "transfers__to_placement__school",
             "stops",
             "handovers",
+            "study_steps",
         )
         .order_by("signalled_at", "pk")
     )
@@ -367,6 +371,15 @@ def _case_data(case: Case, people: _People) -> dict[str, Any]:
                 "made_definitive_at": _when(s.made_definitive_at),
             }
             for s in case.stops.all()
+        ],
+        "study_steps": [
+            {
+                "kind": str(s.get_kind_display()),
+                "on": _when(s.on),
+                "note": s.note,
+                "recorded_at": _when(s.recorded_at),
+            }
+            for s in case.study_steps.all()
         ],
         "handovers": [
             {

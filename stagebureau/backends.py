@@ -5,7 +5,8 @@ In the project package because it joins three apps: the user (cases), the unread
 
 Django's ModelBackend loads the user; every page then asks for the user's global roles (a
 query on the groups) and the base template for the number of unread notifications (a count).
-`get_user` folds both, and whether the user is the privacy officer, into the user's query as
+`get_user` folds both (a global role is held by the group or as an active deputy, see
+`cases.models.Deputy`), and whether the user is the privacy officer, into the user's query as
 annotations, so they are read once per request and never go stale across requests (a change
 of groups counts from the next request on).
 """
@@ -16,8 +17,9 @@ from django.contrib.auth.backends import ModelBackend
 from django.contrib.auth.models import Permission
 from django.db.models import Count, Exists, IntegerField, OuterRef, Q, Subquery
 from django.db.models.functions import Coalesce
+from django.utils import timezone
 
-from cases.models import GLOBAL_ROLES, User
+from cases.models import GLOBAL_ROLES, Deputy, User
 from notifications.models import Notification
 from privacy.models import ACCESS_LOG_PERMISSION
 
@@ -30,6 +32,8 @@ def user_with_request_data():
     """Users annotated with their global roles, whether they are the privacy officer (read by
     `User.is_privacy_officer`) and their unread notification count."""
     memberships = User.groups.through.objects.filter(user_id=OuterRef("pk"))
+    # A deputy named by the office holds the role while active (cases.models.Deputy).
+    deputyships = Deputy.objects.active(timezone.localdate()).filter(person_id=OuterRef("pk"))
     unread = (
         Notification.objects.filter(recipient_id=OuterRef("pk"), read_at__isnull=True)
         .order_by()
@@ -42,6 +46,7 @@ def user_with_request_data():
     return User._default_manager.annotate(
         **{
             ROLE_FLAG.format(role): Exists(memberships.filter(group__name=role))
+            | Exists(deputyships.filter(role=role))
             for role in GLOBAL_ROLES
         },
         **{

@@ -3,16 +3,18 @@ resume, warm handover and the wrap-up with the class."""
 
 from __future__ import annotations
 
+import datetime as dt
+
 from django import forms
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from cases.forms import DateInput, PersonChoiceField, StepForm
 from cases.models import AdviceDecision, Outcome, TrainingSchool, User
-from cases.selectors import active_users
+from cases.selectors import active_users, picker_choices
 from cases.validators import CleanInputMixin
 
-from .models import ChangeRequest, Position
+from .models import ChangeRequest, Position, StudyStep
 
 
 class RequestForm(StepForm):
@@ -143,6 +145,20 @@ class WrapUpForm(WrapUpFieldsMixin, StepForm):
         self.add_wrap_up_fields()
 
 
+PICKED_ROLES = ("mentor", "school_trainer", "study_coach", "coordinating_trainer")
+
+
+def set_people_pickers(form: forms.Form) -> None:
+    """The people fields: any active person is valid; the list shows, per role, those who hold
+    it at the case's board first, then elsewhere, then the others, by name (never username)."""
+    users = active_users()
+    board = form.case.placement.school.board if form.case is not None else None
+    choices = picker_choices(list(PICKED_ROLES), board=board)
+    for name in PICKED_ROLES:
+        form.fields[name].queryset = users
+        form.fields[name].widget.choices = choices[name]
+
+
 class PlaceForm(WrapUpFieldsMixin, StepForm):
     school = forms.ModelChoiceField(
         label=_("Training school"),
@@ -171,9 +187,7 @@ class PlaceForm(WrapUpFieldsMixin, StepForm):
 
     def __init__(self, *args, with_wrap_up: bool = False, unconfirmed=None, **kwargs):
         super().__init__(*args, **kwargs)
-        users = active_users()
-        for name in ("mentor", "school_trainer", "study_coach", "coordinating_trainer"):
-            self.fields[name].queryset = users
+        set_people_pickers(self)
         if self.case is not None:
             self.fields["study_coach"].initial = self.case.current_placement.study_coach_id
         if with_wrap_up:
@@ -316,9 +330,7 @@ class ResumeForm(StepForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        users = active_users()
-        for name in ("mentor", "school_trainer", "study_coach", "coordinating_trainer"):
-            self.fields[name].queryset = users
+        set_people_pickers(self)
         if self.case is not None:
             self.fields["study_coach"].initial = self.case.current_placement.study_coach_id
         self.fields["resumed_on"].initial = timezone.localdate()
@@ -365,3 +377,24 @@ class HandoverForm(StepForm):
 
 class HandoverReceivedForm(CleanInputMixin, forms.Form):
     """Only a confirmation button: the new coach has read the handover."""
+
+
+class StudyStepForm(StepForm):
+    kind = forms.ChoiceField(label=_("What"), choices=StudyStep.Kind.choices)
+    on = forms.DateField(label=_("Date"), widget=DateInput())
+    note = forms.CharField(
+        label=_("Note"),
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text=_("Optional: e.g. which credits, or the appointment made."),
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["on"].initial = timezone.localdate()
+
+    def clean_on(self):
+        value = self.cleaned_data["on"]
+        if value.year < 2000 or value > timezone.localdate() + dt.timedelta(days=366):
+            raise forms.ValidationError(_("Choose a date within a year from today."))
+        return value

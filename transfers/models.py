@@ -276,3 +276,33 @@ class Handover(models.Model):
 
     def __str__(self) -> str:
         return f"{self.old_coach} -> {self.new_coach}"
+
+
+class StudyStep(models.Model):
+    """What a problem, its outcome or a stop means for the student's study, each a step with
+    its date: a study delay expected, credits at stake, a referral to the study career coach,
+    the student counsellor or the examination board."""
+
+    class Kind(models.TextChoices):
+        STUDY_DELAY = "study_delay", _("study delay expected")
+        CREDITS_AT_STAKE = "credits_at_stake", _("credits at stake")
+        CAREER_COACH = "career_coach", _("referred to the study career coach")
+        STUDENT_COUNSELLOR = "student_counsellor", _("referred to the student counsellor")
+        EXAMINATION_BOARD = "examination_board", _("referred to the examination board")
+
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="study_steps")
+    kind = models.CharField(_("what"), max_length=30, choices=Kind.choices)
+    on = models.DateField(_("date"))
+    note = models.TextField(_("note"), blank=True)
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    recorded_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name = _("consequence for the study")
+        verbose_name_plural = _("consequences for the study")
+        ordering = ["on", "pk"]
+
+    def __str__(self) -> str:
+        return f"{self.case_id} {self.kind} {self.on}"

@@ -9,6 +9,7 @@ from datetime import date
 
 from django.db import transaction
 from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
 from cases.models import (
@@ -26,6 +27,7 @@ from cases.models import (
 from cases.rules import can
 from cases.services import (
     case_log,
+    case_touch,
     check_permitted,
     lock_case,
     notify_roles,
@@ -43,6 +45,7 @@ from .models import (
     OutcomeReport,
     Position,
     Stop,
+    StudyStep,
     Transfer,
     WrapUp,
 )
@@ -710,3 +713,26 @@ def handover_acknowledge(*, handover_id: int, by) -> Handover:
         handover.save(update_fields=["received_at"])
         case_log(handover.case, by=by, name="handover_received")
     return handover
+
+
+@transaction.atomic
+def study_step_record(
+    *, case_id: int, by, kind: str, on: date, note: str = "", seen_version: int | None = None
+) -> StudyStep:
+    """The study coach or the office records a consequence for the student's study (a delay,
+    credits at stake, a referral), with its date; the timeline shows it."""
+    case = lock_case(case_id, seen_version=seen_version)
+    if not case.roles_of(by) & {Role.OFFICE, Role.STUDY_COACH}:
+        raise NotPermitted(
+            _("Only the study coach or the office record a consequence for the study.")
+        )
+    step = StudyStep.objects.create(case=case, kind=kind, on=on, note=note, recorded_by=by)
+    label = StudyStep.Kind(kind).label
+    case_log(
+        case,
+        by=by,
+        name="study_step_recorded",
+        note=f"{label} ({date_format(on, 'SHORT_DATE_FORMAT')})",
+    )
+    case_touch(case)
+    return step

@@ -14,6 +14,7 @@ urlpatterns = [
     path("<int:pk>/change/resume/", views.ResumeStep.as_view(), name="resume"),
     path("<int:pk>/change/handover/", views.ConfirmHandoverStep.as_view(), name="handover"),
     path("<int:pk>/change/wrap-up/", views.WrapUpStep.as_view(), name="wrap_up"),
+    path("<int:pk>/study/", views.StudyStepView.as_view(), name="study_step"),
     path(
         "<int:pk>/change/wrap-up/agree/",
         views.ConfirmWrapUpStep.as_view(),

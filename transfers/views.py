@@ -37,6 +37,7 @@ from .forms import (
     ResumeForm,
     StopForm,
     StopNowForm,
+    StudyStepForm,
     WrapUpForm,
 )
 from .models import Handover
@@ -568,3 +569,41 @@ def handover_received(request: HttpRequest, handover_pk: int) -> HttpResponse:
             "title": _("Confirm receipt of the handover"),
         },
     )
+
+
+class StudyStepView(StepView):
+    """A record, not a transition: a consequence for the student's study, with its date."""
+
+    form_class = StudyStepForm
+    template_name = "transfers/study_step.html"
+    title = gettext_lazy("Record a consequence for the study")
+    intro = gettext_lazy(
+        "What the problem, its outcome or a stop means for the student's study: a study delay "
+        "expected, credits at stake, or a referral to the study career coach, the student "
+        "counsellor or the examination board. Each is a step with its date on the timeline."
+    )
+    success = gettext_lazy("The consequence for the study has been recorded.")
+    submit_label = gettext_lazy("Record")
+
+    def refuse(self) -> HttpResponse | None:
+        user = self.request.user
+        if not self.case.roles_of(user) & {Role.OFFICE, Role.STUDY_COACH}:
+            return forbidden(
+                self.request,
+                _("Only the study coach or the office record a consequence for the study."),
+                case=self.case,
+            )
+        return None
+
+    def get_context(self) -> dict[str, Any]:
+        return {"steps": self.case.study_steps.select_related("recorded_by")}
+
+    def perform(self, data: dict[str, Any]) -> object:
+        return services.study_step_record(
+            case_id=self.case.pk,
+            by=self.request.user,
+            kind=data["kind"],
+            on=data["on"],
+            note=data["note"],
+            seen_version=data["seen_version"],
+        )

@@ -12,6 +12,7 @@ from privacy.services import privacy_officer_group
 from tests.cases.factories import UserFactory
 from tests.journeys import change_path
 from tests.transfers.factories import StopFactory
+from transfers.models import StudyStep
 
 
 def full_case(*, closed: bool = True):
@@ -33,6 +34,13 @@ def full_case(*, closed: bool = True):
         text="My own view of the conversation.",
         submit=True,
         logged_in_onstage_on=dt.date.today(),
+    )
+    StudyStep.objects.create(
+        case=case,
+        kind=StudyStep.Kind.STUDY_DELAY,
+        on=dt.date.today(),
+        note="Half a year of delay expected.",
+        recorded_by=office,
     )
     case.refresh_from_db()
     return case, placement, office, isop

@@ -187,6 +187,8 @@ CASE_PAGES: dict[str, set[str]] = {
     "cases:withdraw": {"school_trainer", "office"},
     "cases:reopen": {"office"},
     "cases:release_confidential": {"office"},
+    # The office changes a person on the placement (cases.views.ReassignStep).
+    "cases:reassign": {"office"},
     "conversations:plan": PLANNERS,  # the plan step of the case's state (problem here)
     "conversations:plan_again": PLANNERS,
     "conversations:record": PLANNERS,
@@ -206,6 +208,7 @@ CASE_PAGES: dict[str, set[str]] = {
     "transfers:resume": {"office"},
     "transfers:handover": {"old_study_coach", "office"},
     "transfers:wrap_up": {"school_trainer", "student", "office"},
+    "transfers:study_step": {"study_coach", "office"},
     "transfers:wrap_up_confirm": {"school_trainer", "student", "office"},
 }
 # Whoever signalled may withdraw before the change path: case B (signalled) by its student.
@@ -254,6 +257,7 @@ GLOBAL_PAGES: dict[str, set[str]] = {
     "office:steering_report": {"office"},
     "office:worklist": {"office"},
     "office:isop_queue": {"isop"},
+    "office:deputies": {"office"},
     # The import of a semester's placements (semester/views.py): the office's alone.
     "semester:import": {"office"},
     "semester:import_preview": {"office"},

@@ -636,6 +636,24 @@ def signal_fields(world: World) -> Fields:
     }
 
 
+def reassign_fields(world: World) -> Fields:
+    roles = ["mentor", "school_trainer", "study_coach", "coordinating_trainer"]
+    return {
+        "role": choice_field(roles, extra=["student", "office", "mentor\x00"]),
+        "person": id_field(people_ids(world, "outsider"), people_ids(world, "student")),
+        "reason": text_field("Mentor ziek tot de voorjaarsvakantie."),
+    }
+
+
+def deputy_fields(world: World) -> Fields:
+    return {
+        "role": choice_field(["office", "isop_owner"], extra=["mentor", "student"]),
+        "person": id_field(people_ids(world, "outsider"), [999999]),
+        "starts_on": date_field(TODAY),
+        "ends_on": date_field(TOMORROW),
+    }
+
+
 def plan_fields(world: World) -> Fields:
     return {
         "starts_at": datetime_field(timezone.localtime() + dt.timedelta(days=2)),
@@ -804,6 +822,36 @@ ENDPOINTS: dict[str, Endpoint] = {
             case_kw,
             lambda w: {"junk": junk_field()},
             other_kwargs=other_case_kw,
+        ),
+        Endpoint(
+            "cases:reassign",
+            lambda: build("improving"),
+            "office",
+            case_kw,
+            reassign_fields,
+            other_kwargs=other_case_kw,
+            text_fields=("reason",),
+        ),
+        Endpoint(
+            "office:deputies",
+            lambda: build("placement"),
+            "office",
+            lambda w: {},
+            deputy_fields,
+            versioned=False,
+        ),
+        Endpoint(
+            "transfers:study_step",
+            lambda: build("improving"),
+            "office",
+            case_kw,
+            lambda w: {
+                "kind": choice_field(["study_delay", "examination_board"], extra=["other"]),
+                "on": date_field(TODAY),
+                "note": text_field("Twee studiepunten staan op het spel."),
+            },
+            other_kwargs=other_case_kw,
+            text_fields=("note",),
         ),
         Endpoint(
             "conversations:plan",

@@ -1,0 +1,46 @@
+"""The people pickers of placing and resuming: by role and board, by name, never usernames."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from tests.cases.factories import (
+    BoardFactory,
+    CaseFactory,
+    PlacementFactory,
+    TrainingSchoolFactory,
+    UserFactory,
+)
+from transfers.forms import PlaceForm, ResumeForm
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.mark.parametrize("form_class", [PlaceForm, ResumeForm])
+def test_mentors_of_the_board_come_first_then_elsewhere_then_the_others(form_class):
+    case = CaseFactory(outcome_pending=True)
+    board = case.placement.school.board
+    colleague = PlacementFactory(school=TrainingSchoolFactory(board=board)).mentor
+    far = PlacementFactory(school=TrainingSchoolFactory(board=BoardFactory())).mentor
+    newcomer = UserFactory(first_name="Nieuw", last_name="Iemand")
+    html = str(form_class(case=case)["mentor"])
+    groups = re.findall(r'<optgroup label="([^"]*)">(.*?)</optgroup>', html, re.S)
+    assert [label for label, _ in groups][0].endswith(str(board))
+    at_board, elsewhere, others = (body for _, body in groups)
+    assert f'value="{colleague.pk}"' in at_board
+    assert f'value="{case.placement.mentor.pk}"' in at_board
+    assert f'value="{far.pk}"' in elsewhere
+    assert f'value="{newcomer.pk}"' in others
+    assert f'value="{case.placement.student.pk}"' not in html  # students are not picked
+    mentor = case.placement.mentor
+    assert f"{mentor.get_full_name()} &lt;{mentor.email}&gt;" in html
+    assert f"({mentor.username})" not in html
+
+
+def test_any_active_person_is_still_a_valid_choice():
+    case = CaseFactory(outcome_pending=True)
+    form = ResumeForm({"seen_version": case.version, "where": "same"}, case=case)
+    newcomer = UserFactory()
+    assert form.fields["mentor"].clean(str(newcomer.pk)) == newcomer
