@@ -112,7 +112,7 @@ def test_a_student_stops_at_once_and_the_office_makes_it_definitive(
     expect_state(office, State.CLOSED_STOPPED)
     timeline = office.locator(".timeline")
     expect(timeline).to_contain_text("Stage direct gestopt")
-    expect(timeline).to_contain_text("Tijdelijke stop definitief gemaakt")
+    expect(timeline).to_contain_text("Onderbreking definitief gemaakt")
     expect(timeline).to_contain_text("Tijdelijk; verwacht terug op")
     shot(office, "acute-2-office-made-definitive")
     office.context.close()

@@ -122,7 +122,7 @@ def test_the_isop_owner_advises_stop_and_the_office_decides_transfer_with_a_reas
     office.click(f'nav a[href="{reverse("office:worklist")}"]')
     expect(office.locator("#step-decision")).to_contain_text(case.number)
     open_step(office, stack, case, "transfers:decide")
-    expect(office.locator(".advice-digest")).to_contain_text("stoppen met de stage")
+    expect(office.locator(".advice-digest")).to_contain_text("stopzetting van de stage")
     expect(office.locator(".advice-digest")).to_contain_text(RATIONALE)
 
     # Departing from the advice without a reason is refused on the form.
@@ -154,7 +154,7 @@ def test_the_isop_owner_advises_stop_and_the_office_decides_transfer_with_a_reas
     expect(office.locator(".office-decision")).to_contain_text("wijkt af van het advies")
     expect(office.locator(".office-decision")).to_contain_text(REASON)
     timeline = office.locator(".timeline")
-    expect(timeline).to_contain_text("Advies: stoppen met de stage")
+    expect(timeline).to_contain_text("Advies: stopzetting van de stage")
     expect(timeline).to_contain_text("Besluit: wisseling van stageplek")
     expect(timeline).to_contain_text("Dit wijkt af van het advies van ISOP")
     shot(office, "decision-2-timeline")

@@ -81,7 +81,7 @@ def test_temporary_stop_with_wrap_up_and_resume(browser: Browser, stack, smtp_si
     assert state(case) == State.CHANGE_REQUESTED
     # A stop request reads as a stop request.
     expect_state(student, State.CHANGE_REQUESTED, "stop_temporary")
-    expect(student.locator("main")).to_contain_text("tijdelijke stop")
+    expect(student.locator("main")).to_contain_text("onderbreking gevraagd")
     student.context.close()
     for who in ("mentor", "trainer", "coach"):
         smtp_sink.wait_for(

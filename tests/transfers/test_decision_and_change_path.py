@@ -86,7 +86,7 @@ class TestTheOfficeDecides:
         decision_event = Case.objects.get(pk=case.pk).events.get(name="decide")
         assert decision_event.note == "Een andere school is gevonden die past."
         with translation.override("nl"):
-            assert "Advies: stoppen met de stage" in advice_event.detail
+            assert "Advies: stopzetting van de stage" in advice_event.detail
             assert "Besluit: wisseling van stageplek" in decision_event.detail
             assert "wijkt af van het advies" in decision_event.detail
 

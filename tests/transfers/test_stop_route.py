@@ -164,15 +164,15 @@ class TestAStopRequestReadsAsAStop:
         event = case.events.get(name="request_change")
         notification = Notification.objects.get(case=case, recipient=crew.school_trainer)
         with translation.override("nl"):
-            assert case.get_state_display() == "tijdelijke stop gevraagd"
-            assert str(event.label) == "Tijdelijke stop gevraagd"
-            assert event.get_to_state_display() == "tijdelijke stop gevraagd"
-            assert label_for(notification.event) == "Tijdelijke stop gevraagd"
+            assert case.get_state_display() == "onderbreking gevraagd"
+            assert str(event.label) == "Onderbreking gevraagd"
+            assert event.get_to_state_display() == "onderbreking gevraagd"
+            assert label_for(notification.event) == "Onderbreking gevraagd"
         with translation.override("en"):
             assert case.get_state_display() == "temporary stop requested"
             assert "placement" not in label_for(notification.event)
         email = render_email(notification)
-        assert "stop" in email.subject.lower()
+        assert "onderbreking" in email.subject.lower()
         assert "wisseling" not in email.subject.lower()
 
     def test_a_transfer_request_still_reads_as_a_change_of_placement(self, crew):
