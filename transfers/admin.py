@@ -8,6 +8,7 @@ from .models import (
     OutcomeReport,
     Position,
     Stop,
+    StudyStep,
     Transfer,
     WrapUp,
 )
@@ -87,6 +88,15 @@ class TransferAdmin(admin.ModelAdmin):
     list_filter = ("effective_date",)
     search_fields = ("case__id", "to_placement__school__name")
     raw_id_fields = ("case", "from_placement", "to_placement")
+    autocomplete_fields = ("recorded_by",)
+
+
+@admin.register(StudyStep)
+class StudyStepAdmin(admin.ModelAdmin):
+    list_display = ("case", "kind", "on", "recorded_by", "recorded_at")
+    list_filter = ("kind",)
+    search_fields = ("case__id",)
+    raw_id_fields = ("case",)
     autocomplete_fields = ("recorded_by",)
 
 
