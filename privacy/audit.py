@@ -98,6 +98,7 @@ MODEL_SCOPES: dict[str, tuple[str | None, str]] = {
     "transfers.WrapUp": _to_case(),
     "transfers.Transfer": _to_case(),
     "transfers.Stop": _to_case(),
+    "transfers.StudyStep": _to_case(),
     "transfers.Handover": _to_case(),
     "notifications.Notification": _to_case(),
 }
