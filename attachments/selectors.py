@@ -21,16 +21,18 @@ def visible_attachments(user, case: Case) -> list[Attachment]:
     return [a for a in rows if can(user, "attachments.view_attachment", a)]
 
 
-def attachment_for_user(user, pk: int) -> Attachment | None:
-    """The attachment if the user may see it, else None (the view answers 404)."""
+def attachment_for_user(user, pk: int) -> tuple[Attachment | None, bool]:
+    """(the attachment, whether the user may see it); (None, False) when there is no such
+    attachment or the user is not related to its case (the view answers 404 for both, 403 for
+    a related person who may not see it, as every page of a case does)."""
     attachment = (
         Attachment.objects.select_related("case__placement", "case__new_placement", "conversation")
         .filter(pk=pk)
         .first()
     )
-    if attachment is None or not can(user, "attachments.view_attachment", attachment):
-        return None
-    return attachment
+    if attachment is None or not can(user, "cases.view_case", attachment.case):
+        return None, False
+    return attachment, can(user, "attachments.view_attachment", attachment)
 
 
 def student_attachments(student) -> QuerySet[Attachment]:

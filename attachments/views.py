@@ -113,11 +113,14 @@ def add_attachment(request: HttpRequest, pk: int) -> HttpResponse:
 @require_GET
 def download(request: HttpRequest, attachment_pk: int) -> HttpResponse:
     """The file as an attachment (never shown inline), with its sniffed type and nosniff; 404
-    for whoever may not see it (nothing tells them it exists). The access log records it as an
-    export (privacy/audit.py)."""
-    attachment = selectors.attachment_for_user(request.user, attachment_pk)
+    for whoever is not related to its case, 403 for a related person who may not see it (a
+    doctor's note, an all-party conversation's file for the mentor). The access log records
+    it as an export (privacy/audit.py)."""
+    attachment, allowed = selectors.attachment_for_user(request.user, attachment_pk)
     if attachment is None:
         raise Http404
+    if not allowed:
+        return forbidden(request, _("This attachment is not yours to see."), case=attachment.case)
     try:
         handle = attachment.file.open("rb")
     except (FileNotFoundError, OSError) as exc:

@@ -192,7 +192,9 @@ def test_a_doctors_note_is_seen_by_the_student_and_the_office_only(client):
         page = client.get(case.get_absolute_url()).content.decode()
         assert "verklaring-huisarts.pdf" not in page
         assert "Medische bijlage" not in page  # not even that there is one
-        assert client.get(url).status_code == 404
+        assert client.get(url).status_code == 403
+    client.force_login(UserFactory())
+    assert client.get(url).status_code == 404
 
 
 def test_the_download_is_an_attachment_with_its_sniffed_type_and_is_logged(client):
