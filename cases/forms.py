@@ -167,6 +167,21 @@ class ReassignForm(StepForm):
             self.fields["person"].queryset = people
 
 
+class AssignMentorForm(CleanInputMixin, forms.Form):
+    """The school trainer fills in the mentor of a placement left "to be assigned"."""
+
+    person = NamedPersonChoiceField(
+        label=_("Mentor"),
+        queryset=User.objects.none(),
+        help_text=_("Mentors at this school's board first. Not in the list? Search by name above."),
+    )
+
+    def __init__(self, *args, people=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        if people is not None:
+            self.fields["person"].queryset = people
+
+
 class DeputyForm(CleanInputMixin, forms.Form):
     """The office names a deputy for a global role and a period."""
 

@@ -96,6 +96,17 @@ class User(AbstractUser):
     def is_isop_owner(self) -> bool:
         return Role.ISOP_OWNER in self.global_roles
 
+    def has_mentor_to_assign(self) -> bool:
+        """Is the school trainer of an active placement whose mentor is still to be assigned.
+        The request's user comes with the flag (stagebureau.backends); any other user costs
+        one query."""
+        flag = self.__dict__.get("_has_mentor_to_assign")
+        if flag is not None:
+            return bool(flag)
+        return Placement.objects.filter(
+            school_trainer=self, mentor__isnull=True, status=Placement.Status.ACTIVE
+        ).exists()
+
     @cached_property
     def is_privacy_officer(self) -> bool:
         """Reads the access log: holds PRIVACY_OFFICER_PERMISSION by a group or directly. NOT
@@ -280,11 +291,15 @@ class Placement(models.Model):
         on_delete=models.PROTECT,
         related_name="placements",
     )
+    # Empty: "to be assigned" (placing or resuming before the school has chosen the mentor);
+    # the placement's school trainer fills it in later (cases.services.placement_assign_mentor).
     mentor = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         verbose_name=_("mentor"),
         on_delete=models.PROTECT,
         related_name="placements_as_mentor",
+        null=True,
+        blank=True,
     )
     school_trainer = models.ForeignKey(
         settings.AUTH_USER_MODEL,

@@ -157,3 +157,15 @@ def picker_choices(roles: list[str], *, board=None, search: str = "") -> dict[st
             groups.append((_("Other people found by name"), others))
         choices[role] = groups
     return choices
+
+
+def placements_without_mentor(user: User):
+    """Active placements whose mentor is still to be assigned and whose school trainer is
+    this user (who fills it in; the office may too, from the same page)."""
+    return (
+        Placement.objects.filter(
+            mentor__isnull=True, status=Placement.Status.ACTIVE, school_trainer=user
+        )
+        .select_related("student", "school")
+        .order_by("start_date", "pk")
+    )

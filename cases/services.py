@@ -512,6 +512,22 @@ def placement_reassign(
 
 
 @transaction.atomic
+def placement_assign_mentor(*, placement_id: int, person: User, by) -> Placement:
+    """The placement's school trainer (or the office) fills in a mentor left "to be assigned"
+    when the student was placed or resumed. Changing a mentor who is there is the office's
+    reassignment (`case_reassign`), not this."""
+    placement = Placement.objects.select_for_update().get(pk=placement_id)
+    if not (by.is_office or placement.school_trainer_id == by.pk):
+        raise NotPermitted(
+            _("Only the school trainer of the placement or the office assign its mentor.")
+        )
+    if placement.mentor_id is not None:
+        raise GuardFailed(_("This placement has a mentor already."))
+    placement_reassign(placement=placement, role=Role.MENTOR, person=person, by=by)
+    return placement
+
+
+@transaction.atomic
 def case_reassign(
     *, case_id: int, role: str, person: User, by, reason: str, seen_version: int | None = None
 ) -> list[CaseEvent]:

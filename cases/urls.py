@@ -12,4 +12,5 @@ urlpatterns = [
     path("<int:pk>/people/", views.ReassignStep.as_view(), name="reassign"),
     path("<int:pk>/reopen/", views.ReopenStep.as_view(), name="reopen"),
     path("<int:pk>/release/", views.release_confidential, name="release_confidential"),
+    path("placements/<int:placement_pk>/mentor/", views.assign_mentor, name="assign_mentor"),
 ]

@@ -16,7 +16,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.mixins import LoginRequiredMixin
 from django.core.paginator import Paginator
-from django.http import HttpRequest, HttpResponse, QueryDict
+from django.http import Http404, HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
@@ -28,6 +28,7 @@ from django_fsm import ConcurrentTransition, TransitionNotAllowed
 from . import selectors, services
 from .forms import (
     REASSIGN_ROLE_CHOICES,
+    AssignMentorForm,
     ReassignForm,
     ReopenForm,
     ResolveForm,
@@ -298,6 +299,48 @@ def _placement_qs(placements: list):
 def _initial_signal(request: HttpRequest) -> dict:
     placement = request.GET.get("placement")
     return {"placement": placement} if placement and placement.isdigit() else {}
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def assign_mentor(request: HttpRequest, placement_pk: int) -> HttpResponse:
+    """The placement's school trainer (or the office) fills in a mentor left "to be assigned";
+    404 for anyone else (nothing tells them the placement exists)."""
+    placement = (
+        Placement.objects.select_related("student", "school__board").filter(pk=placement_pk).first()
+    )
+    user = request.user
+    if placement is None or not (user.is_office or placement.school_trainer_id == user.pk):
+        raise Http404("No such placement.")
+    if placement.mentor_id is not None:
+        messages.info(request, _("This placement has a mentor already."))
+        return redirect("portal:home")
+    search = " ".join(request.GET.get("q", "").replace("\x00", "").split())[:100]
+    if request.method == "POST":
+        people = selectors.active_users().exclude(pk=placement.student_id)
+        form = AssignMentorForm(request.POST, people=people)
+        if form.is_valid():
+            try:
+                services.placement_assign_mentor(
+                    placement_id=placement.pk, person=form.cleaned_data["person"], by=user
+                )
+            except GuardFailed as exc:
+                form.add_error(None, exc.message)
+            else:
+                messages.success(
+                    request,
+                    _("%(person)s is now the mentor of %(student)s.")
+                    % {"person": form.cleaned_data["person"], "student": placement.student},
+                )
+                return redirect("portal:home")
+    else:
+        people = selectors.people_for_role(placement=placement, role=Role.MENTOR, search=search)
+        form = AssignMentorForm(people=people)
+    return render(
+        request,
+        "cases/assign_mentor.html",
+        {"placement": placement, "form": form, "search": search},
+    )
 
 
 @login_required

@@ -32,9 +32,19 @@ from django.utils.translation import gettext as _
 
 from attachments.models import MEDICAL_EVENTS, Attachment
 from attachments.selectors import visible_attachments
-from cases.models import OPEN_STATES, Case, CaseCategory, CaseEvent, Category, Role, State, User
+from cases.models import (
+    OPEN_STATES,
+    Case,
+    CaseCategory,
+    CaseEvent,
+    Category,
+    Placement,
+    Role,
+    State,
+    User,
+)
 from cases.rules import CHANGE_PATH_ROLES, can, is_hidden
-from cases.selectors import placement_people, visible_cases
+from cases.selectors import placement_people, placements_without_mentor, visible_cases
 from cases.services import ROLE_LABELS, AvailableStep, available_steps
 from conversations.models import Conversation, ImprovementAction, Invitation, StudentNote
 from conversations.selectors import (
@@ -446,9 +456,7 @@ CHANGE_PATH_EVENTS = frozenset(
 )
 
 
-def _timeline(
-    case: Case, sees_change_path: bool, sees_medical: bool = True
-) -> list[TimelineRow]:
+def _timeline(case: Case, sees_change_path: bool, sees_medical: bool = True) -> list[TimelineRow]:
     events = CaseEvent.objects.filter(case=case).select_related("actor", "on_behalf_of")
     if not sees_medical:
         # That a doctor's note was added is itself medical: only the student and the office.
@@ -715,6 +723,8 @@ class Home:
     # Students arriving at a placement of this person after a transfer (or a resume elsewhere):
     # who, from when, and what the student agreed to share; never the old school's case file.
     arrivals: list[Transfer] = field(default_factory=list)
+    # Placements whose mentor is "to be assigned": the school trainer fills it in.
+    mentors_to_assign: list[Placement] = field(default_factory=list)
     notes_to_write: list[NoteToWrite] = field(default_factory=list)
     summaries_to_confirm: list[Invitation] = field(default_factory=list)
     upcoming: list[Conversation] = field(default_factory=list)
@@ -727,6 +737,7 @@ class Home:
     def is_empty(self) -> bool:
         return not (
             self.arrivals
+            or self.mentors_to_assign
             or self.notes_to_write
             or self.summaries_to_confirm
             or self.upcoming
@@ -861,6 +872,9 @@ def home_for(user: User, *, today: dt.date | None = None) -> Home:
         .select_related("to_placement__student", "to_placement__school")
         .order_by("effective_date", "pk")
     )
+    # The request's user knows whether there are any (no query when there are none).
+    if user.has_mentor_to_assign():
+        home.mentors_to_assign = list(placements_without_mentor(user))
     home.actions = [
         OwnAction(action, is_overdue=action.due_date < today)
         for action in ImprovementAction.objects.filter(

@@ -111,6 +111,7 @@ KWARG_MODELS = {
     "action_pk": "conversations.ImprovementAction",
     "handover_pk": "transfers.Handover",
     "attachment_pk": "attachments.Attachment",
+    "placement_pk": "cases.Placement",
     "case_pk": "cases.Case",
 }
 # In these URL namespaces an argument called `pk` is the case's id (the project's convention).

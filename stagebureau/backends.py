@@ -19,13 +19,14 @@ from django.db.models import Count, Exists, IntegerField, OuterRef, Q, Subquery
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from cases.models import GLOBAL_ROLES, Deputy, User
+from cases.models import GLOBAL_ROLES, Deputy, Placement, User
 from notifications.models import Notification
 from privacy.models import ACCESS_LOG_PERMISSION
 
 ROLE_FLAG = "_has_global_role_{}"
 UNREAD = "_unread_notifications"
 PRIVACY_OFFICER = "_is_privacy_officer"
+MENTOR_TO_ASSIGN = "_has_mentor_to_assign"  # read by User.has_mentor_to_assign
 
 
 def user_with_request_data():
@@ -54,6 +55,16 @@ def user_with_request_data():
             | Exists(access_log.filter(user=OuterRef("pk")))
         },
         **{UNREAD: Coalesce(Subquery(unread, output_field=IntegerField()), 0)},
+        # A school trainer with a placement whose mentor is to be assigned (the home page).
+        **{
+            MENTOR_TO_ASSIGN: Exists(
+                Placement.objects.filter(
+                    school_trainer_id=OuterRef("pk"),
+                    mentor__isnull=True,
+                    status=Placement.Status.ACTIVE,
+                )
+            )
+        },
     )
 
 

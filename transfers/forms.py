@@ -155,6 +155,8 @@ def set_people_pickers(form: forms.Form, search: str = "") -> None:
     users = active_users()
     board = form.case.placement.school.board if form.case is not None else None
     choices = picker_choices(list(PICKED_ROLES), board=board, search=search)
+    # Left empty, the mentor is "to be assigned": the school trainer fills it in later.
+    choices["mentor"][0] = ("", _("To be assigned (the school trainer fills it in later)"))
     for name in PICKED_ROLES:
         form.fields[name].queryset = users
         form.fields[name].widget.choices = choices[name]
@@ -165,7 +167,12 @@ class PlaceForm(WrapUpFieldsMixin, StepForm):
         label=_("Training school"),
         queryset=TrainingSchool.objects.select_related("board").order_by("name"),
     )
-    mentor = PersonChoiceField(label=_("Mentor"), queryset=User.objects.none())
+    mentor = PersonChoiceField(
+        label=_("Mentor"),
+        queryset=User.objects.none(),
+        required=False,
+        help_text=_("Not chosen yet? Leave it to be assigned: the school trainer fills it in."),
+    )
     school_trainer = PersonChoiceField(label=_("School trainer"), queryset=User.objects.none())
     study_coach = PersonChoiceField(
         label=_("Study coach"),
@@ -342,7 +349,7 @@ class ResumeForm(StepForm):
         data = super().clean()
         if data.get("where") == self.NEW:
             for name in self.PLACEMENT_FIELDS:
-                if not data.get(name):
+                if name != "mentor" and not data.get(name):
                     self.add_error(name, _("Needed for a new placement."))
         resumed_on = data.get("resumed_on")
         case = self.case

@@ -620,10 +620,9 @@ def resume(
     check_permitted(case, "resume", by)
     resumed_on = resumed_on or timezone.localdate()
     new_placement_asked = school is not None
-    if new_placement_asked and not all((mentor, school_trainer, study_coach)):
-        raise GuardFailed(
-            _("A new placement needs a mentor, a school trainer and a study coach.")
-        )
+    # The mentor may be left to be assigned (the school trainer fills it in later).
+    if new_placement_asked and not all((school_trainer, study_coach)):
+        raise GuardFailed(_("A new placement needs a school trainer and a study coach."))
     case.stops.filter(resumed_at__isnull=True).update(
         resumed_at=timezone.now(), resumed_on=resumed_on
     )

@@ -176,6 +176,7 @@ def url_kwargs(world: HostileWorld) -> dict:
         "student_pk": world.people["student"].pk,
         "handover_pk": 999_999,  # none in this world (a 404)
         "attachment_pk": world.objects["attachment"].pk,
+        "placement_pk": world.cases[0].placement.pk,
     }
 
 

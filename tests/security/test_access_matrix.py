@@ -335,6 +335,8 @@ SKIPPED_NAMESPACES = {"admin"}  # Django's admin has its own staff check and tes
 FORMATS = {"office:office_export": ("csv", "xlsx"), "office:steering_report": ("csv", "html")}
 
 LOGS = {"privacy:access_log", "privacy:student_log"}
+# cases:assign_mentor, for a placement at the new school whose mentor is to be assigned.
+PLACEMENT_PAGE = {"school_trainer", "office"}
 
 # Floors: the walk may grow, never shrink unnoticed.
 MIN_PATTERNS = 54
@@ -532,6 +534,10 @@ def build_world() -> World:
         "handover_pk": {"C": (case_a.handovers.get().pk, "A")},
         "attachment_pk": _attachments(world, old, new, problem_c),
     }
+    # Another student at the new school, placed with the mentor still to be assigned.
+    world.objects["placement_pk"] = PlacementFactory(
+        school=new.school, school_trainer=new.school_trainer, mentor=None
+    )
     return world
 
 
@@ -607,6 +613,8 @@ def classify(pattern: Pattern) -> str:
         return "global"
     if kwargs == {"student_pk"}:
         return "student"
+    if kwargs == {"placement_pk"}:
+        return "placement"
     raise AssertionError(f"{pattern.name}: no row in the access matrix for kwargs {kwargs}")
 
 
@@ -628,6 +636,9 @@ def urls_of(pattern: Pattern, world: World) -> list[tuple[str, str, str]]:
     if kind == "student":
         student = world.people["student"]
         return [(reverse(pattern.name, kwargs={"student_pk": student.pk}), "", "")]
+    if kind == "placement":
+        placement = world.objects["placement_pk"]
+        return [(reverse(pattern.name, kwargs={"placement_pk": placement.pk}), "", "")]
     if kind == "notification":
         mine = Notification.objects.filter(recipient=world.people["student"]).first()
         return [(reverse(pattern.name, kwargs={"pk": mine.pk}), "", "student")]
@@ -799,6 +810,10 @@ def test_every_url_for_every_person(world):
                     expected = "ok" if global_kind(user) in STUDENT_PAGES[pattern.name] else "403"
                 elif kind == "notification":
                     expected = "ok" if person == "student" else "404"
+                elif kind == "placement":
+                    # A placement whose mentor is to be assigned: its school trainer (the new
+                    # school's) and the office fill it in; nobody else learns it exists.
+                    expected = "ok" if person in PLACEMENT_PAGE else "404"
                 else:
                     on = {"A": KIND_ON_A, "B": KIND_ON_B, "C": KIND_ON_C}[which]
                     role = on.get(person)

@@ -51,7 +51,16 @@ from hypothesis import settings as settings_
 from hypothesis import strategies as st
 
 from cases import services as case_services
-from cases.models import AdviceDecision, Board, Case, Category, Outcome, TrainingSchool, User
+from cases.models import (
+    AdviceDecision,
+    Board,
+    Case,
+    Category,
+    Outcome,
+    Placement,
+    TrainingSchool,
+    User,
+)
 from cases.validators import LONG_TEXT_MAX_LENGTH
 from conversations import services as conversation_services
 from conversations.models import Conversation
@@ -573,6 +582,13 @@ def upload_fields(world: World) -> Fields:
         st.sampled_from(["", "geen bestand", "\x00"]),  # a field, not a file
     )
     return {"file": (valid, mostly(valid, files))}
+
+
+def build_mentor_to_assign() -> World:
+    """A placement whose mentor was left to be assigned (its school trainer fills it in)."""
+    world = build("placement")
+    Placement.objects.filter(pk=world.objects["placement"].pk).update(mentor=None)
+    return world
 
 
 def attachment_fields(world: World) -> Fields:
@@ -1195,6 +1211,19 @@ ENDPOINTS: dict[str, Endpoint] = {
             "new_coach",
             lambda w: {"handover_pk": w.objects["handover"].pk},
             lambda w: {"junk": junk_field()},
+            versioned=False,
+        ),
+        Endpoint(
+            "cases:assign_mentor",
+            build_mentor_to_assign,
+            "school_trainer",
+            lambda w: {"placement_pk": w.objects["placement"].pk},
+            lambda w: {
+                "person": id_field(
+                    people_ids(w, "outsider", "mentor"), people_ids(w, "student", "other_student")
+                )
+            },
+            other_kwargs=lambda w: {"placement_pk": w.objects["other_placement"].pk},
             versioned=False,
         ),
         Endpoint(
