@@ -339,8 +339,8 @@ LOGS = {"privacy:access_log", "privacy:student_log"}
 PLACEMENT_PAGE = {"school_trainer", "office"}
 
 # Floors: the walk may grow, never shrink unnoticed.
-MIN_PATTERNS = 54
-MIN_CHECKS = 20000
+MIN_PATTERNS = 63
+MIN_CHECKS = 30000
 
 
 # --------------------------------------------------------------------------------------------
