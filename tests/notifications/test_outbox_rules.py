@@ -80,6 +80,21 @@ class TestDeliver:
         assert "line break" in row.last_error
         assert mailoutbox == []
 
+    def test_an_unwritable_header_fails_the_row_without_raising(self, still, monkeypatch):
+        from django.core.mail import EmailMessage
+
+        def broken(notification):
+            return EmailMessage(
+                "s", "b", "from@example.org", ["to@example.org"], headers={"X": "a\nb"}
+            )
+
+        monkeypatch.setattr(services, "render_email", broken)
+        row = NotificationFactory()
+        assert services.deliver(row.pk) is False  # no exception: no retry of the task
+        row.refresh_from_db()
+        assert row.status == S.FAILED
+        assert row.last_error.startswith("unusable e-mail address or header")
+
     def test_a_failing_mail_server_fails_the_row_raises_and_closes(self, still, monkeypatch):
         closed = []
 
