@@ -4,6 +4,7 @@ Written from the table in process.md ("Deadlines the office monitors") and its r
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 
 import pytest
@@ -63,6 +64,13 @@ def test_the_periods_and_the_reminded_are_process_mds_table():
             escalate,
             roles,
         ), key
+
+
+def test_the_table_is_not_changed_at_run_time():
+    """The office changes a period in the admin (DeadlineRule); the code's table, shared by
+    every request and the scan, stays as it is."""
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        RULES["handover"].remind_after = 1
 
 
 def test_a_rule_on_the_state_alone_is_anchored_on_the_state_change():

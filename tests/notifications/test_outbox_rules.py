@@ -178,6 +178,17 @@ class TestTheSweep:
         assert services.retry_ids() == [abandoned.pk]
         assert fresh.pk != abandoned.pk
 
+    def test_one_sweep_queues_at_most_500_rows_the_oldest_first(self, still):
+        row = NotificationFactory(stale=True)
+        fields = {f: getattr(row, f) for f in ("recipient_id", "case_id", "event", "actor_id")}
+        Notification.objects.bulk_create(
+            Notification(dedupe_key=f"bulk:{i}", **fields) for i in range(500)
+        )
+        Notification.objects.update(created_at=NOW - dt.timedelta(hours=1))
+        swept = services.pending_ids()
+        assert len(swept) == 500
+        assert swept == sorted(Notification.objects.values_list("pk", flat=True))[:500]
+
     def test_the_sweep_takes_at_most_its_limit_oldest_first(self, still):
         rows = [NotificationFactory(stale=True) for _ in range(3)]
         assert services.pending_ids(limit=2) == [rows[0].pk, rows[1].pk]
