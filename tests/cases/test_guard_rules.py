@@ -337,6 +337,7 @@ class TestRolesOnTheCase:
         assert case.roles_of(UserFactory(office=True)) == {Role.OFFICE}
         assert case.roles_of(UserFactory()) == set()
         assert case.roles_of(AnonymousUser()) == set()
+        assert case.roles_of(None) == set()  # nobody at all (no request user)
 
     def test_no_empty_role_is_matched_by_someone_without_an_id(self):
         case = CaseFactory(placement__coordinating_trainer=None)
