@@ -149,6 +149,12 @@ class TestTheAllPartyConversation:
         )
         assert m.change_conversation_has_required_people(case)
 
+    def test_the_three_of_them_are_enough_without_anyone_else(self, case):
+        ConversationFactory(
+            case=case, kind=CHANGE, invite=[Role.STUDENT, Role.SCHOOL_TRAINER, Role.STUDY_COACH]
+        )
+        assert m.change_conversation_has_required_people(case)
+
     def test_attendance_is_complete_when_everyone_invited_is_marked(self, case):
         assert not m.change_attendance_complete(case)
         conv = ConversationFactory(case=case, kind=CHANGE)
