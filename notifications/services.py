@@ -24,6 +24,7 @@ from cases.events import StepEvent
 from cases.rules import is_related
 from cases.validators import LINE_BREAKS_AND_CONTROLS
 
+from . import selectors
 from .emails import render_email
 from .models import Notification
 
@@ -332,4 +333,5 @@ def retry_ids(older_than: timedelta = timedelta(minutes=1)) -> list[int]:
 
 
 def unread_count(user) -> int:
-    return Notification.objects.filter(recipient=user, read_at__isnull=True).count()
+    """Counted up to selectors.UNREAD_CAP: the badge shows "99+" from there."""
+    return selectors.unread_count(user)
