@@ -16,6 +16,7 @@ from django.conf import settings
 from django.contrib.auth.models import AbstractUser, Permission
 from django.core.exceptions import PermissionDenied
 from django.db import models
+from django.db.models.functions import Upper
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
@@ -70,6 +71,12 @@ class User(AbstractUser):
         verbose_name = _("user")
         verbose_name_plural = _("users")
         ordering = ["last_name", "first_name", "username"]
+        # The office's search: an exact student number or username goes straight to its row.
+        # On PostgreSQL names are found through trigram indexes (migration 0011).
+        indexes = [
+            models.Index(fields=["student_number"], name="user_student_number"),
+            models.Index(Upper("username"), name="user_username_upper"),
+        ]
 
     def __str__(self) -> str:
         return self.get_full_name() or self.username
@@ -774,9 +781,7 @@ def may_abandon_change(case: Case, user) -> bool:
     roles = case.roles_of(user)
     if roles & {Role.SCHOOL_TRAINER, Role.OFFICE}:
         return True
-    return case.state == State.CHANGE_REQUESTED and bool(
-        roles & {Role.STUDENT, Role.STUDY_COACH}
-    )
+    return case.state == State.CHANGE_REQUESTED and bool(roles & {Role.STUDENT, Role.STUDY_COACH})
 
 
 may_abandon_change.roles = (Role.SCHOOL_TRAINER, Role.OFFICE, Role.STUDENT, Role.STUDY_COACH)
@@ -1362,9 +1367,7 @@ class Case(fsm.ConcurrentTransitionMixin, models.Model):
             "url": "transfers:resume",
         },
     )
-    def resume(
-        self, *, by, placement: Placement | None = None, note: str = "", data=None
-    ) -> str:
+    def resume(self, *, by, placement: Placement | None = None, note: str = "", data=None) -> str:
         if placement is not None:
             coach_changes = placement.study_coach_id != self.current_placement.study_coach_id
             self.new_placement = placement
@@ -1598,10 +1601,7 @@ def step_event_name(name: str, kind: str = "") -> str:
 EVENT_LABELS: dict[str, str] = {
     **{name: step_declaration(name)["done"] for name in transition_names()},
     **RECORD_LABELS,
-    **{
-        event: STEP_VARIANTS[name][kind]
-        for (name, kind), event in VARIANT_EVENTS.items()
-    },
+    **{event: STEP_VARIANTS[name][kind] for (name, kind), event in VARIANT_EVENTS.items()},
 }
 
 

@@ -9,6 +9,7 @@ deadline table the reminder scan uses (deadlines.monitoring).
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -42,6 +43,7 @@ from cases.models import (
     Category,
     State,
     TrainingSchool,
+    User,
 )
 from conversations.models import Conversation
 from deadlines.api import calendars, effective_rules, first_deadline, overdue_filter
@@ -123,8 +125,10 @@ def monitoring_rows(
     result = {}
     for state, rule_key in MONITORED:
         rows = []
-        if counts is not None and not counts.get(state) and (
-            state == State.CHANGE_CONVERSATION_INCOMPLETE
+        if (
+            counts is not None
+            and not counts.get(state)
+            and (state == State.CHANGE_CONVERSATION_INCOMPLETE)
         ):
             result[state] = rows
             continue
@@ -177,23 +181,50 @@ OPEN, CLOSED = "open", "closed"
 
 
 def _person_q(prefix: str, text: str) -> Q:
+    """Every word in the first name, the last name or as the username (`prefix` "" for users)."""
+    path = f"{prefix}__" if prefix else ""
     q = Q()
     for word in text.split():
         q &= (
-            Q(**{f"{prefix}__first_name__icontains": word})
-            | Q(**{f"{prefix}__last_name__icontains": word})
-            | Q(**{f"{prefix}__username__iexact": word})
+            Q(**{f"{path}first_name__icontains": word})
+            | Q(**{f"{path}last_name__icontains": word})
+            | Q(**{f"{path}username__iexact": word})
         )
     return q
 
 
+# A case number as the office writes it: "SB-00123", "sb123" or the digits alone.
+CASE_NUMBER = re.compile(r"^(?:SB-?)?(\d{1,9})$", re.IGNORECASE)
+# A search that matches more students than this is left to the database as a join.
+SEARCH_STUDENTS = 500
+
+
 def _search_q(text: str) -> Q:
+    """The search box: an exact case number (SB-…) goes straight to its row; digits are a case
+    number or a student number (both indexed); anything else is a name (every word in the
+    first or last name; trigram-indexed on PostgreSQL), a username or a student number.
+
+    The matching students are looked up first, in one query on the users' indexes, so the
+    cases are then read through their placement's student: the query grows with what is
+    found, not with the table (a join with '%…%' on names scanned every case backwards)."""
     text = text.strip()
-    number = text.upper().removeprefix("SB-")
-    q = _person_q("placement__student", text) | Q(placement__student__student_number__iexact=text)
-    if number.isdigit():
-        q |= Q(pk=int(number))
-    return q
+    number = CASE_NUMBER.match(text)
+    if number and not text.isdigit():
+        return Q(pk=int(number.group(1)))
+    if text.isdigit():
+        students = Q(placement__student_id__in=_ids(User.objects.filter(student_number=text)))
+        return Q(pk=int(text)) | students if number else students
+    people = User.objects.filter(
+        _person_q("", text) | Q(student_number=text) | Q(username__iexact=text)
+    )
+    ids = _ids(people)
+    if len(ids) > SEARCH_STUDENTS:
+        return Q(placement__student__in=people.values("pk"))
+    return Q(placement__student_id__in=ids)
+
+
+def _ids(people: QuerySet) -> list[int]:
+    return list(people.order_by().values_list("pk", flat=True)[: SEARCH_STUDENTS + 1])
 
 
 def filter_cases(data: dict, *, today: dt.date | None = None) -> QuerySet[Case]:
@@ -499,7 +530,11 @@ def steering_rows(data: dict[str, Any]) -> dict[str, Any]:
         (_("the decision followed the advice"), _small(advice["followed"])),
         (_("the decision departed from the advice"), _small(advice["departed"])),
     ]
-    return {"per_month": per_month, "schools": schools, "waits": waits, "advice": advice_rows,
+    return {
+        "per_month": per_month,
+        "schools": schools,
+        "waits": waits,
+        "advice": advice_rows,
         "breakdowns": tables,
     }
 
@@ -704,9 +739,7 @@ def breakdowns(start: dt.date | None = None, end: dt.date | None = None) -> list
     counted = {"signalled": Count("pk", filter=period), "open_now": Count("pk", filter=opened)}
     keys = [key for _name, _title, key in BREAKDOWN_DIMENSIONS]
     tables: dict[str, dict] = {name: {} for name, _title, _key in BREAKDOWN_DIMENSIONS}
-    for row in (
-        Case.objects.filter(opened | period).order_by().values(*keys).annotate(**counted)
-    ):
+    for row in Case.objects.filter(opened | period).order_by().values(*keys).annotate(**counted):
         for name, _title, key in BREAKDOWN_DIMENSIONS:
             cell = tables[name].setdefault(row[key], {"signalled": 0, "open_now": 0})
             cell["signalled"] += row["signalled"]

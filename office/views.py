@@ -37,8 +37,9 @@ from .charts import report_charts
 from .forms import OfficeFilterForm, PeriodForm
 
 PAGE_SIZE = 50
-# A filter the database checks row by row (overdue) counts at most this many matches: the
-# first pages come back at once at any data size, and the count reads "more than 1,000".
+# The list counts at most this many matches: the first pages come back at once at any data
+# size (a filter the database checks row by row, like overdue, or a broad search), and the
+# count reads "more than 1,000".
 COUNT_CAP = 1000
 DASHBOARD_LIMIT = 50
 
@@ -133,14 +134,19 @@ def _filtered(form: OfficeFilterForm) -> QuerySet[Case]:
 class CappedPaginator(Paginator):
     """A paginator that counts at most `cap` + 1 rows (`capped` says when there are more)."""
 
-    def __init__(self, object_list, per_page, *, cap: int | None = None, **kwargs):
-        super().__init__(object_list, per_page, **kwargs)
+    def __init__(
+        self, object_list, per_page, *, cap: int | None = None, walk_longest_waiting=False, **kw
+    ):
+        super().__init__(object_list, per_page, **kw)
         self.cap = cap
+        self.walk_longest_waiting = walk_longest_waiting
 
     @cached_property
     def count(self) -> int:
         if self.cap is None:
             return super().count
+        if not self.walk_longest_waiting:
+            return self.object_list.order_by()[: self.cap + 1].count()
         # Walk the longest-waiting open cases first (an index serves that order): those are
         # the likeliest to be overdue, so the cap is reached after few rows at any data size.
         return self.object_list.order_by("state_changed_at", "pk")[: self.cap + 1].count()
@@ -156,7 +162,7 @@ def office_list(request: HttpRequest) -> HttpResponse:
     form = _bound_form(request)
     cases = selectors.list_rows(_filtered(form))
     overdue = form.is_bound and form.is_valid() and form.cleaned_data.get("overdue")
-    paginator = CappedPaginator(cases, PAGE_SIZE, cap=COUNT_CAP if overdue else None)
+    paginator = CappedPaginator(cases, PAGE_SIZE, cap=COUNT_CAP, walk_longest_waiting=overdue)
     page = paginator.get_page(request.GET.get("page"))
     query = request.GET.copy()
     query.pop("page", None)
