@@ -125,10 +125,8 @@ def monitoring_rows(
     result = {}
     for state, rule_key in MONITORED:
         rows = []
-        if (
-            counts is not None
-            and not counts.get(state)
-            and (state == State.CHANGE_CONVERSATION_INCOMPLETE)
+        if counts is not None and not counts.get(state) and (
+            state == State.CHANGE_CONVERSATION_INCOMPLETE
         ):
             result[state] = rows
             continue
@@ -530,11 +528,7 @@ def steering_rows(data: dict[str, Any]) -> dict[str, Any]:
         (_("the decision followed the advice"), _small(advice["followed"])),
         (_("the decision departed from the advice"), _small(advice["departed"])),
     ]
-    return {
-        "per_month": per_month,
-        "schools": schools,
-        "waits": waits,
-        "advice": advice_rows,
+    return {"per_month": per_month, "schools": schools, "waits": waits, "advice": advice_rows,
         "breakdowns": tables,
     }
 
@@ -739,7 +733,9 @@ def breakdowns(start: dt.date | None = None, end: dt.date | None = None) -> list
     counted = {"signalled": Count("pk", filter=period), "open_now": Count("pk", filter=opened)}
     keys = [key for _name, _title, key in BREAKDOWN_DIMENSIONS]
     tables: dict[str, dict] = {name: {} for name, _title, _key in BREAKDOWN_DIMENSIONS}
-    for row in Case.objects.filter(opened | period).order_by().values(*keys).annotate(**counted):
+    for row in (
+        Case.objects.filter(opened | period).order_by().values(*keys).annotate(**counted)
+    ):
         for name, _title, key in BREAKDOWN_DIMENSIONS:
             cell = tables[name].setdefault(row[key], {"signalled": 0, "open_now": 0})
             cell["signalled"] += row["signalled"]
