@@ -1,5 +1,5 @@
 # Shortcuts for people with make; the scripts work without it.
-.PHONY: run test lint format diagram seed bench
+.PHONY: run test lint format diagram seed bench mutate
 
 run:
 	./scripts/run
@@ -30,3 +30,8 @@ bench:
 		.venv/bin/python manage.py bench --reset $(ARGS)
 	DATABASE_URL=$(BENCH_DATABASE_URL) DEBUG=false SECRET_KEY=bench-only-not-secret \
 		.venv/bin/python manage.py bench_import
+
+# Mutation testing of the core modules (README "Mutation testing"; about 30 minutes; not in
+# CI). `make mutate ARGS="workdays validators"` runs some modules, ARGS=--report only reports.
+mutate:
+	.venv/bin/python scripts/mutate $(ARGS)
