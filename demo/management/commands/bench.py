@@ -169,6 +169,8 @@ class Command(BaseCommand):
         url = reverse("office:office_export", args=["csv"])
         t = time.perf_counter()
         response = client.get(url)
+        # The access log's INSERT ... SELECT (one row per exported case) runs before the body.
+        headers_s = time.perf_counter() - t
         rows = 0
         tracemalloc.start()
         for chunk in response.streaming_content:
@@ -178,19 +180,25 @@ class Command(BaseCommand):
         seconds = time.perf_counter() - t
         # Once more without tracemalloc (it slows Python down) for the speed.
         t = time.perf_counter()
-        for _chunk in client.get(url).streaming_content:
+        response = client.get(url)
+        headers_fast = time.perf_counter() - t
+        for _chunk in response.streaming_content:
             pass
         fast = time.perf_counter() - t
         result = {
             "rows": rows - 1,
             "seconds": round(fast, 2),
             "rows_per_s": round((rows - 1) / fast),
+            "access_log_s": round(headers_fast, 2),
+            "stream_rows_per_s": round((rows - 1) / max(fast - headers_fast, 1e-6)),
+            "access_log_s_traced_run": round(headers_s, 2),
             "seconds_traced": round(seconds, 2),
             "peak_mib": round(peak / 2**20, 1),
         }
         self.stdout.write(
             f"  CSV export: {result['rows']:,} rows in {fast:.1f} s "
-            f"({result['rows_per_s']:,} rows/s), peak {result['peak_mib']} MiB"
+            f"({result['rows_per_s']:,} rows/s; {result['stream_rows_per_s']:,} rows/s after the "
+            f"access log's {result['access_log_s']} s), peak {result['peak_mib']} MiB"
         )
         return result
 
@@ -384,7 +392,8 @@ class Command(BaseCommand):
             export, task = data["export"], data["scan_task"]
             w(
                 f"{data['cases']:>9,} cases: CSV export {export['rows']:,} rows "
-                f"{export['rows_per_s']:,} rows/s, peak {export['peak_mib']} MiB; scan task "
+                f"{export['rows_per_s']:,} rows/s ({export['stream_rows_per_s']:,} streamed), "
+                f"peak {export['peak_mib']} MiB; scan task "
                 f"({task['broker']}) {task['seconds']} s, {task['messages']} messages, "
                 f"{task['state']}; case page / bare view {data['case_page_vs_bare']}; "
                 f"seed peak RSS {data['seed_peak_rss_mib']} MiB"
