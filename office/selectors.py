@@ -41,6 +41,7 @@ from cases.models import (
     STATE_VARIANTS,
     Case,
     CaseCategory,
+    CaseStateCount,
     Category,
     State,
     TrainingSchool,
@@ -74,13 +75,20 @@ RECENTLY_CLOSED_DAYS = 30
 
 
 def state_counts(closed_since: dt.datetime | None = None) -> dict[str, int]:
-    """Open cases per state and, with `closed_since`, the cases closed since then per outcome:
-    one query."""
-    scope = Q(state__in=OPEN_STATES)
+    """Open cases per state (the counters the database keeps, `CaseStateCount`: a handful of
+    rows at any number of cases) and, with `closed_since`, the cases closed since then per
+    outcome (the closed_at index: as many rows as recently closed cases): one query."""
+    counters = CaseStateCount.objects.filter(state__in=OPEN_STATES).values_list("state", "count")
     if closed_since is not None:
-        scope |= Q(state__in=CLOSED_STATES, closed_at__gte=closed_since)
-    rows = Case.objects.filter(scope).order_by().values("state").annotate(n=Count("pk"))
-    counts = {row["state"]: row["n"] for row in rows}
+        closed = (
+            Case.objects.filter(closed_at__gte=closed_since, state__in=CLOSED_STATES)
+            .order_by()
+            .values("state")
+            .annotate(n=Count("pk"))
+            .values_list("state", "n")
+        )
+        counters = counters.order_by().union(closed, all=True)
+    counts = dict(counters)
     states = OPEN_STATES + (OUTCOME_STATES if closed_since is not None else ())
     return {state: counts.get(state, 0) for state in states}
 

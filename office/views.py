@@ -106,7 +106,10 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         ],
         "steps": steps,
         "steps_limit": DASHBOARD_LIMIT,
-        "overdue_url": f"{list_url}?overdue=1",
+        # Longest waiting first: the likeliest overdue come first along an index, so the list
+        # and its capped count cost the same at any number of cases (newest first would walk
+        # the recent cases, rarely overdue, to fill a page).
+        "overdue_url": f"{list_url}?{urlencode({'overdue': 1, 'sort': 'waiting'})}",
         "failed": failed,
         "failed_total": failed_total,
         "breakdowns": selectors.breakdowns(),
