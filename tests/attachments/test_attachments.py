@@ -248,3 +248,22 @@ def test_retention_deletes_the_attachments_and_their_files(django_capture_on_com
     assert not Attachment.objects.filter(pk=attachment.pk).exists()
     assert not storage.exists(name)
     assert storage.exists(kept.file.name)
+
+
+def test_a_file_of_a_conversation_is_added_from_and_shown_with_that_conversation(client):
+    conversation = ConversationFactory()
+    case = conversation.case
+    client.force_login(case.placement.school_trainer)
+    page = client.get(case.get_absolute_url()).content.decode()
+    link = reverse("attachments:add", args=[case.pk]) + f"?conversation={conversation.pk}"
+    assert link in page
+    form = client.get(link).content.decode()
+    assert f'<option value="{conversation.pk}" selected>' in form
+    response = post(
+        client, case, name="afspraken.pdf", kind="agreement", conversation=conversation.pk
+    )
+    assert response.status_code == 302
+    assert Attachment.objects.get().conversation == conversation
+    page = client.get(case.get_absolute_url()).content.decode()
+    card = page[page.index(f'id="conversation-{conversation.pk}"') :]
+    assert "afspraken.pdf" in card[: card.index("</article>")]
