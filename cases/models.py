@@ -16,6 +16,7 @@ from django.conf import settings
 from django.contrib.auth.models import AbstractUser, Permission
 from django.core.exceptions import PermissionDenied
 from django.db import models
+from django.db.models.functions import Upper
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
@@ -70,6 +71,12 @@ class User(AbstractUser):
         verbose_name = _("user")
         verbose_name_plural = _("users")
         ordering = ["last_name", "first_name", "username"]
+        # The office's search: an exact student number or username goes straight to its row.
+        # On PostgreSQL names are found through trigram indexes (migration 0011).
+        indexes = [
+            models.Index(fields=["student_number"], name="user_student_number"),
+            models.Index(Upper("username"), name="user_username_upper"),
+        ]
 
     def __str__(self) -> str:
         return self.get_full_name() or self.username
@@ -1417,6 +1424,26 @@ class Case(fsm.ConcurrentTransitionMixin, models.Model):
         self.change_kind = ""
 
 
+class CaseStateCount(models.Model):
+    """The number of cases in each state, kept by the database itself: triggers on the case
+    table (migration 0012, on PostgreSQL and SQLite) add and subtract in the transaction that
+    inserts, deletes or moves a case, whichever way it does (a transition, a bulk insert, the
+    admin), so the counts are consistent under concurrency (the counter rows are locked until
+    commit, an old and a new state always in the same order, so two moves cannot deadlock).
+    The dashboard reads its counts per state here instead of counting every open case."""
+
+    state = models.CharField(_("state"), max_length=40, primary_key=True)
+    count = models.BigIntegerField(_("number of cases"), default=0)
+
+    class Meta:
+        verbose_name = _("number of cases in a state")
+        verbose_name_plural = _("numbers of cases per state")
+        ordering = ["state"]
+
+    def __str__(self) -> str:
+        return f"{self.state}: {self.count}"
+
+
 class CaseCategory(models.Model):
     case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="categories")
     category = models.CharField(_("category"), max_length=30, choices=Category.choices)
@@ -1566,6 +1593,10 @@ RECORD_LABELS: dict[str, str] = {
     "coordinating_trainer_reassigned": _("New coordinating school trainer assigned"),
     # transfers.services.study_step_record: a consequence for the student's study.
     "study_step_recorded": _("Consequence for the study recorded"),
+    # attachments.services.attachment_add: a file on the case (its name is the note); a
+    # doctor's note without its name, and only the student and the office see that event.
+    "attachment_added": _("Attachment added"),
+    "medical_attachment_added": _("Medical attachment added"),
     # cases.services.case_reassign: a new study coach while the case is open.
     "handover_needed": _("Study coach changed: warm handover from the previous coach needed"),
 }
