@@ -49,8 +49,11 @@ def test_a_row_is_made_safe_cell_by_cell():
 
 def test_the_csv_writes_moments_to_the_minute_and_dates_as_they_are():
     buffer = io.StringIO()
-    SafeCSVWriter(buffer).writerow([dt.datetime(2027, 3, 10, 9, 5, 59), dt.date(2027, 3, 10)])
-    assert buffer.getvalue() == '"2027-03-10 09:05","2027-03-10"\r\n'
+    aware = dt.datetime(2027, 3, 10, 9, 5, 59, tzinfo=dt.UTC)
+    SafeCSVWriter(buffer).writerow(
+        [dt.datetime(2027, 3, 10, 9, 5, 59), aware, dt.date(2027, 3, 10)]
+    )
+    assert buffer.getvalue() == '"2027-03-10 09:05","2027-03-10 09:05","2027-03-10"\r\n'
 
 
 def test_the_worksheet_drops_what_it_cannot_hold_and_keeps_numbers_numbers():
