@@ -1,5 +1,5 @@
 # Shortcuts for people with make; the scripts work without it.
-.PHONY: run test lint format diagram seed bench bench-1m
+.PHONY: run test lint format diagram seed bench bench-1m mutate
 
 run:
 	./scripts/run
@@ -39,3 +39,8 @@ bench-1m:
 	createdb -U postgres -h 127.0.0.1 stagebureau_bench 2>/dev/null || true
 	$(BENCH_ENV) .venv/bin/python manage.py migrate --no-input -v0
 	$(BENCH_ENV) .venv/bin/python manage.py bench --reset --sizes 10000 100000 1000000 $(ARGS)
+
+# Mutation testing of the core modules (README "Mutation testing"; about 30 minutes; not in
+# CI). `make mutate ARGS="workdays validators"` runs some modules, ARGS=--report only reports.
+mutate:
+	.venv/bin/python scripts/mutate $(ARGS)

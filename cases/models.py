@@ -1593,6 +1593,10 @@ RECORD_LABELS: dict[str, str] = {
     "coordinating_trainer_reassigned": _("New coordinating school trainer assigned"),
     # transfers.services.study_step_record: a consequence for the student's study.
     "study_step_recorded": _("Consequence for the study recorded"),
+    # attachments.services.attachment_add: a file on the case (its name is the note); a
+    # doctor's note without its name, and only the student and the office see that event.
+    "attachment_added": _("Attachment added"),
+    "medical_attachment_added": _("Medical attachment added"),
     # cases.services.case_reassign: a new study coach while the case is open.
     "handover_needed": _("Study coach changed: warm handover from the previous coach needed"),
 }

@@ -108,11 +108,18 @@ def person_label(user: User) -> str:
     return f"{name} <{user.email}>" if user.email and name != user.email else str(name)
 
 
-def picker_choices(roles: list[str], *, board=None) -> dict[str, list]:
+def name_matches(user: User, search: str) -> bool:
+    """Every word of the search is in the person's first name, last name or e-mail address."""
+    words = [w.casefold() for w in search.split()[:4]]
+    haystack = f"{user.first_name} {user.last_name} {user.email}".casefold()
+    return bool(words) and all(w in haystack for w in words)
+
+
+def picker_choices(roles: list[str], *, board=None, search: str = "") -> dict[str, list]:
     """Grouped <select> choices per role (two queries for all roles together): first the
     people who hold the role on placements at the board's schools, then those who hold it
-    elsewhere, then the other staff by name. Students of placements are left out; nobody
-    is shown by username."""
+    elsewhere, then (only with a search by name or e-mail) the other people who match, never
+    a list of everyone. Students of placements are left out; nobody is shown by username."""
     board_id = getattr(board, "pk", board)
     fields = [PLACEMENT_ROLE_FIELDS[role] for role in roles]
     rows = Placement.objects.order_by().values_list(
@@ -139,7 +146,7 @@ def picker_choices(roles: list[str], *, board=None) -> dict[str, list]:
         others = [
             (u.pk, person_label(u))
             for u in users
-            if u.pk not in here[role] and u.pk not in there[role]
+            if u.pk not in here[role] and u.pk not in there[role] and name_matches(u, search)
         ]
         groups: list = [("", "---------")]
         if at_board:
@@ -147,6 +154,6 @@ def picker_choices(roles: list[str], *, board=None) -> dict[str, list]:
         if elsewhere:
             groups.append((_("%(role)s at other boards") % {"role": label}, elsewhere))
         if others:
-            groups.append((_("Other people"), others))
+            groups.append((_("Other people found by name"), others))
         choices[role] = groups
     return choices

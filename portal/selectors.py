@@ -30,6 +30,8 @@ from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
+from attachments.models import MEDICAL_EVENTS, Attachment
+from attachments.selectors import visible_attachments
 from cases.models import OPEN_STATES, Case, CaseCategory, CaseEvent, Category, Role, State, User
 from cases.rules import CHANGE_PATH_ROLES, can, is_hidden
 from cases.selectors import placement_people, visible_cases
@@ -137,6 +139,7 @@ class CasePage:
     case: Case
     roles: list[str]  # the user's roles on the case, as labels
     may_record_study_step: bool
+    may_add_attachment: bool
     people: list[tuple[str, User]]
     categories: list[str]
     # The steps this user can take now; the ones beside the process (withdraw, stop at once,
@@ -166,6 +169,8 @@ class CasePage:
     # Every other step this user can take now (records, not transitions).
     extra_steps: list[ExtraStep] = field(default_factory=list)
     follow_up_planned: Conversation | None = None
+    # The attachments this user may see (a doctor's note: the student and the office only).
+    attachments: list[Attachment] = field(default_factory=list)
 
     @property
     def shows_change_section(self) -> bool:
@@ -192,6 +197,7 @@ RECORD_KINDS = (
     "wrap_ups",
     "handovers",
     "stops",
+    "attachments",
 )
 # Conversations without invitations, reports without positions and transfers without a warm
 # handover are rare: when there are none, each comes with its children (or its parent) in one
@@ -440,8 +446,13 @@ CHANGE_PATH_EVENTS = frozenset(
 )
 
 
-def _timeline(case: Case, sees_change_path: bool) -> list[TimelineRow]:
+def _timeline(
+    case: Case, sees_change_path: bool, sees_medical: bool = True
+) -> list[TimelineRow]:
     events = CaseEvent.objects.filter(case=case).select_related("actor", "on_behalf_of")
+    if not sees_medical:
+        # That a doctor's note was added is itself medical: only the student and the office.
+        events = events.exclude(name__in=MEDICAL_EVENTS)
     rows, started = [], False
     for event in events.order_by("at", "pk"):
         started = started or event.name in CHANGE_PATH_STARTS
@@ -621,6 +632,8 @@ def case_page(user: User, pk: int) -> CasePage:
         case=case,
         roles=sorted(str(ROLE_LABELS.get(r, r)) for r in roles),
         may_record_study_step=bool(roles & {Role.OFFICE, Role.STUDY_COACH}),
+        may_add_attachment=can(user, "attachments.add_attachment", case),
+        attachments=visible_attachments(user, case) if has["attachments"] else [],
         people=_people(case),
         categories=categories,
         steps=[
@@ -663,7 +676,9 @@ def case_page(user: User, pk: int) -> CasePage:
         transfers=_transfers(case, has),
         handovers=handover_rows,
         stops=list(Stop.objects.filter(case=case)) if has["stops"] else [],
-        timeline=_timeline(case, sees_change_path),
+        timeline=_timeline(
+            case, sees_change_path, sees_medical=can(user, "attachments.view_medical", case)
+        ),
     )
 
 

@@ -100,6 +100,7 @@ MODEL_SCOPES: dict[str, tuple[str | None, str]] = {
     "transfers.Stop": _to_case(),
     "transfers.StudyStep": _to_case(),
     "transfers.Handover": _to_case(),
+    "attachments.Attachment": _to_case(),
     "notifications.Notification": _to_case(),
 }
 
@@ -109,10 +110,11 @@ KWARG_MODELS = {
     "invitation_pk": "conversations.Invitation",
     "action_pk": "conversations.ImprovementAction",
     "handover_pk": "transfers.Handover",
+    "attachment_pk": "attachments.Attachment",
     "case_pk": "cases.Case",
 }
 # In these URL namespaces an argument called `pk` is the case's id (the project's convention).
-CASE_PK_NAMESPACES = {"cases", "conversations", "transfers", "portal"}
+CASE_PK_NAMESPACES = {"cases", "conversations", "transfers", "portal", "attachments"}
 # Exceptions to the conventions above, by URL name.
 URL_MODELS = {
     "notifications:mark_read": ("pk", "notifications.Notification"),

@@ -13,7 +13,9 @@ are the recipients' inbox); which roles were told of a change request is. `EXPOR
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
+import hashlib
 from collections import defaultdict
 from typing import Any
 
@@ -111,6 +113,7 @@ EXPORT_COVERED: dict[str, str] = {
     "transfers.Stop": "cases[].stops",
     "transfers.Handover": "cases[].handovers",
     "transfers.StudyStep": "cases[].study_steps",
+    "attachments.Attachment": "cases[].attachments (the JSON holds each file, base64)",
     "notifications.Notification": "notifications (the student's own inbox)",
 }
 # Models with a path to a student that the export leaves out, with the reason.
@@ -195,13 +198,15 @@ def _student_cases(student: User) -> list[Case]:
             "stops",
             "handovers",
             "study_steps",
+            "attachments__conversation",
         )
         .order_by("signalled_at", "pk")
     )
 
 
-def student_data(student: User) -> dict[str, Any]:
-    """Everything the application holds about the student, by the export rule above."""
+def student_data(student: User, *, file_contents: bool = False) -> dict[str, Any]:
+    """Everything the application holds about the student, by the export rule above. With
+    `file_contents` (the JSON download) each attachment's file is included, base64-encoded."""
     cases = _student_cases(student)
     people = _People(student, cases)
     placements = Placement.objects.filter(student=student).select_related("school")
@@ -233,7 +238,7 @@ def student_data(student: User) -> dict[str, Any]:
             }
             for p in placements
         ],
-        "cases": [_case_data(case, people) for case in cases],
+        "cases": [_case_data(case, people, file_contents=file_contents) for case in cases],
         "notifications": [
             {
                 "case": _number(n.case_id),
@@ -261,7 +266,32 @@ def _number(case_id: int | None) -> str | None:
     return f"SB-{case_id:05d}" if case_id else None
 
 
-def _case_data(case: Case, people: _People) -> dict[str, Any]:
+def _attachment_data(attachment, role, *, file_contents: bool) -> dict[str, Any]:
+    data = {
+        "kind": attachment.kind,
+        "file_name": attachment.original_name,
+        "content_type": attachment.content_type,
+        "size": attachment.size,
+        "uploaded_by": role(attachment.uploaded_by_id),
+        "uploaded_at": _when(attachment.created_at),
+        "conversation": _when(attachment.conversation.starts_at)
+        if attachment.conversation is not None
+        else None,
+    }
+    if file_contents:
+        try:
+            with attachment.file.open("rb") as handle:
+                raw = handle.read()
+        except OSError:  # a file missing from the store: say so, the rest still exports
+            data["content_base64"] = None
+            data["missing"] = True
+        else:
+            data["content_base64"] = base64.b64encode(raw).decode("ascii")
+            data["sha256"] = hashlib.sha256(raw).hexdigest()
+    return data
+
+
+def _case_data(case: Case, people: _People, *, file_contents: bool = False) -> dict[str, Any]:
     def role(user_id):
         return people.role(user_id, case.pk)
 
@@ -380,6 +410,9 @@ def _case_data(case: Case, people: _People) -> dict[str, Any]:
                 "recorded_at": _when(s.recorded_at),
             }
             for s in case.study_steps.all()
+        ],
+        "attachments": [
+            _attachment_data(a, role, file_contents=file_contents) for a in case.attachments.all()
         ],
         "handovers": [
             {

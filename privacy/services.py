@@ -1,6 +1,9 @@
 """What the privacy duties change: the privacy officer's group, and retention (anonymising
 closed cases after the retention period).
 
+Attachments are not anonymised but deleted, row and file (`DELETED_RECORDS`): a file cannot be
+blanked field by field, and a doctor's note must not outlive the case's retention period.
+
 Retention: `anonymise_expired_cases` replaces every free text of a case that was closed more
 than `settings.CASE_RETENTION_DAYS` ago with `MARKER` (the texts are listed in `ANONYMISED_TEXTS`;
 a test fails when a text field of a case's record is in neither that list nor `KEPT_TEXTS`). It
@@ -24,6 +27,7 @@ from django.db import models, transaction
 from django.db.models import F
 from django.utils import timezone
 
+from attachments.services import attachments_delete_for_case
 from cases.models import Case, CaseEvent
 
 from .models import ACCESS_LOG_PERMISSION, PRIVACY_OFFICER_GROUP, AccessLog
@@ -110,6 +114,11 @@ KEPT_TEXTS: dict[str, str] = {
     "notifications.Notification.status": "delivery status code",
     "notifications.Notification.dedupe_key": "event, case id and recipient id only",
 }
+# Records deleted whole, files included (their files leave the store after the commit):
+# model label -> lookup to the case's id. An attachment is the file; nothing of it is kept.
+DELETED_RECORDS: dict[str, str] = {
+    "attachments.Attachment": "case_id",
+}
 # JSON fields of a case's records: replaced by a marker object.
 ANONYMISED_JSON: dict[str, tuple[str, dict[str, Any]]] = {
     "notifications.Notification": ("case_id", {"context": {"anonymised": True}}),
@@ -167,6 +176,8 @@ def case_anonymise(*, case_id: int, now: dt.datetime | None = None) -> bool:
                 qs.update(**_texts_update(fields), anonymised_at=now, version=F("version") + 1)
             else:
                 qs.update(**_texts_update(fields))
+        # The attachments and their files (the files after the commit: attachments.services).
+        attachments_delete_for_case(case_id=case_id)
         for label, (case_path, values) in ANONYMISED_JSON.items():
             apps.get_model(label)._default_manager.filter(**{case_path: case_id}).update(**values)
         for label, (case_path, fields) in NULLED_JSON.items():

@@ -19,6 +19,7 @@ from django.utils.text import slugify
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
+from attachments.models import Attachment
 from cases.models import AdviceDecision, Outcome, Placement, Role, State, User
 from cases.validators import single_line
 from cases.views import forbidden
@@ -123,13 +124,15 @@ def _labels(data: dict[str, Any]) -> dict[str, dict]:
         "stances": choices(Position, "stance"),
         "outcomes": dict(Outcome.choices),
         "decisions": dict(AdviceDecision.choices),
+        "attachment_kinds": dict(Attachment.Kind.choices),
         "questions": {f.name: f.verbose_name for f in Conversation._meta.concrete_fields},
     }
 
 
 def _json(student: User) -> JsonResponse:
     response = JsonResponse(
-        selectors.student_data(student), json_dumps_params={"ensure_ascii": False, "indent": 2}
+        selectors.student_data(student, file_contents=True),
+        json_dumps_params={"ensure_ascii": False, "indent": 2},
     )
     stamp = timezone.localtime().strftime("%Y%m%d")
     response["Content-Disposition"] = (

@@ -29,6 +29,7 @@ urlpatterns = [
     path("cases/", include("cases.urls")),
     path("cases/", include("conversations.urls")),
     path("cases/", include("transfers.urls")),
+    path("cases/", include("attachments.urls")),
     path("cases/", include("office.urls")),
     path("cases/office/", include("semester.urls")),
     path("inbox/", include("notifications.urls")),

@@ -148,12 +148,13 @@ class WrapUpForm(WrapUpFieldsMixin, StepForm):
 PICKED_ROLES = ("mentor", "school_trainer", "study_coach", "coordinating_trainer")
 
 
-def set_people_pickers(form: forms.Form) -> None:
+def set_people_pickers(form: forms.Form, search: str = "") -> None:
     """The people fields: any active person is valid; the list shows, per role, those who hold
-    it at the case's board first, then elsewhere, then the others, by name (never username)."""
+    it at the case's board first, then elsewhere, then the others found by the search (by name
+    or e-mail; never a list of everyone, never a username)."""
     users = active_users()
     board = form.case.placement.school.board if form.case is not None else None
-    choices = picker_choices(list(PICKED_ROLES), board=board)
+    choices = picker_choices(list(PICKED_ROLES), board=board, search=search)
     for name in PICKED_ROLES:
         form.fields[name].queryset = users
         form.fields[name].widget.choices = choices[name]
@@ -185,9 +186,11 @@ class PlaceForm(WrapUpFieldsMixin, StepForm):
         ),
     )
 
-    def __init__(self, *args, with_wrap_up: bool = False, unconfirmed=None, **kwargs):
+    def __init__(
+        self, *args, with_wrap_up: bool = False, unconfirmed=None, search: str = "", **kwargs
+    ):
         super().__init__(*args, **kwargs)
-        set_people_pickers(self)
+        set_people_pickers(self, search)
         if self.case is not None:
             self.fields["study_coach"].initial = self.case.current_placement.study_coach_id
         if with_wrap_up:
@@ -328,9 +331,9 @@ class ResumeForm(StepForm):
         widget=forms.Textarea(attrs={"rows": 3}),
     )
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args, search: str = "", **kwargs):
         super().__init__(*args, **kwargs)
-        set_people_pickers(self)
+        set_people_pickers(self, search)
         if self.case is not None:
             self.fields["study_coach"].initial = self.case.current_placement.study_coach_id
         self.fields["resumed_on"].initial = timezone.localdate()

@@ -307,6 +307,12 @@ class WrapUpFirstStep(StepView):
         raise NotImplementedError
 
 
+def person_search(request: HttpRequest) -> str:
+    """The pickers' search by name or e-mail (?q=), cleaned: the people it finds join the
+    lists of those who hold the role."""
+    return " ".join(request.GET.get("q", "").replace("\x00", "").split())[:100]
+
+
 class PlaceStudentStep(WrapUpFirstStep):
     transition = "place_student"
     intro = gettext_lazy(
@@ -316,10 +322,19 @@ class PlaceStudentStep(WrapUpFirstStep):
     success = gettext_lazy("The new placement has been recorded.")
     submit_label = gettext_lazy("Record the new placement")
 
+    template_name = "transfers/place.html"
+
     def get_form(self, data):
         return PlaceForm(
-            data, case=self.case, with_wrap_up=self.with_wrap_up, unconfirmed=self.unconfirmed
+            data,
+            case=self.case,
+            with_wrap_up=self.with_wrap_up,
+            unconfirmed=self.unconfirmed,
+            search=person_search(self.request),
         )
+
+    def get_context(self) -> dict[str, Any]:
+        return {**super().get_context(), "search": person_search(self.request)}
 
     def perform_step(self, data: dict[str, Any]) -> object:
         return services.place_student(
@@ -415,6 +430,12 @@ class ResumeStep(StepView):
     )
     success = gettext_lazy("The internship has been resumed.")
     submit_label = gettext_lazy("Resume the internship")
+
+    def get_form(self, data):
+        return ResumeForm(data, case=self.case, search=person_search(self.request))
+
+    def get_context(self) -> dict[str, Any]:
+        return {"search": person_search(self.request)}
 
     def perform(self, data: dict[str, Any]) -> object:
         return services.resume(

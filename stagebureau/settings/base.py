@@ -46,6 +46,8 @@ INSTALLED_APPS = [
     "cases",
     "conversations",
     "transfers",
+    # Files on a case or a conversation (improvement plan, POP, agreement, doctor's note).
+    "attachments",
     "notifications",
     # The deadline clock (rules, working days, the reminder scan); above notifications.
     "deadlines",
@@ -261,6 +263,39 @@ CELERY_BEAT_SCHEDULE = {
 # an upload (or `manage.py import_placements`) may have.
 IMPORT_MAX_BYTES = envint("IMPORT_MAX_BYTES", 5 * 1000 * 1000)
 IMPORT_MAX_ROWS = envint("IMPORT_MAX_ROWS", 10_000)
+
+# Attachments (attachments app): the largest file, and where the files are kept. Locally in
+# ATTACHMENT_ROOT by default (never under a public URL: they are served by the download view
+# after the need-to-know check); with ATTACHMENT_S3_BUCKET set, in an S3-compatible store
+# through django-storages (`pip install -e .[s3]`). Files are stored under random names.
+ATTACHMENT_MAX_BYTES = envint("ATTACHMENT_MAX_BYTES", 10 * 1024 * 1024)
+ATTACHMENT_ROOT = Path(env("ATTACHMENT_ROOT", str(VAR_DIR / "attachments")))
+ATTACHMENT_S3_BUCKET = env("ATTACHMENT_S3_BUCKET", "") or ""
+if ATTACHMENT_S3_BUCKET:
+    _attachment_storage = {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {
+            "bucket_name": ATTACHMENT_S3_BUCKET,
+            "endpoint_url": env("ATTACHMENT_S3_ENDPOINT_URL", "") or None,
+            "region_name": env("ATTACHMENT_S3_REGION", "") or None,
+            "access_key": env("ATTACHMENT_S3_ACCESS_KEY_ID", "") or None,
+            "secret_key": env("ATTACHMENT_S3_SECRET_ACCESS_KEY", "") or None,
+            "location": env("ATTACHMENT_S3_PREFIX", "attachments") or "",
+            "default_acl": "private",
+            "querystring_auth": True,
+            "file_overwrite": False,
+        },
+    }
+else:
+    _attachment_storage = {
+        "BACKEND": "django.core.files.storage.FileSystemStorage",
+        "OPTIONS": {"location": str(ATTACHMENT_ROOT), "base_url": None},
+    }
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    "attachments": _attachment_storage,
+}
 
 # --------------------------------------------------------------------------------------------
 # Sign-in (issue #7): throttling, session expiry, sign-in links, optional SURFconext (OIDC).

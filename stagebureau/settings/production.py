@@ -64,7 +64,7 @@ LOGGING = {
 # Static files: collected at build time (Dockerfile) or by scripts/start-web, under hashed names
 # with compressed copies, which WhiteNoise serves with far-future caching headers.
 STORAGES = {
-    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    **STORAGES,  # noqa: F405 (the attachments' store from base)
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
 }
 WHITENOISE_USE_FINDERS = False

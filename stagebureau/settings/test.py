@@ -10,3 +10,15 @@ from .base import *  # noqa: E402,F403
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 ALLOWED_HOSTS = ["*"]
+
+# Attachments of the tests go to a folder of their own, removed with the temporary files.
+import tempfile  # noqa: E402
+
+ATTACHMENT_ROOT = tempfile.mkdtemp(prefix="stagebureau-attachments-")
+STORAGES = {
+    **STORAGES,  # noqa: F405
+    "attachments": {
+        "BACKEND": "django.core.files.storage.FileSystemStorage",
+        "OPTIONS": {"location": ATTACHMENT_ROOT, "base_url": None},
+    },
+}

@@ -9,6 +9,7 @@ from django.utils import timezone
 
 from conversations import services as conversation_services
 from privacy.services import privacy_officer_group
+from tests.attachments.factories import AttachmentFactory
 from tests.cases.factories import UserFactory
 from tests.journeys import change_path
 from tests.transfers.factories import StopFactory
@@ -35,6 +36,7 @@ def full_case(*, closed: bool = True):
         submit=True,
         logged_in_onstage_on=dt.date.today(),
     )
+    AttachmentFactory(case=case, conversation=first, uploaded_by=placement.student)
     StudyStep.objects.create(
         case=case,
         kind=StudyStep.Kind.STUDY_DELAY,

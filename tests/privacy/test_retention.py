@@ -203,6 +203,8 @@ def test_every_text_of_a_case_record_is_anonymised_or_kept_with_a_reason():
     assert {"conversations.StudentNote", "transfers.Position"} <= linked
     missing = []
     for label in sorted(linked):
+        if label in services.DELETED_RECORDS:
+            continue  # deleted whole by retention (attachments: row and file)
         model = apps.get_model(label)
         anonymised = set(services.ANONYMISED_TEXTS.get(label, ("", ()))[1])
         json = (

@@ -119,6 +119,26 @@ def assert_safe_markdown(data: bytes, where: str) -> None:
         assert not re.search(r"(?<!\\)[<\[`]", line), f"{where}: unescaped markup in {line!r}"
 
 
+# An uploaded file is offered as it was uploaded (its content was checked at the upload): only
+# as a download, with the type found by sniffing and no browser sniffing of its own.
+ATTACHMENT_TYPES = {
+    "application/pdf",
+    "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+    "application/vnd.oasis.opendocument.text",
+    "image/png",
+    "image/jpeg",
+    "image/gif",
+    "image/webp",
+}
+
+
+def assert_safe_attachment(response, where: str) -> None:
+    disposition = response.get("Content-Disposition", "")
+    assert disposition.startswith("attachment;"), f"{where}: not an attachment: {disposition!r}"
+    assert not re.search(r"[\r\n]|/|\\|<|>", disposition), f"{where}: {disposition!r}"
+    assert response.get("X-Content-Type-Options") == "nosniff", where
+
+
 def assert_safe_download(response, where: str) -> None:
     """Whatever the data: a spreadsheet has no formula cell, HTML no markup that runs, a
     calendar file and a Markdown note no value on a line of its own, JSON parses."""
@@ -139,5 +159,7 @@ def assert_safe_download(response, where: str) -> None:
         assert_safe_markdown(data, where)
     elif content_type.startswith("application/json"):
         json.loads(data)
+    elif content_type in ATTACHMENT_TYPES:
+        assert_safe_attachment(response, where)
     else:
         raise AssertionError(f"{where}: a download of an unknown kind {content_type!r}")

@@ -12,9 +12,11 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import URLPattern, URLResolver, get_resolver
 from django.utils import timezone
 
+from attachments import services as attachment_services
 from cases import services as case_services
 from cases.models import Case, Category, User
 from conversations import services as conversation_services
@@ -41,6 +43,7 @@ FORMULAS = [
     " =5+5",
 ]
 SCRIPT = "<script>alert(1)</script>"
+ATTACHMENT_PDF = b"%PDF-1.4\n% a hostile name, a harmless file\n%%EOF\n"
 IMG = '"><img src=x onerror=alert(1)>'
 MARKUP = [SCRIPT, IMG, '<a href="javascript:alert(1)">klik</a>']
 CRLF_NAME = "Jan\r\nATTENDEE:mailto:evil@x.example"
@@ -132,6 +135,15 @@ def hostile_world() -> HostileWorld:
         username="hostile-office", office=True, first_name=HYPERLINK, last_name=SCRIPT
     )
     office.groups.add(privacy_officer_group())
+    # A file whose name is a formula, markup and a path: stored under a random name, offered
+    # for download under a cleaned one.
+    attachment = attachment_services.attachment_add(
+        case_id=case.pk,
+        by=student,
+        kind="improvement_plan",
+        upload=SimpleUploadedFile(f"../{HYPERLINK}{SCRIPT}.pdf", ATTACHMENT_PDF),
+        conversation_id=conversation.pk,
+    )
     for item in cases:
         item.refresh_from_db()
     conversation.refresh_from_db()
@@ -149,6 +161,7 @@ def hostile_world() -> HostileWorld:
         objects={
             "invitation": conversation.invitations.get(person=case.placement.mentor),
             "action": case.actions.get(),
+            "attachment": attachment,
         },
     )
 
@@ -162,6 +175,7 @@ def url_kwargs(world: HostileWorld) -> dict:
         "action_pk": world.objects["action"].pk,
         "student_pk": world.people["student"].pk,
         "handover_pk": 999_999,  # none in this world (a 404)
+        "attachment_pk": world.objects["attachment"].pk,
     }
 
 

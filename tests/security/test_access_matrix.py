@@ -37,10 +37,12 @@ import openpyxl
 import pytest
 from django.apps import apps
 from django.core import mail
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from django.utils import timezone
 
+from attachments import services as attachment_services
 from cases import services as case_services
 from cases.models import AdviceDecision, Case, Category, Outcome
 from conversations import services as conversation_services
@@ -49,6 +51,7 @@ from notifications.models import Notification
 from notifications.services import deliver
 from privacy.selectors import is_privacy_officer
 from privacy.services import privacy_officer_group
+from tests.attachments import files as attachment_files
 from tests.cases.factories import PlacementFactory, TrainingSchoolFactory, UserFactory
 from transfers import services as transfer_services
 
@@ -69,6 +72,16 @@ MARK_NOTE_DRAFT = "MARK-7f3a-student-note-draft"
 MARK_CONFIDENTIAL = "MARK-7f3a-confidential-description"
 MARK_C_REASON = "MARK-7f3a-case-c-change-request-reason"
 MARK_C_SUMMARY = "MARK-7f3a-case-c-change-conversation-summary"
+# Attachments (planted in the file's content and name): case A's improvement plan (everyone on
+# A), its doctor's note (the student and the office only), a file of A's all-party
+# conversation (the change path), and case C's doctor's note (the student and the office only:
+# not C's mentor, trainer or coach, who see C).
+MARK_FILE = "MARK-7f3a-attachment-of-case-a"
+MARK_MEDICAL = "MARK-7f3a-doctors-note-of-case-a"
+MARK_CHANGE_FILE = "MARK-7f3a-attachment-of-the-all-party-conversation"
+MARK_MEDICAL_C = "MARK-7f3a-doctors-note-of-case-c"
+MEDICAL_MARKERS = (MARK_MEDICAL, MARK_MEDICAL_C)
+SEES_MEDICAL = {"student", "office"}
 # What the student agreed to share with the new school: the new school's staff see it.
 MARK_SHARED = "MARK-7f3a-shared-with-the-new-school"
 ALL_MARKERS = (
@@ -83,6 +96,10 @@ ALL_MARKERS = (
     MARK_CONFIDENTIAL,
     MARK_C_REASON,
     MARK_C_SUMMARY,
+    MARK_FILE,
+    MARK_MEDICAL,
+    MARK_CHANGE_FILE,
+    MARK_MEDICAL_C,
 )
 CHANGE_PATH_MARKERS_C = (MARK_C_REASON, MARK_C_SUMMARY)
 CHANGE_PATH_MARKERS = (
@@ -92,6 +109,7 @@ CHANGE_PATH_MARKERS = (
     MARK_ANSWER,
     MARK_OUTCOME,
     MARK_ISOP,
+    MARK_CHANGE_FILE,
 )
 
 # --------------------------------------------------------------------------------------------
@@ -159,13 +177,15 @@ def markers_hidden_from(person: str) -> set[str]:
     hidden = set()
     kind = KIND_ON_A.get(person)
     if kind is None:
-        hidden |= {MARK_DESCRIPTION, *CHANGE_PATH_MARKERS}
+        hidden |= {MARK_DESCRIPTION, MARK_FILE, *CHANGE_PATH_MARKERS}
     elif kind not in SEES_CHANGE_PATH:
         hidden |= set(CHANGE_PATH_MARKERS)
     if kind != "student":
         hidden.add(MARK_NOTE_DRAFT)
     if person not in KIND_ON_B:
         hidden.add(MARK_CONFIDENTIAL)
+    if person not in SEES_MEDICAL:
+        hidden |= set(MEDICAL_MARKERS)
     kind_c = KIND_ON_C.get(person)
     if kind_c is None or kind_c not in SEES_CHANGE_PATH:
         hidden |= set(CHANGE_PATH_MARKERS_C)
@@ -210,6 +230,15 @@ CASE_PAGES: dict[str, set[str]] = {
     "transfers:wrap_up": {"school_trainer", "student", "office"},
     "transfers:study_step": {"study_coach", "office"},
     "transfers:wrap_up_confirm": {"school_trainer", "student", "office"},
+    # The people on the placement and the office add files (attachments/rules.py).
+    "attachments:add": {
+        "student",
+        "mentor",
+        "school_trainer",
+        "study_coach",
+        "coordinating_trainer",
+        "office",
+    },
 }
 # Whoever signalled may withdraw before the change path: case B (signalled) by its student.
 WITHDRAW_SIGNALLER = {("B", "student")}
@@ -241,6 +270,11 @@ OBJECT_PAGES: dict[tuple[str, str], set[str]] = {
     # Case C's first conversation has no note: a redirect back for whoever sees it.
     ("conversations:note_download", "P2"): ALL_KINDS,
     ("conversations:note_download", "C2"): SEES_CHANGE_PATH,
+    # Attachments: (N)ot medical, (M)edical, on the (C)hange conversation; "2": case C.
+    ("attachments:download", "N"): ALL_KINDS,
+    ("attachments:download", "M"): SEES_MEDICAL,
+    ("attachments:download", "C"): SEES_CHANGE_PATH,
+    ("attachments:download", "B"): ALL_KINDS,
 }
 # Pages without a case: who gets them (by kind "office", "isop" or "user"). A POST-only page
 # is checked for anonymous users and CSRF only.
@@ -496,8 +530,32 @@ def build_world() -> World:
             "P2": (case_c.actions.get().pk, "C"),
         },
         "handover_pk": {"C": (case_a.handovers.get().pk, "A")},
+        "attachment_pk": _attachments(world, old, new, problem_c),
     }
     return world
+
+
+def _attachments(world: World, old, new, problem_c) -> dict:
+    """The files of the world, each with its marker in its content and name."""
+    office = world.people["office"]
+
+    def add(case, by, kind, marker, conversation=None):
+        return attachment_services.attachment_add(
+            case_id=case.pk,
+            by=by,
+            kind=kind,
+            upload=SimpleUploadedFile(f"{marker}.pdf", attachment_files.pdf(marker)),
+            conversation_id=conversation.pk if conversation else None,
+        ).pk
+
+    return {
+        "N": (add(world.case_a, office, "improvement_plan", MARK_FILE, world.problem), "A"),
+        "M": (add(world.case_a, old.student, "medical", MARK_MEDICAL), "A"),
+        "C": (add(world.case_a, office, "agreement", MARK_CHANGE_FILE, world.change), "A"),
+        "N2": (add(world.case_c, new.mentor, "pop", "pop-van-case-c", problem_c), "C"),
+        "M2": (add(world.case_c, new.student, "medical", MARK_MEDICAL_C), "C"),
+        "B": (add(world.case_b, world.case_b.placement.student, "other", "brief-b"), "B"),
+    }
 
 
 ANSWERS = ("problem", "what_was_done", "when_it_goes_well", "student_needs", "school_offers")
@@ -534,7 +592,7 @@ def all_patterns() -> list[Pattern]:
 
 
 CASE_KWARGS = {"pk"}
-OBJECT_KWARGS = {"conversation_pk", "invitation_pk", "action_pk", "handover_pk"}
+OBJECT_KWARGS = {"conversation_pk", "invitation_pk", "action_pk", "handover_pk", "attachment_pk"}
 
 
 def classify(pattern: Pattern) -> str:
@@ -637,6 +695,7 @@ def snapshot() -> dict:
         "notifications",
         "deadlines",
         "privacy",
+        "attachments",
         "auth",
     )
     for app in apps_with_rows:

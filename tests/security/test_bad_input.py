@@ -60,6 +60,7 @@ from notifications.services import deliver
 from privacy.services import privacy_officer_group
 from semester.models import ImportBatch
 from semester.services import import_preview
+from tests.attachments import files as attachment_files
 from tests.cases.factories import PlacementFactory, TrainingSchoolFactory, UserFactory
 from tests.security.downloads import FORMATS, assert_safe_download, assert_safe_ics, is_download
 from tests.security.hostile import (
@@ -572,6 +573,60 @@ def upload_fields(world: World) -> Fields:
         st.sampled_from(["", "geen bestand", "\x00"]),  # a field, not a file
     )
     return {"file": (valid, mostly(valid, files))}
+
+
+def attachment_fields(world: World) -> Fields:
+    """The upload of an attachment: files that are not what their name says (HTML, a program,
+    SVG, a ZIP that is no document, a PNG named .pdf), empty, too large, random bytes, hostile
+    names; a doctor's note by the mentor (not theirs to add); other conversations."""
+
+    def upload(content: bytes, name: str = "verbeterplan.pdf") -> SimpleUploadedFile:
+        return SimpleUploadedFile(name, content, content_type="application/pdf")
+
+    valid = st.sampled_from(
+        [
+            ("verbeterplan.pdf", attachment_files.pdf),
+            ("pop.docx", attachment_files.docx),
+            ("afspraken.odt", attachment_files.odt),
+            ("foto.png", attachment_files.png),
+            ("foto.jpg", attachment_files.jpeg),
+        ]
+    ).map(lambda pair: upload(pair[1](), pair[0]))
+    names = st.sampled_from(
+        [
+            "<script>alert(1)</script>.pdf",
+            "x" * 300 + ".pdf",
+            "../../etc/passwd.pdf",
+            "plan\u202efdp.exe",
+            "plan.pdf.exe",
+            "=HYPERLINK(1).pdf",
+            "",
+            ".pdf",
+        ]
+    )
+    files = st.one_of(
+        st.builds(lambda name: upload(attachment_files.pdf(), name), names),
+        st.builds(upload, st.binary(max_size=2_000)),
+        st.sampled_from(
+            [
+                b"",
+                attachment_files.HTML,
+                attachment_files.EXE,
+                attachment_files.SVG,
+                attachment_files.plain_zip(),
+                attachment_files.png(),
+                b"PK\x03\x04broken",
+                b"%PDF-" + b"x" * 6_000,  # over the endpoint's ATTACHMENT_MAX_BYTES
+            ]
+        ).map(upload),
+        st.sampled_from(["", "geen bestand", "\x00"]),  # a field, not a file
+    )
+    conversation = world.objects["conversation"].pk
+    return {
+        "kind": choice_field(["improvement_plan", "pop", "agreement", "other"], extra=["medical"]),
+        "conversation": id_field([conversation], [999_999]),
+        "file": (valid, mostly(valid, files)),
+    }
 
 
 def confirm_fields(world: World) -> Fields:
@@ -1141,6 +1196,16 @@ ENDPOINTS: dict[str, Endpoint] = {
             lambda w: {"handover_pk": w.objects["handover"].pk},
             lambda w: {"junk": junk_field()},
             versioned=False,
+        ),
+        Endpoint(
+            "attachments:add",
+            lambda: build("improving"),
+            "mentor",
+            case_kw,
+            attachment_fields,
+            other_kwargs=other_case_kw,
+            versioned=False,
+            settings={"ATTACHMENT_MAX_BYTES": 5_000},
         ),
         Endpoint(
             "semester:import",

@@ -35,6 +35,7 @@ from tests.security.downloads import (
     DANGER,
     FORMATS,
     assert_no_formula,
+    assert_safe_attachment,
     assert_safe_ics,
     assert_safe_markdown,
     content,
@@ -45,6 +46,7 @@ from tests.security.downloads import (
     xlsx_cells,
 )
 from tests.security.hostile import (
+    ATTACHMENT_PDF,
     FORMULAS,
     HYPERLINK,
     LOCATION,
@@ -231,6 +233,10 @@ def check_json(data: bytes, where: str, planted: list[str]) -> None:
         assert json.dumps(value, ensure_ascii=False)[1:-1] in flat, (where, value)
 
 
+def check_attachment(data: bytes, where: str, planted: list[str]) -> None:
+    assert data == ATTACHMENT_PDF, where
+
+
 Check = Callable[[bytes, str, list[str]], None]
 
 
@@ -282,6 +288,12 @@ EXPORTS: dict[tuple[str, str | None], tuple[str, Check, dict]] = {
         check_markdown,
         {"": lambda w: []},
     ),
+    ("attachments:download", None): (
+        "the file as uploaded (content sniffed at the upload), as an attachment with a cleaned "
+        "name, its sniffed type and nosniff (attachments/views.py)",
+        check_attachment,
+        {"": lambda w: []},
+    ),
     ("privacy:my_data_json", None): (
         "JSON: data, not a spreadsheet; escaped by the encoder",
         check_json,
@@ -314,3 +326,17 @@ def test_every_download_is_covered_and_safe_with_hostile_data():
 def test_the_triggers_are_owasps_and_their_variants():
     assert {"=", "+", "-", "@", "\t", "\r"} <= FORMULA_TRIGGERS
     assert not re.search(r"[A-Za-z0-9]", "".join(FORMULA_TRIGGERS))
+
+
+def test_an_attachment_with_a_hostile_name_downloads_under_a_clean_one():
+    world = hostile_world()
+    attachment = world.objects["attachment"]
+    assert "/" not in attachment.original_name and "<" not in attachment.original_name
+    assert not attachment.file.name.startswith(("..", "/")) and "script" not in attachment.file.name
+    client = Client()
+    client.force_login(world.people["student"])
+    response = client.get(reverse("attachments:download", args=[attachment.pk]))
+    assert response.status_code == 200
+    assert content(response) == ATTACHMENT_PDF
+    assert_safe_attachment(response, "attachment")
+    assert 'filename="' in response["Content-Disposition"]
