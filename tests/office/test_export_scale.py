@@ -92,3 +92,15 @@ def test_the_export_reads_chunks_of_rows_in_few_queries(client, monkeypatch):
     with_category = [line for line in lines[1:] if line[8]]
     assert len(with_category) == 3
     assert {line[8] for line in with_category} == {str(Category.CLASSROOM.label)}
+
+
+def test_the_csv_writer_writes_every_moment_as_date_and_minutes():
+    import datetime as dt
+
+    from cases.exports import SafeCSVWriter
+
+    buffer = io.StringIO()
+    naive = dt.datetime(2026, 3, 4, 5, 6, 7, 890)
+    aware = dt.datetime(2026, 3, 4, 5, 6, 7, tzinfo=dt.timezone(dt.timedelta(hours=1)))
+    SafeCSVWriter(buffer).writerow([naive, aware])
+    assert buffer.getvalue() == '"2026-03-04 05:06","2026-03-04 05:06"\r\n'
