@@ -9,6 +9,7 @@ from .models import (
     Case,
     CaseCategory,
     CaseEvent,
+    CaseStateCount,
     Deputy,
     Partnership,
     Placement,
@@ -207,3 +208,19 @@ class DeputyAdmin(admin.ModelAdmin):
     list_display = ("person", "role", "starts_on", "ends_on", "named_by")
     list_filter = ("role",)
     raw_id_fields = ("person", "named_by")
+
+
+@admin.register(CaseStateCount)
+class CaseStateCountAdmin(admin.ModelAdmin):
+    """The counters the database keeps (read only): cases per state."""
+
+    list_display = ("state", "count")
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False

@@ -16,6 +16,7 @@ from django.conf import settings
 from django.contrib.auth.models import AbstractUser, Permission
 from django.core.exceptions import PermissionDenied
 from django.db import models
+from django.db.models.functions import Upper
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
@@ -70,6 +71,12 @@ class User(AbstractUser):
         verbose_name = _("user")
         verbose_name_plural = _("users")
         ordering = ["last_name", "first_name", "username"]
+        # The office's search: an exact student number or username goes straight to its row.
+        # On PostgreSQL names are found through trigram indexes (migration 0011).
+        indexes = [
+            models.Index(fields=["student_number"], name="user_student_number"),
+            models.Index(Upper("username"), name="user_username_upper"),
+        ]
 
     def __str__(self) -> str:
         return self.get_full_name() or self.username
@@ -1430,6 +1437,26 @@ class Case(fsm.ConcurrentTransitionMixin, models.Model):
             raise GuardFailed(_("Give a reason for reopening the case."))
         self.closed_at = None
         self.change_kind = ""
+
+
+class CaseStateCount(models.Model):
+    """The number of cases in each state, kept by the database itself: triggers on the case
+    table (migration 0012, on PostgreSQL and SQLite) add and subtract in the transaction that
+    inserts, deletes or moves a case, whichever way it does (a transition, a bulk insert, the
+    admin), so the counts are consistent under concurrency (the counter rows are locked until
+    commit, an old and a new state always in the same order, so two moves cannot deadlock).
+    The dashboard reads its counts per state here instead of counting every open case."""
+
+    state = models.CharField(_("state"), max_length=40, primary_key=True)
+    count = models.BigIntegerField(_("number of cases"), default=0)
+
+    class Meta:
+        verbose_name = _("number of cases in a state")
+        verbose_name_plural = _("numbers of cases per state")
+        ordering = ["state"]
+
+    def __str__(self) -> str:
+        return f"{self.state}: {self.count}"
 
 
 class CaseCategory(models.Model):

@@ -53,34 +53,46 @@ def is_hidden(case) -> bool:
     return bool(case.confidential and case.confidential_released_at is None)
 
 
+def _signed_in(user) -> bool:
+    return bool(getattr(user, "is_authenticated", False)) and user.pk is not None
+
+
 def _roles(user, case) -> set[str]:
     return case.roles_of(user)
 
 
+# Every predicate refuses a visitor who is not signed in and a missing object (django-rules
+# passes None when a permission is asked without one) before it reads anything.
+
+
 @rules.predicate
 def is_office(user) -> bool:
-    return bool(getattr(user, "is_authenticated", False) and user.is_office)
+    return _signed_in(user) and user.is_office
 
 
 @rules.predicate
 def is_case_student(user, case) -> bool:
-    return case is not None and user.pk is not None and case.placement.student_id == user.pk
+    """The student the case is about (the student always sees their own case and note)."""
+    if case is None or not _signed_in(user):
+        return False
+    return case.placement.student_id == user.pk
 
 
 @rules.predicate
 def is_related(user, case) -> bool:
     """The same relation as `CaseQuerySet.related_to` (keep the two in step)."""
-    if case is None or not getattr(user, "is_authenticated", False):
+    if case is None or not _signed_in(user):
         return False
     if user.is_office:
         return True
     if is_hidden(case):
-        return case.placement.student_id == user.pk
-    if user.pk is not None and any(case.person_id(r) == user.pk for r in PLACEMENT_ROLE_FIELDS):
+        return is_case_student(user, case)
+    if any(case.person_id(r) == user.pk for r in PLACEMENT_ROLE_FIELDS):
         return True
     # The managers' .all() reads a prefetch when the case page loaded one.
     if user.is_isop_owner and case.isop_requests.all().exists():
         return True
+    # The previous study coach, while the case waits for the warm handover only.
     return case.state == State.HANDOVER and any(
         h.old_coach_id == user.pk and h.confirmed_at is None for h in case.handovers.all()
     )
@@ -88,16 +100,24 @@ def is_related(user, case) -> bool:
 
 @rules.predicate
 def sees_change_path(user, case) -> bool:
+    if case is None or not _signed_in(user):
+        return False
     return bool(_roles(user, case) & CHANGE_PATH_ROLES)
 
 
 @rules.predicate
 def may_release(user, case) -> bool:
+    """A confidential signal is released by the office while the case is open (a closed case
+    stays as it was: nobody is told about it afterwards)."""
+    if case is None or not _signed_in(user):
+        return False
     return is_hidden(case) and case.is_open
 
 
 @rules.predicate
 def conversation_is_visible(user, conversation) -> bool:
+    if conversation is None or not _signed_in(user):
+        return False
     case = conversation.case
     if not is_related(user, case):
         return False
@@ -107,40 +127,48 @@ def conversation_is_visible(user, conversation) -> bool:
 
 @rules.predicate
 def note_is_visible(user, note) -> bool:
+    if note is None or not _signed_in(user):
+        return False
     conversation = note.conversation
-    if conversation.case.placement.student_id == user.pk:
+    if is_case_student(user, conversation.case):
         return is_related(user, conversation.case)
     return note.submitted_at is not None and conversation_is_visible(user, conversation)
 
 
+def _has_role(user, case, roles: frozenset[str]) -> bool:
+    if case is None or not _signed_in(user):
+        return False
+    return bool(_roles(user, case) & roles)
+
+
 @rules.predicate
 def adds_actions(user, case) -> bool:
-    return bool(_roles(user, case) & ACTION_ADDER_ROLES)
+    return _has_role(user, case, ACTION_ADDER_ROLES)
 
 
 @rules.predicate
 def evaluates_action(user, action) -> bool:
     """The action's owner, or the school trainer, study coach or office of its case."""
-    if action is None or user.pk is None:
+    if action is None or not _signed_in(user):
         return False
-    return action.owner_id == user.pk or bool(_roles(user, action.case) & ACTION_EVALUATOR_ROLES)
+    return action.owner_id == user.pk or _has_role(user, action.case, ACTION_EVALUATOR_ROLES)
 
 
 @rules.predicate
 def records_wrap_up(user, case) -> bool:
-    return bool(_roles(user, case) & WRAP_UP_ROLES)
+    return _has_role(user, case, WRAP_UP_ROLES)
 
 
 @rules.predicate
 def plans_follow_ups(user, case) -> bool:
-    return bool(_roles(user, case) & FOLLOW_UP_ROLES)
+    return _has_role(user, case, FOLLOW_UP_ROLES)
 
 
 @rules.predicate
 def confirms_wrap_up(user, wrap_up) -> bool:
     """The wrap-up is agreed by the school trainer and the student: the one who did not record
     it confirms it, or the office on their behalf."""
-    if wrap_up is None or user.pk is None or wrap_up.confirmed_at is not None:
+    if wrap_up is None or not _signed_in(user) or wrap_up.confirmed_at is not None:
         return False
     roles = _roles(user, wrap_up.case)
     if Role.OFFICE in roles:

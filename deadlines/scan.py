@@ -138,6 +138,10 @@ def _emit(
     global_ids: dict[str, list[int]],
 ) -> int:
     event = event_name(rule.key, kind)
+    # An escalation goes to the office, which acts on overdue steps from the dashboard's overdue
+    # list, not from its inbox: it is e-mailed and kept in the inbox, but already read, so the
+    # office's unread badge is not buried under tens of thousands of them.
+    read_at = timezone.now() if kind == ESCALATE else None
     created = 0
     batch: list[Notification] = []
     for row in _rows(rule, kind, region, upper, lower):
@@ -152,6 +156,7 @@ def _emit(
                     event=event,
                     dedupe_key=f"{row['pk']}:{event}:{step}:{recipient_id}",
                     context={"responsible": responsible},
+                    read_at=read_at,
                 )
             )
         if len(batch) >= BATCH:
@@ -177,5 +182,7 @@ def _flush(batch: list[Notification]) -> int:
                 status=Notification.Status.PENDING,
             ).values_list("pk", flat=True)
         )
-        transaction.on_commit(lambda: outbox.queue_delivery(ids), robust=True)
+        # One message for the batch. Not robust: a robust callback would swallow Celery's
+        # time-limit exceptions (they are Exceptions) and the task would report success.
+        transaction.on_commit(lambda: outbox.queue_batches(ids))
     return len(fresh)

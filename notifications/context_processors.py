@@ -1,3 +1,4 @@
+from .selectors import unread_badge
 from .services import unread_count
 
 
@@ -7,4 +8,5 @@ def inbox(request) -> dict:
         return {}
     # stagebureau.backends.RequestUserBackend counts them with the user's own query.
     count = getattr(user, "_unread_notifications", None)
-    return {"unread_notifications": unread_count(user) if count is None else count}
+    count = unread_count(user) if count is None else count
+    return {"unread_notifications": count, "unread_badge": unread_badge(count)}

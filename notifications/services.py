@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterable
 from datetime import timedelta
 from typing import Any
 
+from celery.exceptions import SoftTimeLimitExceeded, TimeLimitExceeded
 from django.conf import settings
 from django.core.mail import get_connection
 from django.db import transaction
@@ -23,6 +24,7 @@ from cases.events import StepEvent
 from cases.rules import is_related
 from cases.validators import LINE_BREAKS_AND_CONTROLS
 
+from . import selectors
 from .emails import render_email
 from .models import Notification
 
@@ -35,6 +37,7 @@ def claim_timeout() -> timedelta:
     still running is never taken over)."""
     return timedelta(seconds=settings.NOTIFICATION_CLAIM_SECONDS)
 
+
 # The sweep retries a failed row this many times, waiting longer after each attempt
 # (besides the task's own retries with backoff); then it waits for `manage.py outbox --retry`.
 SWEEP_ATTEMPTS = 10
@@ -42,12 +45,22 @@ SWEEP_MAX_WAIT = timedelta(hours=1)
 
 Attachment = dict[str, str]
 
+# Celery's time limits must stop a task, never be taken for a broker error: every
+# `except Exception` on the delivery path re-raises these first (both are Exceptions).
+TIME_LIMITS = (SoftTimeLimitExceeded, TimeLimitExceeded)
+
+# How many outbox rows one Celery message carries when many are queued at once (the deadline
+# scan, the sweep): one message per row meant 71,850 messages for one scan at 100,000 cases.
+QUEUE_BATCH = 1000
+
 __all__ = [
     "claim",
     "deliver",
     "notify",
     "on_step",
     "queue_delivery",
+    "queue_batches",
+    "deliver_many",
     "claim_timeout",
     "render_email",
     "retire_unseeable",
@@ -132,13 +145,52 @@ def retire_unseeable(case, *, may_see: Callable[[Any, Any], bool]) -> int:
 
 
 def queue_delivery(ids: list[int]) -> None:
+    """One message per row: what a step queues (a handful of rows, each retried with backoff)."""
     from .tasks import deliver_notification
 
     for pk in ids:
         try:
             deliver_notification.delay(pk)
+        except TIME_LIMITS:
+            raise
         except Exception:  # broker down: the sweep picks the row up later
             logger.warning("Could not queue notification %s; the sweep will retry it", pk)
+
+
+def queue_batches(ids: list[int], size: int = QUEUE_BATCH) -> int:
+    """One message per `size` rows (the scan, the sweep); returns the number of messages sent.
+    A batch the broker refused stays pending, and the sweep queues it again."""
+    from .tasks import deliver_batch
+
+    messages = 0
+    for start in range(0, len(ids), size):
+        chunk = list(ids[start : start + size])
+        try:
+            deliver_batch.delay(chunk)
+            messages += 1
+        except TIME_LIMITS:
+            raise
+        except Exception:  # broker down: the sweep picks the rows up later
+            logger.warning(
+                "Could not queue %s notifications; the sweep will retry them", len(chunk)
+            )
+    return messages
+
+
+def deliver_many(ids: list[int]) -> int:
+    """Deliver a batch in turn; returns how many were sent. A row that fails is marked failed
+    and left to the sweep (with its backoff); a time limit stops the batch at once, and the rows
+    not yet tried stay pending for the sweep (the one being sent is marked failed, and tried
+    again after its wait)."""
+    sent = 0
+    for pk in ids:
+        try:
+            sent += deliver(pk)
+        except TIME_LIMITS:
+            raise
+        except Exception as exc:
+            logger.info("Notification %s failed in a batch; the sweep retries it: %s", pk, exc)
+    return sent
 
 
 def claim(pk: int) -> Notification | None:
@@ -235,6 +287,8 @@ def _failed(notification: Notification, reason: str) -> None:
 def _close(connection) -> None:
     try:
         connection.close()
+    except TIME_LIMITS:
+        raise
     except Exception as exc:  # the message was accepted; a failing QUIT changes nothing
         logger.info("Closing the mail connection failed: %s", exc)
 
@@ -279,4 +333,5 @@ def retry_ids(older_than: timedelta = timedelta(minutes=1)) -> list[int]:
 
 
 def unread_count(user) -> int:
-    return Notification.objects.filter(recipient=user, read_at__isnull=True).count()
+    """Counted up to selectors.UNREAD_CAP: the badge shows "99+" from there."""
+    return selectors.unread_count(user)

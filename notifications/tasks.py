@@ -25,9 +25,21 @@ def deliver_notification(self, notification_id: int) -> bool:
     return services.deliver(notification_id)
 
 
+@shared_task(
+    acks_late=True,
+    reject_on_worker_lost=True,
+    soft_time_limit=DELIVERY_SOFT_TIME_LIMIT,
+    time_limit=DELIVERY_TIME_LIMIT,
+)
+def deliver_batch(notification_ids: list[int]) -> int:
+    """Many rows in one message (the scan, the sweep). Stopped by its soft time limit, it
+    raises (the task fails visibly); the rows it did not reach stay pending for the sweep."""
+    return services.deliver_many(notification_ids)
+
+
 @shared_task(acks_late=True)
 def sweep_outbox() -> int:
     """Queue again what was never queued (broker down) or failed; the claim prevents doubles."""
     ids = services.pending_ids()
-    services.queue_delivery(ids)
+    services.queue_batches(ids)
     return len(ids)

@@ -147,6 +147,7 @@ ADMIN_MODELS_WITHOUT_CASE = {
     "cases.Board",
     "cases.TrainingSchool",
     "cases.Deputy",  # who is deputy office staff or ISOP owner for a period, no case
+    "cases.CaseStateCount",  # the number of cases per state, no case
     "deadlines.DeadlineRule",
     "deadlines.SchoolHoliday",
 }

@@ -100,6 +100,16 @@ def test_it_warns_due_soon_then_reminds_then_escalates(signalled_case, office):
     ]
 
 
+def test_escalations_reach_the_office_already_read(signalled_case, office):
+    scan(dt.date(2026, 11, 30))
+    rows = Notification.objects.filter(case=signalled_case)
+    assert {(n.event.rsplit(":", 1)[1], n.read_at is None) for n in rows} == {
+        ("remind", True),
+        ("escalate", False),
+    }
+    assert rows.get(recipient=office).status == Notification.Status.PENDING  # still e-mailed
+
+
 def test_running_the_scan_twice_sends_each_reminder_once(signalled_case, office):
     first = scan(dt.date(2026, 11, 30))
     count = Notification.objects.count()

@@ -7,6 +7,7 @@ import datetime as dt
 
 import pytest
 import time_machine
+from celery.exceptions import SoftTimeLimitExceeded, TimeLimitExceeded
 from django.core import mail
 from django.utils import timezone, translation
 
@@ -112,6 +113,49 @@ class TestQueue:
         monkeypatch.setattr("notifications.tasks.deliver_notification.delay", down)
         services.queue_delivery([7])  # no exception: the sweep queues the row again
         assert "sweep will retry" in caplog.text
+
+    def test_many_rows_go_in_batches_of_a_thousand(self, monkeypatch):
+        sent = []
+        monkeypatch.setattr("notifications.tasks.deliver_batch.delay", sent.append)
+        assert services.queue_batches(list(range(2500))) == 3
+        assert [len(batch) for batch in sent] == [1000, 1000, 500]
+
+    def test_a_broker_that_is_down_loses_no_batch(self, monkeypatch, caplog):
+        def down(ids):
+            raise ConnectionError("broker down")
+
+        monkeypatch.setattr("notifications.tasks.deliver_batch.delay", down)
+        assert services.queue_batches([7, 8]) == 0  # no exception: the sweep queues them again
+        assert "sweep will retry" in caplog.text
+
+    @pytest.mark.parametrize("limit", [SoftTimeLimitExceeded, TimeLimitExceeded])
+    def test_a_time_limit_is_never_taken_for_a_broker_that_is_down(self, monkeypatch, limit):
+        def stopped(*args):
+            raise limit()
+
+        monkeypatch.setattr("notifications.tasks.deliver_batch.delay", stopped)
+        monkeypatch.setattr("notifications.tasks.deliver_notification.delay", stopped)
+        with pytest.raises(limit):
+            services.queue_batches([7])
+        with pytest.raises(limit):
+            services.queue_delivery([7])
+
+    def test_a_batch_goes_on_after_a_failed_row_but_not_after_a_time_limit(self, monkeypatch):
+        tried = []
+
+        def deliver(pk):
+            tried.append(pk)
+            if pk == 2:
+                raise ConnectionError("mail server down")
+            if pk == 4:
+                raise SoftTimeLimitExceeded()
+            return True
+
+        monkeypatch.setattr(services, "deliver", deliver)
+        with pytest.raises(SoftTimeLimitExceeded):
+            services.deliver_many([1, 2, 3, 4, 5])
+        assert tried == [1, 2, 3, 4]
+        assert services.deliver_many([1, 2, 3]) == 2
 
     def test_pending_rows_are_swept(self):
         stale = NotificationFactory(stale=True)

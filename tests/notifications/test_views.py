@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 from django.urls import reverse
-from django.utils import translation
+from django.utils import timezone, translation
 from django.utils.html import escape
 
 from cases.models import EVENT_LABELS
@@ -57,6 +57,24 @@ def test_the_navbar_shows_the_unread_count(client):
     response = client.get(reverse("cases:my_cases"))
     assert response.context["unread_notifications"] == 2
     assert b'badge rounded-pill text-bg-warning ms-1">2<' in response.content
+
+
+def test_the_unread_badge_stops_counting_at_a_hundred(client):
+    case = CaseFactory()
+    me = case.placement.mentor
+    Notification.objects.bulk_create(
+        Notification(recipient=me, case=case, event="signal", dedupe_key=f"k{i}")
+        for i in range(150)
+    )
+    client.force_login(me)
+    response = client.get(reverse("cases:my_cases"))
+    assert response.context["unread_notifications"] == 100  # counted over a LIMIT 100
+    assert b'badge rounded-pill text-bg-warning ms-1">99+<' in response.content
+    Notification.objects.filter(pk__in=Notification.objects.values("pk")[:51]).update(
+        read_at=timezone.now()
+    )
+    response = client.get(reverse("cases:my_cases"))
+    assert b'badge rounded-pill text-bg-warning ms-1">99<' in response.content
 
 
 def test_it_marks_one_as_read(client):

@@ -18,7 +18,7 @@ from cases.models import Case, Category, Role, State
 from deadlines import monitoring
 from deadlines.models import DeadlineRule
 from notifications.models import Notification
-from office import views
+from office import selectors, views
 from office.selectors import report_data
 from tests.cases.factories import (
     CaseFactory,
@@ -306,9 +306,52 @@ class TestOfficeList:
         assert page.paginator.capped and page.paginator.count == 3
         assert "Meer dan 2 casussen" in response.content.decode()
         assert ">Laatste<" not in response.content.decode()
-        # Without the row-by-row filter the count is exact.
+        # Every list counts at most the cap (without walking the longest-waiting first).
+        capped = client.get(url).context["page"].paginator
+        assert capped.capped and capped.count == 3
+        monkeypatch.setattr(views, "COUNT_CAP", 3)
         exact = client.get(url).context["page"].paginator
         assert not exact.capped and exact.count == 3
+
+    def test_a_case_number_goes_straight_to_its_row(self, client, office):
+        case = CaseFactory(placement__student__student_number="7654321")
+        CaseFactory(placement__student__student_number=str(case.pk))
+        url = reverse("office:office_list")
+        plain = count_queries(client, url)
+        for q in (case.number, case.number.lower(), case.number.replace("-", "")):
+            with CaptureQueriesContext(connection) as ctx:
+                found = list(client.get(url, {"q": q}).context["cases"])
+            assert found == [case], q
+            assert len(ctx) == plain, q  # no lookup of people first
+
+    def test_digits_are_a_case_number_or_a_student_number(self, client, office):
+        first = CaseFactory(placement__student__student_number="1")
+        other = CaseFactory(placement__student__student_number=str(first.pk + 5))
+        url = reverse("office:office_list")
+        assert set(client.get(url, {"q": str(first.pk)}).context["cases"]) == {first}
+        assert set(client.get(url, {"q": "1"}).context["cases"]) >= {first}
+        found = set(client.get(url, {"q": str(first.pk + 5)}).context["cases"])
+        assert other in found
+        assert set(client.get(url, {"q": "0" * 12 + "1"}).context["cases"]) == set()
+
+    def test_a_name_search_costs_one_query_more_whatever_it_finds(self, client, office):
+        url = reverse("office:office_list")
+        CaseFactory(placement__student__last_name="Bakker")
+        plain = count_queries(client, url)
+        one = count_queries(client, url + "?q=bakker")
+        for _ in range(4):
+            CaseFactory(placement__student__last_name="Bakker")
+        assert count_queries(client, url + "?q=bakker") == one == plain + 1
+        assert len(client.get(url, {"q": "Bakk"}).context["cases"]) == 5
+
+    def test_a_search_matching_many_people_is_left_to_the_database(
+        self, client, office, monkeypatch
+    ):
+        monkeypatch.setattr(selectors, "SEARCH_STUDENTS", 2)
+        cases = [CaseFactory(placement__student__last_name="de Vries") for _ in range(4)]
+        CaseFactory(placement__student__last_name="Smit")
+        found = client.get(reverse("office:office_list"), {"q": "vries"}).context["cases"]
+        assert set(found) == set(cases)
 
     def test_rows_carry_the_labels_and_dates(self, client, office):
         case = CaseFactory(state=State.IMPROVING, categories=[Category.CLASSROOM])

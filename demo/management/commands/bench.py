@@ -21,7 +21,9 @@ the database in BENCH_DATABASE_URL (created if missing).
 
 from __future__ import annotations
 
+import html
 import json
+import re
 import statistics
 import time
 import tracemalloc
@@ -35,8 +37,9 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 from django.db import connection, reset_queries
 from django.test import Client
-from django.test.utils import CaptureQueriesContext
+from django.test.utils import CaptureQueriesContext, override_settings
 from django.urls import reverse
+from django.utils.http import urlencode
 
 from cases.models import OPEN_STATES, Case, State, TrainingSchool, User
 from deadlines import api as deadlines
@@ -84,7 +87,8 @@ class Command(BaseCommand):
             call_command("flush", interactive=False, verbosity=0)
         results: dict[str, Any] = {"sizes": {}, "goals": self._goals()}
         for size in sorted(sizes):
-            results["sizes"][str(size)] = self._measure_size(size)
+            with override_settings(ROOT_URLCONF="stagebureau.bench_urls"):
+                results["sizes"][str(size)] = self._measure_size(size)
         results["growth"] = self._growth(results["sizes"], sorted(sizes))
         results["seconds"] = round(time.perf_counter() - started, 1)
         self._print(results, sorted(sizes))
@@ -120,24 +124,116 @@ class Command(BaseCommand):
         )
         client = Client()
         client.force_login(office)
+        # One student in the middle of the synthetic ones, searched as the office types it.
+        student = User.objects.get(username=f"bench-student{size // 2:06d}")
+        name = f"{student.first_name} {student.last_name}"
+        office_list = reverse("office:office_list")
+        admin_list = reverse("admin:cases_case_changelist")
+        # The dashboard's own link to the overdue list (office.views.dashboard).
+        dashboard = client.get(reverse("office:dashboard")).content.decode()
+        overdue_url = html.unescape(re.search(r'href="([^"]*overdue=1[^"]*)"', dashboard)[1])
         pages = {
             "dashboard": reverse("office:dashboard"),
-            "case list (filtered)": reverse("office:office_list")
+            "case list (filtered)": office_list
             + f"?state=improving&school={school.pk}&sort=-signalled",
-            "case list (overdue)": reverse("office:office_list") + "?overdue=1&sort=waiting",
+            "case list (overdue)": overdue_url,
+            "search (one student)": office_list + "?" + urlencode({"q": name}),
+            "search (case number)": office_list + "?" + urlencode({"q": case.number}),
             "case page": reverse("portal:case", args=[case.pk]),
+            # The peer: Django's admin on the same filter and search.
+            "admin (filtered)": admin_list + f"?state__exact=improving&placement__school__region="
+            f"{school.region}",
+            "admin (search one student)": admin_list + "?" + urlencode({"q": name}),
+            "bare Django view": "/bench/bare/",
         }
         measured: dict[str, Any] = {
             "cases": Case.objects.count(),
             "open_cases": Case.objects.filter(state__in=OPEN_STATES).count(),
             "seed_seconds": round(seed_s, 1),
+            "seed_peak_rss_mib": round(_peak_rss_mib(), 1),
             "pages": {},
         }
         for name, url in pages.items():
             self.stdout.write(f"  {name}: {url}")
             measured["pages"][name] = self._measure_page(client, url)
+        bare_ms = measured["pages"]["bare Django view"]["median_ms"]
+        case_ms = measured["pages"]["case page"]["median_ms"]
+        measured["case_page_vs_bare"] = round(bare_ms / case_ms, 3) if case_ms else None
+        measured["export"] = self._measure_export(client)
         measured["scan"] = self._measure_scan()
+        measured["scan_task"] = self._measure_scan_task()
         return measured
+
+    def _measure_export(self, client: Client) -> dict[str, Any]:
+        """The CSV export of every case, streamed: rows per second and peak Python memory."""
+        url = reverse("office:office_export", args=["csv"])
+        t = time.perf_counter()
+        response = client.get(url)
+        # The access log's INSERT ... SELECT (one row per exported case) runs before the body.
+        headers_s = time.perf_counter() - t
+        rows = 0
+        tracemalloc.start()
+        for chunk in response.streaming_content:
+            rows += chunk.count(b"\n")
+        _current, peak = tracemalloc.get_traced_memory()
+        tracemalloc.stop()
+        seconds = time.perf_counter() - t
+        # Once more without tracemalloc (it slows Python down) for the speed.
+        t = time.perf_counter()
+        response = client.get(url)
+        headers_fast = time.perf_counter() - t
+        for _chunk in response.streaming_content:
+            pass
+        fast = time.perf_counter() - t
+        result = {
+            "rows": rows - 1,
+            "seconds": round(fast, 2),
+            "rows_per_s": round((rows - 1) / fast),
+            "access_log_s": round(headers_fast, 2),
+            "stream_rows_per_s": round((rows - 1) / max(fast - headers_fast, 1e-6)),
+            "access_log_s_traced_run": round(headers_s, 2),
+            "seconds_traced": round(seconds, 2),
+            "peak_mib": round(peak / 2**20, 1),
+        }
+        self.stdout.write(
+            f"  CSV export: {result['rows']:,} rows in {fast:.1f} s "
+            f"({result['rows_per_s']:,} rows/s; {result['stream_rows_per_s']:,} rows/s after the "
+            f"access log's {result['access_log_s']} s), peak {result['peak_mib']} MiB"
+        )
+        return result
+
+    def _measure_scan_task(self) -> dict[str, Any]:
+        """The real Celery task (deadlines.tasks.scan_deadlines) publishing to the real broker
+        (CELERY_BROKER_URL; nothing consumes while measuring): time, messages, within limits."""
+        from celery import current_app
+
+        from deadlines.tasks import SCAN_SOFT_TIME_LIMIT, scan_deadlines
+
+        Notification.objects.filter(event__startswith="deadline:").delete()
+        app = current_app._get_current_object()
+        app.control.purge()
+        t = time.perf_counter()
+        result = scan_deadlines.apply()
+        seconds = time.perf_counter() - t
+        with app.connection_for_write() as conn:
+            messages = conn.default_channel.queue_declare(
+                queue=app.conf.task_default_queue, passive=True
+            ).message_count
+        app.control.purge()
+        data = {
+            "broker": app.conf.broker_url.split("://")[0],
+            "state": result.state,
+            "created": result.result if result.successful() else None,
+            "seconds": round(seconds, 2),
+            "messages": messages,
+            "soft_time_limit_s": SCAN_SOFT_TIME_LIMIT,
+            "within_limit": result.successful() and seconds < SCAN_SOFT_TIME_LIMIT,
+        }
+        self.stdout.write(
+            f"  scan task ({data['broker']}): {data['created']} notifications in "
+            f"{seconds:.1f} s, {messages} broker messages, state {result.state}"
+        )
+        return data
 
     def _measure_page(self, client: Client, url: str) -> dict[str, Any]:
         for _ in range(3):  # warm up: templates, caches, connection
@@ -290,6 +386,25 @@ class Command(BaseCommand):
                 f"{scan['queries']:>9}{scan['seconds']:>9.1f}{scan['repeat_seconds']:>10.1f}"
                 f"{scan['peak_mib']:>10.1f}"
             )
+        w("")
+        for size in sizes:
+            data = results["sizes"][str(size)]
+            export, task = data["export"], data["scan_task"]
+            w(
+                f"{data['cases']:>9,} cases: CSV export {export['rows']:,} rows "
+                f"{export['rows_per_s']:,} rows/s ({export['stream_rows_per_s']:,} streamed), "
+                f"peak {export['peak_mib']} MiB; scan task "
+                f"({task['broker']}) {task['seconds']} s, {task['messages']} messages, "
+                f"{task['state']}; case page / bare view {data['case_page_vs_bare']}; "
+                f"seed peak RSS {data['seed_peak_rss_mib']} MiB"
+            )
+
+
+def _peak_rss_mib() -> float:
+    """This process's peak resident memory so far (the seed runs in-process)."""
+    import resource
+
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def _plan(value) -> dict:

@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('cases', '0010_placement_is_final_lio'),
+        ('cases', '0012_case_state_count'),
     ]
 
     operations = [

@@ -1,0 +1,106 @@
+"""The case list's CSV export at 50,000 cases: streamed with flat memory (rows as tuples through
+a server-side cursor, no model instance per row), every cell through the safe-cell helper, and
+a number of queries that grows with the chunks, not the rows. No timing is asserted."""
+
+from __future__ import annotations
+
+import csv
+import io
+import tracemalloc
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+from django.utils import timezone
+
+from cases.models import Case, CaseCategory, Category, State
+from office import selectors
+from tests.cases.factories import PlacementFactory, UserFactory
+
+pytestmark = pytest.mark.django_db
+
+URL = reverse("office:office_export", args=["csv"])
+
+
+def add_cases(n: int, placement) -> None:
+    now = timezone.now()
+    Case.objects.bulk_create(
+        (
+            Case(
+                placement=placement,
+                state=State.IMPROVING,
+                description="x",
+                signalled_by=placement.student,
+                signalled_at=now,
+                state_changed_at=now,
+            )
+            for _ in range(n)
+        ),
+        batch_size=2000,
+    )
+
+
+def stream_peak(client, url: str) -> tuple[int, int]:
+    """(rows read, peak bytes allocated while the export streamed)."""
+    response = client.get(url)
+    assert response.streaming
+    rows = 0
+    tracemalloc.start()
+    try:
+        for chunk in response.streaming_content:
+            rows += chunk.count(b"\n")
+        _current, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    return rows, peak
+
+
+def test_fifty_thousand_rows_stream_in_flat_memory(client):
+    client.force_login(UserFactory(office=True))
+    placement = PlacementFactory(
+        student__first_name="=HYPERLINK(1)", student__last_name="", student__student_number="1"
+    )
+    add_cases(5_000, placement)
+    small_rows, small_peak = stream_peak(client, URL)
+    add_cases(45_000, placement)
+    rows, peak = stream_peak(client, URL)
+    assert (small_rows, rows) == (5_001, 50_001)  # the header and one line per case
+    # Ten times the rows, about the same memory: a chunk of rows at a time, never the export.
+    assert peak < 1.5 * small_peak + 1024 * 1024, (small_peak, peak)
+    assert peak < 16 * 1024 * 1024
+
+
+def test_the_export_reads_chunks_of_rows_in_few_queries(client, monkeypatch):
+    client.force_login(UserFactory(office=True))
+    placement = PlacementFactory(student__first_name="=cmd", student__last_name="Smit")
+    add_cases(25, placement)
+    for case in Case.objects.all()[:3]:
+        CaseCategory.objects.create(case=case, category=Category.CLASSROOM)
+    monkeypatch.setattr(selectors, "EXPORT_CHUNK", 10)
+    with CaptureQueriesContext(connection) as ctx:
+        response = client.get(URL)
+        body = b"".join(response.streaming_content).decode("utf-8-sig")
+    lines = list(csv.reader(io.StringIO(body)))
+    assert len(lines) == 26
+    # The cases' rows, then one query for the categories of each chunk of 10 cases.
+    category_queries = [q for q in ctx.captured_queries if "cases_casecategory" in q["sql"]]
+    assert len(category_queries) == 3
+    first = lines[1]
+    assert first[1] == "'=cmd Smit"  # the safe-cell helper of every export
+    assert first[7] == str(State.IMPROVING.label)
+    with_category = [line for line in lines[1:] if line[8]]
+    assert len(with_category) == 3
+    assert {line[8] for line in with_category} == {str(Category.CLASSROOM.label)}
+
+
+def test_the_csv_writer_writes_every_moment_as_date_and_minutes():
+    import datetime as dt
+
+    from cases.exports import SafeCSVWriter
+
+    buffer = io.StringIO()
+    naive = dt.datetime(2026, 3, 4, 5, 6, 7, 890)
+    aware = dt.datetime(2026, 3, 4, 5, 6, 7, tzinfo=dt.timezone(dt.timedelta(hours=1)))
+    SafeCSVWriter(buffer).writerow([naive, aware])
+    assert buffer.getvalue() == '"2026-03-04 05:06","2026-03-04 05:06"\r\n'
