@@ -7,7 +7,6 @@ from typing import Any
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.core.files.uploadhandler import FileUploadHandler, StopUpload
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, QueryDict
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -16,30 +15,11 @@ from django.views.decorators.http import require_GET
 
 from cases.models import GuardFailed
 from cases.rules import can
+from cases.uploads import limit_uploads
 from cases.views import StepView, forbidden
 
 from . import selectors, services
 from .forms import AttachmentForm
-
-
-class SizeLimitHandler(FileUploadHandler):
-    """Stops reading an upload as soon as it passes ATTACHMENT_MAX_BYTES: nothing larger is
-    kept, not even in a temporary file; the form then says the file is too large."""
-
-    def __init__(self, request: HttpRequest | None = None) -> None:
-        super().__init__(request)
-        # Room for the form's other fields: the limit is on the file.
-        self.limit = settings.ATTACHMENT_MAX_BYTES
-        self.too_large = False
-
-    def receive_data_chunk(self, raw_data: bytes, start: int) -> bytes:
-        if start + len(raw_data) > self.limit:
-            self.too_large = True
-            raise StopUpload(connection_reset=False)
-        return raw_data
-
-    def file_complete(self, file_size: int) -> None:
-        return None
 
 
 class AddAttachmentStep(StepView):
@@ -103,8 +83,7 @@ _add_step = csrf_protect(AddAttachmentStep.as_view())
 def add_attachment(request: HttpRequest, pk: int) -> HttpResponse:
     # The size limit must be in place before anything reads the body (the CSRF check would),
     # so the CSRF check runs inside, on the step itself.
-    limit = SizeLimitHandler(request)
-    request.upload_handlers.insert(0, limit)
+    limit = limit_uploads(request, settings.ATTACHMENT_MAX_BYTES)
     request._attachment_size_limit = limit
     return _add_step(request, pk=pk)
 

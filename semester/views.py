@@ -17,7 +17,6 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.core.files.uploadhandler import FileUploadHandler, StopUpload
 from django.db import DatabaseError, transaction
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -28,6 +27,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_http_methods, require_POST
 
+from cases.uploads import limit_uploads
 from cases.views import forbidden
 
 from . import services
@@ -52,31 +52,11 @@ def office_only(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse
     return wrapper
 
 
-class SizeLimitHandler(FileUploadHandler):
-    """Stops reading an upload as soon as it passes IMPORT_MAX_BYTES (nothing larger is kept,
-    not even in a temporary file); the form then says the file is too large."""
-
-    def __init__(self, request: HttpRequest | None = None) -> None:
-        super().__init__(request)
-        self.limit = settings.IMPORT_MAX_BYTES
-        self.too_large = False
-
-    def receive_data_chunk(self, raw_data: bytes, start: int) -> bytes:
-        if start + len(raw_data) > self.limit:
-            self.too_large = True
-            raise StopUpload(connection_reset=False)
-        return raw_data
-
-    def file_complete(self, file_size: int) -> None:
-        return None
-
-
 @csrf_exempt
 def upload(request: HttpRequest) -> HttpResponse:
     # The size limit must be in place before anything reads the body (the CSRF check would):
     # so the CSRF check runs inside, on `_upload`.
-    limit = SizeLimitHandler(request)
-    request.upload_handlers.insert(0, limit)
+    limit = limit_uploads(request, settings.IMPORT_MAX_BYTES)
     request._import_size_limit = limit
     return _upload(request)
 
