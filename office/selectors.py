@@ -14,6 +14,8 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+from django.conf import settings
+from django.core.cache import cache
 from django.db.models import (
     Count,
     DurationField,
@@ -776,11 +778,31 @@ BREAKDOWN_DIMENSIONS = (
 )
 
 
+BREAKDOWN_CACHE_KEY = "office:breakdowns:open-now:v1"
+
+
 def breakdowns(start: dt.date | None = None, end: dt.date | None = None) -> list[dict[str, Any]]:
     """Counts of cases per programme, study year, board and category: open now, and (with a
-    period) signalled in the period. Two aggregate queries whatever the data size (one over
-    the placement's dimensions, one over the categories: a case with two categories counts
-    under both)."""
+    period) signalled in the period, labelled in the reader's language.
+
+    Without a period (the dashboard) the counts come from the cache for
+    DASHBOARD_BREAKDOWN_SECONDS (they count every open case, the one part of the dashboard
+    that grows with the table); the steering report, with a period, always counts afresh."""
+    seconds = settings.DASHBOARD_BREAKDOWN_SECONDS
+    if start is None and end is None and seconds > 0:
+        counts = cache.get(BREAKDOWN_CACHE_KEY)
+        if counts is None:
+            counts = _breakdown_counts(None, None)
+            cache.set(BREAKDOWN_CACHE_KEY, counts, seconds)
+    else:
+        counts = _breakdown_counts(start, end)
+    return _label_breakdowns(*counts)
+
+
+def _breakdown_counts(start: dt.date | None, end: dt.date | None) -> tuple[dict, dict]:
+    """Two aggregate queries whatever the data size (one over the placement's dimensions, one
+    over the categories: a case with two categories counts under both); raw values, no labels
+    (what the cache keeps)."""
     opened = Q(state__in=OPEN_STATES)
     if start is not None and end is not None:
         period = Q(signalled_at__gte=day_start(start)) & Q(
@@ -798,7 +820,6 @@ def breakdowns(start: dt.date | None = None, end: dt.date | None = None) -> list
             cell = tables[name].setdefault(row[key], {"signalled": 0, "open_now": 0})
             cell["signalled"] += row["signalled"]
             cell["open_now"] += row["open_now"]
-    labels = {value: str(label) for value, label in Category.choices}
     categories = {
         row["categories__category"]: {"signalled": row["signalled"], "open_now": row["open_now"]}
         for row in Case.objects.filter(opened | period)
@@ -806,6 +827,11 @@ def breakdowns(start: dt.date | None = None, end: dt.date | None = None) -> list
         .values("categories__category")
         .annotate(**counted)
     }
+    return tables, categories
+
+
+def _label_breakdowns(tables: dict, categories: dict) -> list[dict[str, Any]]:
+    labels = {value: str(label) for value, label in Category.choices}
     unknown = _("unknown")
 
     def name_of(dimension: str, value) -> str:

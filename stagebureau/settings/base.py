@@ -264,6 +264,11 @@ CELERY_BEAT_SCHEDULE = {
 IMPORT_MAX_BYTES = envint("IMPORT_MAX_BYTES", 5 * 1000 * 1000)
 IMPORT_MAX_ROWS = envint("IMPORT_MAX_ROWS", 10_000)
 
+# The dashboard's breakdowns of the open cases by programme, study year, board and category
+# count every open case: they are cached this many seconds (0: counted on every request). The
+# steering report, for a period, always counts afresh.
+DASHBOARD_BREAKDOWN_SECONDS = envint("DASHBOARD_BREAKDOWN_SECONDS", 60)
+
 # Attachments (attachments app): the largest file, and where the files are kept. Locally in
 # ATTACHMENT_ROOT by default (never under a public URL: they are served by the download view
 # after the need-to-know check); with ATTACHMENT_S3_BUCKET set, in an S3-compatible store

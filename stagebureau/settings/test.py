@@ -10,6 +10,8 @@ from .base import *  # noqa: E402,F403
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 ALLOWED_HOSTS = ["*"]
+# Every test counts afresh (tests/office/test_breakdowns.py turns the cache on).
+DASHBOARD_BREAKDOWN_SECONDS = 0
 
 # Attachments of the tests go to a folder of their own, removed with the temporary files.
 import tempfile  # noqa: E402

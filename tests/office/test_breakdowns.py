@@ -5,8 +5,12 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+import time_machine
+from django.core.cache import cache
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from office.selectors import breakdowns
 from tests.cases.factories import CaseFactory, PlacementFactory, UserFactory
@@ -42,3 +46,49 @@ def test_the_dashboard_and_the_steering_report_show_them(client):
     assert "breakdown-programme" in html and "Leraar Aardrijkskunde voltijd" in html
     report = client.get(reverse("office:steering_report", args=["csv"])).content.decode()
     assert "Per programme" in report or "Per opleiding" in report
+
+
+@pytest.fixture
+def cached(settings):
+    """The dashboard's cache as in production (60 s), empty at the start."""
+    settings.DASHBOARD_BREAKDOWN_SECONDS = 60
+    cache.clear()
+    yield
+    cache.clear()
+
+
+def test_the_dashboard_counts_come_from_the_cache_until_it_expires(cached):
+    programme = "Leraar Biologie voltijd"
+    CaseFactory(placement=PlacementFactory(programme=programme))
+    first = table(breakdowns(), "programme")[programme]["open_now"]
+    assert first == 1
+    CaseFactory(placement=PlacementFactory(programme=programme))
+    with CaptureQueriesContext(connection) as queries:
+        again = breakdowns()
+    assert len(queries) == 0
+    assert table(again, "programme")[programme]["open_now"] == 1
+    # The labels are the reader's, also from the cache.
+    with translation.override("en"):
+        assert "Per programme" in [t["title"] for t in breakdowns()]
+    with translation.override("nl"):
+        assert "Per programme" not in [t["title"] for t in breakdowns()]
+    with time_machine.travel(timezone.now() + dt.timedelta(seconds=61)):
+        assert table(breakdowns(), "programme")[programme]["open_now"] == 2
+
+
+def test_the_steering_report_for_a_period_always_counts_afresh(cached):
+    programme = "Leraar Scheikunde deeltijd"
+    today = timezone.localdate()
+    CaseFactory(placement=PlacementFactory(programme=programme))
+    assert table(breakdowns(today, today), "programme")[programme]["signalled"] == 1
+    CaseFactory(placement=PlacementFactory(programme=programme))
+    assert table(breakdowns(today, today), "programme")[programme]["signalled"] == 2
+
+
+def test_without_the_cache_every_call_counts(settings):
+    settings.DASHBOARD_BREAKDOWN_SECONDS = 0
+    programme = "Leraar Natuurkunde voltijd"
+    CaseFactory(placement=PlacementFactory(programme=programme))
+    assert table(breakdowns(), "programme")[programme]["open_now"] == 1
+    CaseFactory(placement=PlacementFactory(programme=programme))
+    assert table(breakdowns(), "programme")[programme]["open_now"] == 2
