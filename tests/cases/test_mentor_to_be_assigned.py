@@ -18,6 +18,7 @@ from tests.cases.factories import (
     TrainingSchoolFactory,
     UserFactory,
 )
+from tests.transfers.factories import TransferFactory
 from transfers import services as transfer_services
 from transfers.forms import PlaceForm, ResumeForm
 
@@ -125,3 +126,11 @@ def test_resuming_on_a_new_placement_may_leave_the_mentor_to_be_assigned():
     assert form.is_valid(), form.errors
     assert form.cleaned_data["mentor"] is None
     assert Placement.objects.filter(mentor__isnull=True).count() == 0
+
+
+def test_the_case_page_shows_a_new_placements_missing_mentor_as_to_be_assigned(client):
+    transfer = TransferFactory(applied=True, to_placement__mentor=None)
+    client.force_login(UserFactory(office=True))
+    html = client.get(transfer.case.get_absolute_url(), HTTP_ACCEPT_LANGUAGE="nl").content.decode()
+    assert "Mentor: nog toe te wijzen" in html
+    assert "Mentor: None" not in html
