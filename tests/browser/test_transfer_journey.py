@@ -200,6 +200,10 @@ def test_a_transfer_with_opinions_differing_isop_advice_and_a_warm_handover(
     new_school = TrainingSchoolFactory(name="Eemland College")
     open_step(office, live_url, case, "transfers:place")
     expect(office.locator('textarea[name="agreement"]')).to_have_count(0)
+    # The new school's people hold no role yet: the office finds them by their e-mail.
+    office.fill("#search-q", "j-new")
+    with office.expect_navigation():
+        office.click("form[role=search] button[type=submit]")
     office.select_option('select[name="school"]', str(new_school.pk))
     office.select_option('select[name="mentor"]', str(people["new_mentor"].pk))
     office.select_option('select[name="school_trainer"]', str(people["new_trainer"].pk))

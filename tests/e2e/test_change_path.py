@@ -192,6 +192,10 @@ def test_change_path_to_a_transfer_with_a_new_study_coach_and_warm_handover(
     submit(office)
     new_school = TrainingSchoolFactory(name="Eemland College")
     open_step(office, stack, case, "transfers:place")
+    # The new school's people hold no role yet: the office finds them by their e-mail.
+    office.fill("#search-q", "c-new")
+    with office.expect_navigation():
+        office.click("form[role=search] button[type=submit]")
     office.select_option('select[name="school"]', str(new_school.pk))
     office.select_option('select[name="mentor"]', str(p["new_mentor"].pk))
     office.select_option('select[name="school_trainer"]', str(p["new_trainer"].pk))
