@@ -28,6 +28,9 @@ FORMULA_TRIGGERS = frozenset("=+-@\t\r\n\uff1d\uff0b\uff0d\uff20")
 # What a spreadsheet may skip before it looks for a trigger (" =1+1" is a formula to some).
 _LEADING_BLANKS = " \u00a0\u3000\ufeff"
 NEUTRALISER = "'"
+# A text whose first character is none of these is never a formula (nearly every cell): the
+# CSV writer passes it as it is, without the full check.
+_SUSPECT_FIRST = FORMULA_TRIGGERS | frozenset(_LEADING_BLANKS)
 
 
 def is_formula_like(value: str) -> bool:
@@ -65,7 +68,16 @@ class SafeCSVWriter:
         return safe_cell(value)
 
     def writerow(self, values: Iterable[Any]) -> Any:
-        return self._writer.writerow([self._text(value) for value in values])
+        text = self._text
+        suspect = _SUSPECT_FIRST
+        return self._writer.writerow(
+            [
+                value
+                if type(value) is str and (not value or value[0] not in suspect)
+                else text(value)
+                for value in values
+            ]
+        )
 
 
 def append_xlsx_row(sheet: Any, values: Iterable[Any]) -> None:

@@ -208,7 +208,7 @@ def _csv_lines(qs: QuerySet[Case]) -> Iterator[str]:
     yield "\ufeff"  # so that Excel reads the file as UTF-8
     yield writer.writerow([str(c) for c in selectors.EXPORT_COLUMNS])
     lines: list[str] = []
-    for row in selectors.export_rows(qs):
+    for row in selectors.export_rows(qs, text_dates=True):
         lines.append(writer.writerow(row))
         if len(lines) >= CSV_CHUNK_ROWS:
             yield "".join(lines)

@@ -43,10 +43,15 @@ class AccessLog(AppendOnlyModel):
         REFUSED = "refused", _("refused (security event)")
 
     at = models.DateTimeField(_("time"), default=timezone.now, db_index=True)
+    # No database constraints on the people either, and no index of their own where a Meta
+    # index starts with the column: an export writes one row per exported case (100,000 rows at
+    # a time), and each constraint is a trigger per row. The rows come from the request's user
+    # and the case's placement, never from input; SET_NULL is Django's, not the database's.
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         verbose_name=_("user"),
         on_delete=models.SET_NULL,
+        db_constraint=False,
         null=True,
         blank=True,
         related_name="+",
@@ -58,6 +63,7 @@ class AccessLog(AppendOnlyModel):
         verbose_name=_("case"),
         on_delete=models.DO_NOTHING,
         db_constraint=False,
+        db_index=False,  # access_log_case_at
         null=True,
         blank=True,
         related_name="+",
@@ -67,6 +73,8 @@ class AccessLog(AppendOnlyModel):
         settings.AUTH_USER_MODEL,
         verbose_name=_("student"),
         on_delete=models.SET_NULL,
+        db_constraint=False,
+        db_index=False,  # access_log_student_at
         null=True,
         blank=True,
         related_name="+",

@@ -104,3 +104,40 @@ def test_the_csv_writer_writes_every_moment_as_date_and_minutes():
     aware = dt.datetime(2026, 3, 4, 5, 6, 7, tzinfo=dt.timezone(dt.timedelta(hours=1)))
     SafeCSVWriter(buffer).writerow([naive, aware])
     assert buffer.getvalue() == '"2026-03-04 05:06","2026-03-04 05:06"\r\n'
+
+
+def test_the_csv_times_are_local_minutes_whichever_database_writes_them(client):
+    """PostgreSQL writes the times' text itself (to_char); SQLite leaves it to Python. Either
+    way: local time (summer and winter time, past midnight), cut after the minutes, empty when
+    there is none."""
+    import datetime as dt
+
+    client.force_login(UserFactory(office=True))
+    placement = PlacementFactory()
+    utc = dt.timezone.utc
+    Case.objects.create(
+        placement=placement,
+        state=State.IMPROVING,
+        description="x",
+        signalled_by=placement.student,
+        signalled_at=dt.datetime(2026, 7, 1, 22, 30, 59, tzinfo=utc),  # CEST: 00:30 next day
+        state_changed_at=dt.datetime(2026, 1, 15, 23, 59, 59, tzinfo=utc),  # CET: 00:59
+    )
+    body = b"".join(client.get(URL).streaming_content).decode("utf-8-sig")
+    header, row = list(csv.reader(io.StringIO(body)))
+    assert row[-3:] == ["2026-07-02 00:30", "2026-01-16 00:59", ""]
+    # The spreadsheet (XLSX) keeps date cells: naive local datetimes.
+    [plain] = selectors.export_rows(Case.objects.all())
+    assert plain[-3:] == [
+        dt.datetime(2026, 7, 2, 0, 30, 59),
+        dt.datetime(2026, 1, 16, 0, 59, 59),
+        None,
+    ]
+    # Python's own text (the SQLite path) is the same text.
+    if connection.vendor == "postgresql":
+        import types
+        from unittest import mock
+
+        with mock.patch.object(selectors, "connection", types.SimpleNamespace(vendor="sqlite")):
+            [python] = selectors.export_rows(Case.objects.all(), text_dates=True)
+        assert python[-3:] == row[-3:][:2] + [None]
