@@ -796,9 +796,7 @@ def may_abandon_change(case: Case, user) -> bool:
     roles = case.roles_of(user)
     if roles & {Role.SCHOOL_TRAINER, Role.OFFICE}:
         return True
-    return case.state == State.CHANGE_REQUESTED and bool(
-        roles & {Role.STUDENT, Role.STUDY_COACH}
-    )
+    return case.state == State.CHANGE_REQUESTED and bool(roles & {Role.STUDENT, Role.STUDY_COACH})
 
 
 may_abandon_change.roles = (Role.SCHOOL_TRAINER, Role.OFFICE, Role.STUDENT, Role.STUDY_COACH)
@@ -1384,9 +1382,7 @@ class Case(fsm.ConcurrentTransitionMixin, models.Model):
             "url": "transfers:resume",
         },
     )
-    def resume(
-        self, *, by, placement: Placement | None = None, note: str = "", data=None
-    ) -> str:
+    def resume(self, *, by, placement: Placement | None = None, note: str = "", data=None) -> str:
         if placement is not None:
             coach_changes = placement.study_coach_id != self.current_placement.study_coach_id
             self.new_placement = placement
@@ -1644,10 +1640,7 @@ def step_event_name(name: str, kind: str = "") -> str:
 EVENT_LABELS: dict[str, str] = {
     **{name: step_declaration(name)["done"] for name in transition_names()},
     **RECORD_LABELS,
-    **{
-        event: STEP_VARIANTS[name][kind]
-        for (name, kind), event in VARIANT_EVENTS.items()
-    },
+    **{event: STEP_VARIANTS[name][kind] for (name, kind), event in VARIANT_EVENTS.items()},
 }
 
 

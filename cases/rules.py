@@ -39,9 +39,7 @@ CHANGE_PATH_ROLES = frozenset(
 
 
 # Who records what besides the transitions (the view and the service ask the same rule).
-ACTION_ADDER_ROLES = frozenset(
-    {Role.MENTOR, Role.SCHOOL_TRAINER, Role.STUDY_COACH, Role.OFFICE}
-)
+ACTION_ADDER_ROLES = frozenset({Role.MENTOR, Role.SCHOOL_TRAINER, Role.STUDY_COACH, Role.OFFICE})
 ACTION_EVALUATOR_ROLES = frozenset({Role.SCHOOL_TRAINER, Role.STUDY_COACH, Role.OFFICE})
 WRAP_UP_ROLES = frozenset({Role.SCHOOL_TRAINER, Role.STUDENT, Role.OFFICE})
 # Who plans and records a follow-up conversation while the actions run (as the first one).

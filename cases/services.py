@@ -340,10 +340,19 @@ def case_signal(
 
     `follows`: an earlier, closed case of the same student that this one follows up on.
     """
-    if not (placement.roles_of(by) & {
-        Role.STUDENT, Role.MENTOR, Role.SCHOOL_TRAINER, Role.STUDY_COACH,
-        Role.COORDINATING_TRAINER,
-    }) and not by.is_office:
+    if (
+        not (
+            placement.roles_of(by)
+            & {
+                Role.STUDENT,
+                Role.MENTOR,
+                Role.SCHOOL_TRAINER,
+                Role.STUDY_COACH,
+                Role.COORDINATING_TRAINER,
+            }
+        )
+        and not by.is_office
+    ):
         raise NotPermitted(_("You can only signal a problem on a placement you are part of."))
     categories = list(dict.fromkeys(categories))
     if not categories:
@@ -377,7 +386,10 @@ def case_signal(
     )
     CaseCategory.objects.bulk_create(CaseCategory(case=case, category=c) for c in categories)
     CaseEvent.objects.create(
-        case=case, actor=by, kind=CaseEvent.Kind.TRANSITION, name="signal",
+        case=case,
+        actor=by,
+        kind=CaseEvent.Kind.TRANSITION,
+        name="signal",
         to_state=State.SIGNALLED,
     )
     # A confidential signal goes to the office alone (notify_roles keeps the others out).
@@ -544,14 +556,10 @@ def case_reassign(
     if not case.is_open:
         raise GuardFailed(_("The people of a closed case are not changed any more."))
     if case.new_placement_id is not None:
-        raise GuardFailed(
-            _("The student has moved to another placement: change the people there.")
-        )
+        raise GuardFailed(_("The student has moved to another placement: change the people there."))
     placement = Placement.objects.select_for_update().get(pk=case.placement_id)
     previous = placement.person(role)
-    events = placement_reassign(
-        placement=placement, role=role, person=person, by=by, reason=reason
-    )
+    events = placement_reassign(placement=placement, role=role, person=person, by=by, reason=reason)
     if not events:
         raise GuardFailed(_("This person already holds this role on the placement."))
     if role == Role.STUDY_COACH and previous is not None:

@@ -24,7 +24,6 @@ from django.db.models import (
     Subquery,
     prefetch_related_objects,
 )
-from django.http import Http404
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.formats import date_format
@@ -44,7 +43,7 @@ from cases.models import (
     User,
 )
 from cases.rules import CHANGE_PATH_ROLES, can, is_hidden
-from cases.selectors import placement_people, placements_without_mentor, visible_cases
+from cases.selectors import case_for_user, placement_people, placements_without_mentor
 from cases.services import ROLE_LABELS, AvailableStep, available_steps
 from conversations.models import Conversation, ImprovementAction, Invitation, StudentNote
 from conversations.selectors import (
@@ -269,10 +268,7 @@ def _case_with_record_kinds(user: User, pk: int) -> tuple[Case, dict[str, bool],
     """The case if the user is related to it (404 otherwise: no hint that it exists), which
     kinds of record it has (by name: "actions", ..., "bare_transfers"), and its categories'
     labels, in ONE query."""
-    try:
-        row = visible_cases(user).annotate(**_record_annotations()).get(pk=pk)
-    except Case.DoesNotExist as exc:
-        raise Http404("No such case.") from exc
+    row = case_for_user(user, pk, **_record_annotations())
     has = {name: bool(getattr(row, HAS.format(name))) for name in RECORD_KINDS + BARE_KINDS}
     chosen = sorted(
         (category_pk, value)

@@ -1,4 +1,4 @@
-"""The case page's query budget (at most 12, counting session, user and roles) for a case that
+"""The case page's query budget (at most 13, counting session, user and roles) for a case that
 went the whole change path, and the request's user loaded with its roles and unread count in
 one query without going stale across requests."""
 
@@ -18,8 +18,11 @@ from tests.journeys import change_path
 
 pytestmark = pytest.mark.django_db
 
-# 12 for the page, plus 1: the access-log row (one INSERT with the student as a subquery).
-BUDGET = 12 + 1
+# 13 for the page, plus 1: the access-log row (one INSERT with the student as a subquery).
+# It was 12: the people on the case are now read in a query of their own instead of seven
+# joins of the user table in the case's query, whose planning cost 5 to 30 ms where the two
+# simpler queries take about 2.5 (#17).
+BUDGET = 13 + 1
 
 
 def count_queries(client, url: str):
@@ -30,7 +33,7 @@ def count_queries(client, url: str):
 
 
 @pytest.mark.parametrize("who", ["office", "isop", "student", "old_coach", "new_coach"])
-def test_a_case_on_the_whole_change_path_takes_at_most_12_queries(client, who):
+def test_a_case_on_the_whole_change_path_takes_at_most_13_queries(client, who):
     case, placement, office, isop = change_path()
     assert case.state == State.HANDOVER
     user = {

@@ -23,11 +23,18 @@ from __future__ import annotations
 
 import html
 import json
+import os
 import re
+import shutil
+import socket
 import statistics
+import subprocess
+import sys
+import threading
 import time
 import tracemalloc
 from contextlib import contextmanager
+from http.client import HTTPConnection
 from pathlib import Path
 from typing import Any
 from unittest import mock
@@ -65,13 +72,29 @@ class Command(BaseCommand):
         parser.add_argument("--explain-repeat", type=int, default=5)
         parser.add_argument("--json", default=str(Path(settings.VAR_DIR) / "bench.json"))
         parser.add_argument(
+            "--throughput-seconds",
+            type=float,
+            default=10.0,
+            help="Seconds per throughput run (gunicorn; 0 skips the throughput figures).",
+        )
+        parser.add_argument(
             "--reset",
             action="store_true",
             help="Empty the database first (flush): needed when it holds more cases than the "
             "smallest size.",
         )
 
-    def handle(self, *args, sizes, repeat, explain_repeat, json: str, reset: bool, **opts):
+    def handle(
+        self,
+        *args,
+        sizes,
+        repeat,
+        explain_repeat,
+        json: str,
+        reset: bool,
+        throughput_seconds: float,
+        **opts,
+    ):
         if connection.vendor != "postgresql":
             raise CommandError(
                 "The benchmark needs PostgreSQL: set DATABASE_URL=postgres://... "
@@ -81,6 +104,7 @@ class Command(BaseCommand):
         if "testserver" not in settings.ALLOWED_HOSTS:
             settings.ALLOWED_HOSTS = [*settings.ALLOWED_HOSTS, "testserver"]
         self.repeat, self.explain_repeat = repeat, explain_repeat
+        self.throughput_seconds = throughput_seconds
         started = time.perf_counter()
         if reset:
             self.stdout.write("Emptying the database (flush)...")
@@ -159,10 +183,60 @@ class Command(BaseCommand):
         bare_ms = measured["pages"]["bare Django view"]["median_ms"]
         case_ms = measured["pages"]["case page"]["median_ms"]
         measured["case_page_vs_bare"] = round(bare_ms / case_ms, 3) if case_ms else None
+        if self.throughput_seconds > 0:
+            measured["throughput"] = self._measure_throughput(
+                client,
+                {
+                    "bare Django view": pages["bare Django view"],
+                    "case page": pages["case page"],
+                    "dashboard": pages["dashboard"],
+                },
+            )
         measured["export"] = self._measure_export(client)
         measured["scan"] = self._measure_scan()
         measured["scan_task"] = self._measure_scan_task()
         return measured
+
+    def _measure_throughput(self, client: Client, urls: dict[str, str]) -> dict[str, Any]:
+        """Requests per second through gunicorn (2 sync workers, persistent database
+        connections) on loopback, by wrk when installed, else by a bounded Python client (4
+        keep-alive-less connections in threads): each page twice, interleaved, the median."""
+        port = _free_port()
+        env = {
+            **os.environ,
+            "DEBUG": "false",
+            "DATABASE_CONN_MAX_AGE": "60",
+            "ALLOWED_HOSTS": "127.0.0.1,localhost",
+        }
+        command = [
+            sys.executable, "-m", "gunicorn", "stagebureau.bench_wsgi:application",
+            "--workers", "2", "--bind", f"127.0.0.1:{port}", "--log-level", "warning",
+        ]  # fmt: skip
+        server = subprocess.Popen(command, env=env, cwd=settings.BASE_DIR)
+        try:
+            _wait_for_port(port)
+            session = client.cookies[settings.SESSION_COOKIE_NAME].value
+            cookie = f"{settings.SESSION_COOKIE_NAME}={session}"
+            tool = "wrk" if shutil.which("wrk") else "python"
+            runs: dict[str, list[float]] = {name: [] for name in urls}
+            for url in urls.values():  # warm up every worker
+                _throughput(tool, port, url, cookie, seconds=2)
+            for _round in range(2):
+                for name, url in urls.items():
+                    runs[name].append(_throughput(tool, port, url, cookie, self.throughput_seconds))
+        finally:
+            server.terminate()
+            server.wait(timeout=30)
+        result: dict[str, Any] = {"client": tool, "workers": 2, "seconds": self.throughput_seconds}
+        bare = statistics.median(runs["bare Django view"])
+        for name, values in runs.items():
+            rps = statistics.median(values)
+            result[name] = {"rps": round(rps, 1), "vs_bare": round(rps / bare, 3) if bare else None}
+            self.stdout.write(
+                f"  throughput {name}: {rps:,.0f} requests/s ({tool}, 2 workers), "
+                f"{result[name]['vs_bare']:.1%} of the bare view"
+            )
+        return result
 
     def _measure_export(self, client: Client) -> dict[str, Any]:
         """The CSV export of every case, streamed: rows per second and peak Python memory."""
@@ -398,6 +472,57 @@ class Command(BaseCommand):
                 f"{task['state']}; case page / bare view {data['case_page_vs_bare']}; "
                 f"seed peak RSS {data['seed_peak_rss_mib']} MiB"
             )
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _wait_for_port(port: int, timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return
+        except OSError:
+            time.sleep(0.2)
+    raise CommandError(f"gunicorn did not start on port {port}")
+
+
+def _throughput(tool: str, port: int, url: str, cookie: str, seconds: float) -> float:
+    """Successful requests per second for `seconds` on loopback."""
+    if tool == "wrk":
+        out = subprocess.run(
+            ["wrk", "-t2", "-c4", f"-d{max(1, round(seconds))}s", "-H", f"Cookie: {cookie}",
+             f"http://127.0.0.1:{port}{url}"],
+            capture_output=True, text=True, check=True,
+        ).stdout  # fmt: skip
+        if "Non-2xx or 3xx responses" in out:
+            raise CommandError(f"{url}: wrk saw error responses:\n{out}")
+        return float(re.search(r"Requests/sec:\s+([\d.]+)", out)[1])
+    counts = [0] * 4
+    stop = time.monotonic() + seconds
+
+    def worker(i: int) -> None:
+        while time.monotonic() < stop:
+            conn = HTTPConnection("127.0.0.1", port, timeout=30)
+            conn.request("GET", url, headers={"Cookie": cookie})
+            response = conn.getresponse()
+            response.read()
+            conn.close()
+            if response.status != 200:
+                raise CommandError(f"{url}: status {response.status}")
+            counts[i] += 1
+
+    started = time.monotonic()
+    threads = [threading.Thread(target=worker, args=(i,)) for i in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return sum(counts) / (time.monotonic() - started)
 
 
 def _peak_rss_mib() -> float:
