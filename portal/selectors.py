@@ -279,52 +279,40 @@ def _case_with_record_kinds(user: User, pk: int) -> tuple[Case, dict[str, bool],
     return row, has, categories
 
 
-def _only_if(has: bool, qs: QuerySet) -> QuerySet:
-    """The query, or the same query known to be empty (which Django answers without asking
-    the database): the case's own query said whether there is anything to fetch."""
-    return qs if has else qs.none()
-
-
 def _load_for_rules(case: Case, has: dict[str, bool]) -> None:
     """Prefetch what the core's rules and guards read through the case's relations (the
-    actions, wrap-ups, ISOP requests and warm handovers), as the page shows them too."""
-    prefetch_related_objects(
-        [case],
-        Prefetch(
-            "actions",
-            queryset=_only_if(
-                has["actions"],
-                ImprovementAction.objects.select_related("owner").order_by("due_date", "pk"),
-            ),
+    actions, wrap-ups, ISOP requests and warm handovers), as the page shows them too. A kind
+    the case has none of is set empty without Django's prefetch machinery, which cost
+    milliseconds even for an empty queryset (#17)."""
+    lookups = {
+        "actions": ImprovementAction.objects.select_related("owner").order_by("due_date", "pk"),
+        "wrap_ups": WrapUp.objects.select_related("recorded_by", "confirmed_by").order_by(
+            "recorded_at", "pk"
         ),
-        Prefetch(
-            "wrap_ups",
-            queryset=_only_if(
-                has["wrap_ups"],
-                WrapUp.objects.select_related("recorded_by", "confirmed_by").order_by(
-                    "recorded_at", "pk"
-                ),
-            ),
-        ),
-        Prefetch(
-            "isop_requests",
-            queryset=_only_if(
-                has["isop_requests"],
-                # With the office's decision on it (one to one): no query of its own.
-                IsopAdvice.objects.select_related("given_by", "office_decision__decided_by"),
-            ),
+        # With the office's decision on it (one to one): no query of its own.
+        "isop_requests": IsopAdvice.objects.select_related(
+            "given_by", "office_decision__decided_by"
         ),
         # The handovers come with their transfers (one to one): see _transfers.
-        Prefetch(
-            "handovers",
-            queryset=_only_if(
-                has["handovers"],
-                Handover.objects.select_related(
-                    "old_coach", "new_coach", *(f"transfer__{f}" for f in TRANSFER_RELATED)
-                ).order_by("pk"),
-            ),
-        ),
-    )
+        "handovers": Handover.objects.select_related(
+            "old_coach", "new_coach", *(f"transfer__{f}" for f in TRANSFER_RELATED)
+        ).order_by("pk"),
+    }
+    present = [Prefetch(name, queryset=qs) for name, qs in lookups.items() if has[name]]
+    if present:
+        prefetch_related_objects([case], *present)
+    cache = case.__dict__.setdefault("_prefetched_objects_cache", {})
+    for name, qs in lookups.items():
+        if not has[name]:
+            cache[name] = _known_empty(qs)
+
+
+def _known_empty(qs: QuerySet) -> QuerySet:
+    """An evaluated, empty queryset, as Django's prefetch leaves one in the cache."""
+    empty = qs.none()
+    empty._result_cache = []
+    empty._prefetch_done = True
+    return empty
 
 
 def _transfers(case: Case, has: dict[str, bool]) -> list[Transfer]:

@@ -13,6 +13,9 @@ of groups counts from the next request on).
 
 from __future__ import annotations
 
+import datetime as dt
+from functools import lru_cache
+
 from django.contrib.auth.backends import ModelBackend
 from django.contrib.auth.models import Permission
 from django.db.models import Exists, OuterRef
@@ -29,12 +32,14 @@ PRIVACY_OFFICER = "_is_privacy_officer"
 MENTOR_TO_ASSIGN = "_has_mentor_to_assign"  # read by User.has_mentor_to_assign
 
 
-def user_with_request_data():
+def user_with_request_data(today: dt.date | None = None):
     """Users annotated with their global roles, whether they are the privacy officer (read by
     `User.is_privacy_officer`) and their unread notification count."""
     memberships = User.groups.through.objects.filter(user_id=OuterRef("pk"))
     # A deputy named by the office holds the role while active (cases.models.Deputy).
-    deputyships = Deputy.objects.active(timezone.localdate()).filter(person_id=OuterRef("pk"))
+    deputyships = Deputy.objects.active(today or timezone.localdate()).filter(
+        person_id=OuterRef("pk")
+    )
     # At most UNREAD_CAP rows are counted (the badge says "99+"), on the inbox index: the cost
     # does not grow with the inbox (an office member had 41,307 unread notifications).
     unread = (
@@ -68,10 +73,30 @@ def user_with_request_data():
     )
 
 
+# No user has this pk: it marks the pk's place among the compiled query's parameters.
+_PK_MARK = -8_070_450_532_247_928_832
+
+
+@lru_cache(maxsize=4)
+def _request_user_sql(today: dt.date) -> tuple[str, tuple]:
+    """The request user's query compiled once per day (the deputyships hold by the date):
+    building and compiling its eleven subqueries was most of a bare page's time (#17)."""
+    sql, params = user_with_request_data(today).filter(pk=_PK_MARK).query.sql_with_params()
+    assert params.count(_PK_MARK) == 1, "the pk must be the query's only marked parameter"
+    return sql, tuple(params)
+
+
+def request_user(user_id) -> User | None:
+    """The user with the request's data (see the module's docstring), in ONE query whose SQL
+    is made once a day; None when there is no such user."""
+    sql, params = _request_user_sql(timezone.localdate())
+    params = tuple(user_id if p == _PK_MARK else p for p in params)
+    return next(iter(User._default_manager.raw(sql, params)), None)
+
+
 class RequestUserBackend(ModelBackend):
     def get_user(self, user_id):
-        try:
-            user = user_with_request_data().get(pk=user_id)
-        except User.DoesNotExist:
+        user = request_user(user_id)
+        if user is None:
             return None
         return user if self.user_can_authenticate(user) else None

@@ -103,3 +103,23 @@ def test_the_office_names_a_deputy_on_its_page(client):
 def test_others_get_403_on_the_deputies_page(client):
     client.force_login(UserFactory())
     assert client.get(reverse("office:deputies")).status_code == 403
+
+
+def test_the_request_user_query_made_once_a_day_follows_the_day():
+    """The backend compiles the request user's query once per day (#17): a deputyship that
+    starts tomorrow holds from tomorrow's first request on, and one that ended yesterday
+    stops, within the same process."""
+    import time_machine
+
+    office, deputy = UserFactory(office=True), UserFactory()
+    tomorrow = TODAY + dt.timedelta(days=1)
+    deputy_name(role=Role.OFFICE, person=deputy, starts_on=tomorrow, ends_on=tomorrow, by=office)
+    backend = RequestUserBackend()
+    assert backend.get_user(deputy.pk).global_roles == frozenset()
+    noon = dt.datetime.combine(tomorrow, dt.time(12), tzinfo=timezone.get_current_timezone())
+    with time_machine.travel(noon, tick=False):
+        assert backend.get_user(deputy.pk).global_roles == {Role.OFFICE}
+    with time_machine.travel(noon + dt.timedelta(days=1), tick=False):
+        assert backend.get_user(deputy.pk).global_roles == frozenset()
+    assert backend.get_user(deputy.pk).global_roles == frozenset()
+    assert backend.get_user(-1) is None
