@@ -285,9 +285,7 @@ def act(name: str, case: Case, user: m.User, **kw) -> None:
             **kw,
         )
     elif name == "make_definitive":
-        transfers.make_definitive(
-            case_id=case.pk, by=user, ends_on=kw.pop("ends_on", today), **kw
-        )
+        transfers.make_definitive(case_id=case.pk, by=user, ends_on=kw.pop("ends_on", today), **kw)
     elif name == "reopen":
         reason = kw.pop("reason", "Het probleem is terug.")
         case_services.reopen(case_id=case.pk, by=user, reason=reason, **kw)

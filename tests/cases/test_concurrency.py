@@ -167,9 +167,7 @@ class TestOptimisticBackstops:
         seen = case.version
         resolve(case_id=case.pk, by=case.placement.school_trainer, seen_version=seen)
         with pytest.raises(CaseChangedMeanwhile) as refused:
-            withdraw(
-                case_id=case.pk, by=UserFactory(office=True), reason="x", seen_version=seen
-            )
+            withdraw(case_id=case.pk, by=UserFactory(office=True), reason="x", seen_version=seen)
         assert refused.value.message
         case.refresh_from_db()
         assert case.state == State.CLOSED_RESOLVED

@@ -53,56 +53,60 @@ S = State
 # The whole graph, written out: a change to the machine must be a deliberate diff here.
 # --------------------------------------------------------------------------------------------
 
-EXPECTED_GRAPH: set[tuple[str, str, frozenset[str]]] = {
-    (S.SIGNALLED, "plan_conversation", frozenset({S.CONVERSATION_PLANNED})),
-    (S.CONVERSATION_PLANNED, "record_conversation", frozenset({S.IMPROVING})),
-    (S.IMPROVING, "resolve", frozenset({S.CLOSED_RESOLVED})),
-    (S.IMPROVING, "request_change", frozenset({S.CHANGE_REQUESTED})),
-    (S.CHANGE_REQUESTED, "inform_office", frozenset({S.OFFICE_INFORMED})),
-    (S.OFFICE_INFORMED, "plan_change_conversation", frozenset({S.CHANGE_CONVERSATION_PLANNED})),
-    (
-        S.CHANGE_CONVERSATION_INCOMPLETE,
-        "plan_change_conversation",
-        frozenset({S.CHANGE_CONVERSATION_PLANNED}),
-    ),
-    (
-        S.CHANGE_CONVERSATION_PLANNED,
-        "record_change_conversation",
-        frozenset({S.OUTCOME_PENDING, S.CHANGE_CONVERSATION_INCOMPLETE}),
-    ),
-    (
-        S.CHANGE_CONVERSATION_INCOMPLETE,
-        "accept_change_conversation",
-        frozenset({S.OUTCOME_PENDING}),
-    ),
-    (
-        S.OUTCOME_PENDING,
-        "report_outcome",
-        frozenset({S.TRANSFER_REQUESTED, S.IMPROVING, S.ISOP_ADVICE}),
-    ),
-    (S.ISOP_ADVICE, "give_advice", frozenset({S.DECISION_PENDING})),
-    (S.DECISION_PENDING, "decide", frozenset({S.TRANSFER_REQUESTED, S.IMPROVING})),
-    (S.TRANSFER_REQUESTED, "place_student", frozenset({S.HANDOVER, S.CLOSED_TRANSFERRED})),
-    (S.TRANSFER_REQUESTED, "stop_internship", frozenset({S.STOPPED, S.CLOSED_STOPPED})),
-    (S.HANDOVER, "confirm_handover", frozenset({S.CLOSED_TRANSFERRED, S.CLOSED_RESUMED})),
-    (S.STOPPED, "resume", frozenset({S.CLOSED_RESUMED, S.HANDOVER})),
-    (S.STOPPED, "make_definitive", frozenset({S.CLOSED_STOPPED})),
-} | {
-    (state, "withdraw", frozenset({S.CLOSED_WITHDRAWN})) for state in OPEN_STATES
-} | {
-    (state, "abandon_change", frozenset({S.IMPROVING}))
-    for state in (
-        S.CHANGE_REQUESTED,
-        S.OFFICE_INFORMED,
-        S.CHANGE_CONVERSATION_PLANNED,
-        S.CHANGE_CONVERSATION_INCOMPLETE,
-        S.TRANSFER_REQUESTED,
-    )
-} | {
-    (state, "stop_now", frozenset({S.STOPPED, S.CLOSED_STOPPED}))
-    for state in OPEN_STATES
-    if state not in (S.STOPPED, S.HANDOVER)
-} | {(state, "reopen", frozenset({S.IMPROVING})) for state in CLOSED_STATES}
+EXPECTED_GRAPH: set[tuple[str, str, frozenset[str]]] = (
+    {
+        (S.SIGNALLED, "plan_conversation", frozenset({S.CONVERSATION_PLANNED})),
+        (S.CONVERSATION_PLANNED, "record_conversation", frozenset({S.IMPROVING})),
+        (S.IMPROVING, "resolve", frozenset({S.CLOSED_RESOLVED})),
+        (S.IMPROVING, "request_change", frozenset({S.CHANGE_REQUESTED})),
+        (S.CHANGE_REQUESTED, "inform_office", frozenset({S.OFFICE_INFORMED})),
+        (S.OFFICE_INFORMED, "plan_change_conversation", frozenset({S.CHANGE_CONVERSATION_PLANNED})),
+        (
+            S.CHANGE_CONVERSATION_INCOMPLETE,
+            "plan_change_conversation",
+            frozenset({S.CHANGE_CONVERSATION_PLANNED}),
+        ),
+        (
+            S.CHANGE_CONVERSATION_PLANNED,
+            "record_change_conversation",
+            frozenset({S.OUTCOME_PENDING, S.CHANGE_CONVERSATION_INCOMPLETE}),
+        ),
+        (
+            S.CHANGE_CONVERSATION_INCOMPLETE,
+            "accept_change_conversation",
+            frozenset({S.OUTCOME_PENDING}),
+        ),
+        (
+            S.OUTCOME_PENDING,
+            "report_outcome",
+            frozenset({S.TRANSFER_REQUESTED, S.IMPROVING, S.ISOP_ADVICE}),
+        ),
+        (S.ISOP_ADVICE, "give_advice", frozenset({S.DECISION_PENDING})),
+        (S.DECISION_PENDING, "decide", frozenset({S.TRANSFER_REQUESTED, S.IMPROVING})),
+        (S.TRANSFER_REQUESTED, "place_student", frozenset({S.HANDOVER, S.CLOSED_TRANSFERRED})),
+        (S.TRANSFER_REQUESTED, "stop_internship", frozenset({S.STOPPED, S.CLOSED_STOPPED})),
+        (S.HANDOVER, "confirm_handover", frozenset({S.CLOSED_TRANSFERRED, S.CLOSED_RESUMED})),
+        (S.STOPPED, "resume", frozenset({S.CLOSED_RESUMED, S.HANDOVER})),
+        (S.STOPPED, "make_definitive", frozenset({S.CLOSED_STOPPED})),
+    }
+    | {(state, "withdraw", frozenset({S.CLOSED_WITHDRAWN})) for state in OPEN_STATES}
+    | {
+        (state, "abandon_change", frozenset({S.IMPROVING}))
+        for state in (
+            S.CHANGE_REQUESTED,
+            S.OFFICE_INFORMED,
+            S.CHANGE_CONVERSATION_PLANNED,
+            S.CHANGE_CONVERSATION_INCOMPLETE,
+            S.TRANSFER_REQUESTED,
+        )
+    }
+    | {
+        (state, "stop_now", frozenset({S.STOPPED, S.CLOSED_STOPPED}))
+        for state in OPEN_STATES
+        if state not in (S.STOPPED, S.HANDOVER)
+    }
+    | {(state, "reopen", frozenset({S.IMPROVING})) for state in CLOSED_STATES}
+)
 
 # Who may take each transition, among the roles a person can have on a case (the case of
 # `arrange`, signalled by the school trainer; tests below cover the signaller and requester).
@@ -434,7 +438,8 @@ class TestNoStuckState:
             role
             for role in (*ROLES, "old_study_coach")
             for _s, name, _t in machine_graph()
-            if _s == state and name not in EXITS
+            if _s == state
+            and name not in EXITS
             and m.transition_meta(name).get_transition(state).has_perm(case, crew.get(role))
         }
         assert actors - {"unrelated"}, state

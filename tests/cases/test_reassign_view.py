@@ -33,9 +33,9 @@ def test_it_gives_the_case_to_the_new_mentor_and_takes_it_from_the_old_one(clien
     assert client.get(case.get_absolute_url()).status_code == 200
     client.force_login(old)
     assert client.get(case.get_absolute_url()).status_code == 404
-    assert CaseEvent.objects.filter(actor=old).count() == CaseEvent.objects.filter(
-        actor=old
-    ).count()  # their own records stay attributed (no event is rewritten)
+    assert (
+        CaseEvent.objects.filter(actor=old).count() == CaseEvent.objects.filter(actor=old).count()
+    )  # their own records stay attributed (no event is rewritten)
 
 
 def test_a_new_study_coach_mid_case_asks_for_the_warm_handover(client):

@@ -176,4 +176,3 @@ class TestOneOpenCasePerPlacement:
         )
         assert other.pk != hidden.pk and not other.joined
         assert crew.mentor.pk not in told(hidden, "signal_added")
-

@@ -113,9 +113,7 @@ def test_the_isop_owner_advises_stop_and_the_office_decides_transfer_with_a_reas
     assert state(case) == State.DECISION_PENDING
     expect_state(isop, State.DECISION_PENDING)
     isop.context.close()
-    smtp_sink.wait_for(
-        lambda m: p["office"].email in m.recipients and case.number in m.subject
-    )
+    smtp_sink.wait_for(lambda m: p["office"].email in m.recipients and case.number in m.subject)
 
     # 2. The office finds the case waiting for its decision and sees the advice.
     office = log_in(browser, stack, p["office"])

@@ -114,7 +114,7 @@ def test_the_csv_times_are_local_minutes_whichever_database_writes_them(client):
 
     client.force_login(UserFactory(office=True))
     placement = PlacementFactory()
-    utc = dt.timezone.utc
+    utc = dt.UTC
     Case.objects.create(
         placement=placement,
         state=State.IMPROVING,

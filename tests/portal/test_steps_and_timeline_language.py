@@ -87,9 +87,7 @@ def test_a_closed_case_offers_the_office_to_reopen_it(crew, client):
 def test_no_english_code_in_a_dutch_timeline(crew, client):
     case = case_in(crew, State.IMPROVING)
     action = ImprovementActionFactory(case=case, description="Wekelijks feedback")
-    conversations.action_evaluate(
-        action_id=action.pk, by=crew.school_trainer, evaluation="helped"
-    )
+    conversations.action_evaluate(action_id=action.pk, by=crew.school_trainer, evaluation="helped")
     event = case.events.get(name="action_evaluated")
     assert event.note == "Wekelijks feedback" and event.data == {"evaluation": "helped"}
     crew.school_trainer.language = "nl"

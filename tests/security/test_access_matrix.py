@@ -787,6 +787,7 @@ def test_every_url_for_every_person(world):
     before = snapshot()
     failures: list[str] = []
     checks: Counter = Counter()
+
     # Any link to an all-party conversation (of A, of C) or its invitations.
     def links_to(change) -> re.Pattern:
         invitations = "|".join(str(pk) for pk in change.invitations.values_list("pk", flat=True))

@@ -61,9 +61,11 @@ class TestTheOfficeDecides:
         assert (case.state, case.change_kind) == (target, kind)
         assert record.follows_advice and record.reason == ""
         event = case.events.get(name="decide")
-        assert event.data == {"decision": decision, "advice": decision, **(
-            {"kind": kind} if kind else {}
-        )}
+        assert event.data == {
+            "decision": decision,
+            "advice": decision,
+            **({"kind": kind} if kind else {}),
+        }
 
     def test_departing_from_the_advice_needs_a_reason(self, crew):
         case = advised(crew, AdviceDecision.STOP)

@@ -51,6 +51,7 @@ from django.utils.http import urlencode
 from cases.models import OPEN_STATES, Case, State, TrainingSchool, User
 from deadlines import api as deadlines
 from notifications.models import Notification
+from office.selectors import _breakdown_counts
 
 GOAL_QUERIES = 12
 GOAL_FACTOR, GOAL_SLACK_MS = 2.0, 30.0
@@ -78,6 +79,13 @@ class Command(BaseCommand):
             help="Seconds per throughput run (gunicorn; 0 skips the throughput figures).",
         )
         parser.add_argument(
+            "--markdown",
+            nargs="+",
+            metavar="JSON",
+            help="Measure nothing: print the README's tables from these JSON files (runs at "
+            "different sizes, e.g. var/bench.json and a million-case run's), growth per size.",
+        )
+        parser.add_argument(
             "--reset",
             action="store_true",
             help="Empty the database first (flush): needed when it holds more cases than the "
@@ -93,8 +101,12 @@ class Command(BaseCommand):
         json: str,
         reset: bool,
         throughput_seconds: float,
+        markdown: list[str] | None = None,
         **opts,
     ):
+        if markdown:
+            self.stdout.write(markdown_tables([Path(p) for p in markdown]))
+            return
         if connection.vendor != "postgresql":
             raise CommandError(
                 "The benchmark needs PostgreSQL: set DATABASE_URL=postgres://... "
@@ -187,11 +199,13 @@ class Command(BaseCommand):
             measured["throughput"] = self._measure_throughput(
                 client,
                 {
+                    "bare Django view (signed out)": pages["bare Django view"],
                     "bare Django view": pages["bare Django view"],
                     "case page": pages["case page"],
                     "dashboard": pages["dashboard"],
                 },
             )
+        measured["breakdowns"] = self._measure_breakdowns()
         measured["export"] = self._measure_export(client)
         measured["scan"] = self._measure_scan()
         measured["scan_task"] = self._measure_scan_task()
@@ -200,7 +214,9 @@ class Command(BaseCommand):
     def _measure_throughput(self, client: Client, urls: dict[str, str]) -> dict[str, Any]:
         """Requests per second through gunicorn (2 sync workers, persistent database
         connections) on loopback, by wrk when installed, else by a bounded Python client (4
-        keep-alive-less connections in threads): each page twice, interleaved, the median."""
+        keep-alive-less connections in threads): each page twice, interleaved, the median. The
+        bare view twice: signed out (Django's floor: no session, no user) and signed in as the
+        office (the same session and user query as every page), the yardsticks of the ratios."""
         port = _free_port()
         env = {
             **os.environ,
@@ -219,23 +235,44 @@ class Command(BaseCommand):
             cookie = f"{settings.SESSION_COOKIE_NAME}={session}"
             tool = "wrk" if shutil.which("wrk") else "python"
             runs: dict[str, list[float]] = {name: [] for name in urls}
-            for url in urls.values():  # warm up every worker
-                _throughput(tool, port, url, cookie, seconds=2)
+            cookies = {name: None if "signed out" in name else cookie for name in urls}
+            for name, url in urls.items():  # warm up every worker
+                _throughput(tool, port, url, cookies[name], seconds=2)
             for _round in range(2):
                 for name, url in urls.items():
-                    runs[name].append(_throughput(tool, port, url, cookie, self.throughput_seconds))
+                    runs[name].append(
+                        _throughput(tool, port, url, cookies[name], self.throughput_seconds)
+                    )
         finally:
             server.terminate()
             server.wait(timeout=30)
         result: dict[str, Any] = {"client": tool, "workers": 2, "seconds": self.throughput_seconds}
         bare = statistics.median(runs["bare Django view"])
+        floor = statistics.median(runs["bare Django view (signed out)"])
         for name, values in runs.items():
             rps = statistics.median(values)
-            result[name] = {"rps": round(rps, 1), "vs_bare": round(rps / bare, 3) if bare else None}
+            result[name] = {
+                "rps": round(rps, 1),
+                "vs_bare": round(rps / bare, 3),
+                "vs_signed_out": round(rps / floor, 3),
+            }
             self.stdout.write(
                 f"  throughput {name}: {rps:,.0f} requests/s ({tool}, 2 workers), "
-                f"{result[name]['vs_bare']:.1%} of the bare view"
+                f"{rps / bare:.1%} of the bare view signed in, {rps / floor:.1%} signed out"
             )
+        return result
+
+    def _measure_breakdowns(self) -> dict[str, Any]:
+        """The dashboard's breakdowns (open cases by programme, year, board, category) as
+        computed once per DASHBOARD_BREAKDOWN_SECONDS: the dashboard's median above is mostly
+        served from that cache, this is what the one request a minute pays."""
+        times = []
+        for _ in range(max(3, self.explain_repeat)):
+            t = time.perf_counter()
+            _breakdown_counts(None, None)
+            times.append((time.perf_counter() - t) * 1000)
+        result = {"median_ms": round(statistics.median(times), 1), "max_ms": round(max(times), 1)}
+        self.stdout.write(f"  dashboard breakdowns, uncached: {result['median_ms']} ms")
         return result
 
     def _measure_export(self, client: Client) -> dict[str, Any]:
@@ -472,6 +509,75 @@ class Command(BaseCommand):
                 f"{task['state']}; case page / bare view {data['case_page_vs_bare']}; "
                 f"seed peak RSS {data['seed_peak_rss_mib']} MiB"
             )
+            throughput = data.get("throughput")
+            if throughput:
+                w(
+                    f"{'':>9}  throughput ({throughput['client']}, gunicorn, 2 workers): "
+                    + "; ".join(
+                        f"{name} {row['rps']:,.0f}/s ({row['vs_bare']:.1%} of bare signed in, "
+                        f"{row['vs_signed_out']:.1%} of bare signed out)"
+                        for name, row in throughput.items()
+                        if isinstance(row, dict)
+                    )
+                )
+
+
+def markdown_tables(paths: list[Path]) -> str:
+    """The README's tables from one or more result files, sizes ascending, each page's growth
+    against the next smaller size (the goal: at most 1.5 per tenfold)."""
+    by_size: dict[int, dict[str, Any]] = {}
+    for path in paths:
+        for size, data in json.loads(path.read_text())["sizes"].items():
+            by_size[int(size)] = data
+    sizes = sorted(by_size)
+    lines = [
+        "| page | cases | queries | median ms | p95 ms | raw SQL ms (plan + exec) | growth |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    for name in by_size[sizes[0]]["pages"]:
+        previous = None
+        for size in sizes:
+            data = by_size[size]
+            page = data["pages"].get(name)
+            if page is None:
+                continue
+            growth = f"{page['median_ms'] / previous:.2f}" if previous else ""
+            previous = page["median_ms"]
+            lines.append(
+                f"| {name} | {data['cases']:,} | {page['queries']} | {page['median_ms']:.0f} | "
+                f"{page['p95_ms']:.0f} | {page['raw_sql_ms']:.1f} ({page['raw_sql_plan_ms']:.1f}"
+                f" + {page['raw_sql_exec_ms']:.1f}) | {growth} |"
+            )
+    lines += [
+        "",
+        "| cases | CSV rows/s (whole request) | rows/s after the access log | access log s "
+        "| export peak MiB | scan task s | notifications | broker messages | task state "
+        "| breakdowns uncached ms |",
+        "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- | ---: |",
+    ]
+    for size in sizes:
+        data = by_size[size]
+        export, task = data["export"], data["scan_task"]
+        lines.append(
+            f"| {data['cases']:,} | {export['rows_per_s']:,} | {export['stream_rows_per_s']:,} | "
+            f"{export['access_log_s']} | {export['peak_mib']} | {task['seconds']} | "
+            f"{task['created'] or 0:,} | {task['messages']} | {task['state']} | "
+            f"{data.get('breakdowns', {}).get('median_ms', '')} |"
+        )
+    lines += [
+        "",
+        "| cases | page | requests/s | of bare signed in | of bare signed out |",
+        "| ---: | --- | ---: | ---: | ---: |",
+    ]
+    for size in sizes:
+        throughput = by_size[size].get("throughput") or {}
+        for name, row in throughput.items():
+            if isinstance(row, dict):
+                lines.append(
+                    f"| {by_size[size]['cases']:,} | {name} | {row['rps']:,.0f} | "
+                    f"{row['vs_bare']:.1%} | {row['vs_signed_out']:.1%} |"
+                )
+    return "\n".join(lines)
 
 
 def _free_port() -> int:
@@ -491,11 +597,13 @@ def _wait_for_port(port: int, timeout: float = 30.0) -> None:
     raise CommandError(f"gunicorn did not start on port {port}")
 
 
-def _throughput(tool: str, port: int, url: str, cookie: str, seconds: float) -> float:
+def _throughput(tool: str, port: int, url: str, cookie: str | None, seconds: float) -> float:
     """Successful requests per second for `seconds` on loopback."""
+    headers = {"Cookie": cookie} if cookie else {}
     if tool == "wrk":
         out = subprocess.run(
-            ["wrk", "-t2", "-c4", f"-d{max(1, round(seconds))}s", "-H", f"Cookie: {cookie}",
+            ["wrk", "-t2", "-c4", f"-d{max(1, round(seconds))}s",
+             *(arg for key, value in headers.items() for arg in ("-H", f"{key}: {value}")),
              f"http://127.0.0.1:{port}{url}"],
             capture_output=True, text=True, check=True,
         ).stdout  # fmt: skip
@@ -508,7 +616,7 @@ def _throughput(tool: str, port: int, url: str, cookie: str, seconds: float) -> 
     def worker(i: int) -> None:
         while time.monotonic() < stop:
             conn = HTTPConnection("127.0.0.1", port, timeout=30)
-            conn.request("GET", url, headers={"Cookie": cookie})
+            conn.request("GET", url, headers=headers)
             response = conn.getresponse()
             response.read()
             conn.close()
