@@ -90,7 +90,7 @@ def state_counts(closed_since: dt.datetime | None = None) -> dict[str, int]:
             Case.objects.filter(closed_at__gte=closed_since, state__in=CLOSED_STATES)
             .order_by()
             .values("state")
-            .annotate(n=Count("pk"))
+            .annotate(n=Count("*"))  # COUNT(*): the (closed_at, state) index alone answers
             .values_list("state", "n")
         )
         counters = counters.order_by().union(closed, all=True)
