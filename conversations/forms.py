@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 from django import forms
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from cases.forms import DateInput, DateTimeLocalInput, StepForm
@@ -175,7 +176,7 @@ class AddActionForm(StepForm):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["owner"].for_case(self.case)
-        self.fields["due_date"].initial = dt.date.today() + dt.timedelta(days=14)
+        self.fields["due_date"].initial = timezone.localdate() + dt.timedelta(days=14)
 
 
 class EvaluateActionForm(StepForm):

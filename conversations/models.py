@@ -81,7 +81,9 @@ class Invitation(models.Model):
         Conversation, on_delete=models.CASCADE, related_name="invitations"
     )
     person = models.ForeignKey(
-        settings.AUTH_USER_MODEL, verbose_name=_("person"), on_delete=models.PROTECT,
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("person"),
+        on_delete=models.PROTECT,
         related_name="invitations",
     )
     role = models.CharField(_("role"), max_length=30, choices=Role.choices)
@@ -148,14 +150,18 @@ class ImprovementAction(models.Model):
     )
     description = models.CharField(_("what"), max_length=500)
     owner = models.ForeignKey(
-        settings.AUTH_USER_MODEL, verbose_name=_("who"), on_delete=models.PROTECT,
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("who"),
+        on_delete=models.PROTECT,
         related_name="improvement_actions",
     )
     due_date = models.DateField(_("due date"))
-    status = models.CharField(_("status"), max_length=10, choices=Status.choices,
-                              default=Status.OPEN)
-    evaluation = models.CharField(_("evaluation"), max_length=12, choices=Evaluation.choices,
-                                  blank=True)
+    status = models.CharField(
+        _("status"), max_length=10, choices=Status.choices, default=Status.OPEN
+    )
+    evaluation = models.CharField(
+        _("evaluation"), max_length=12, choices=Evaluation.choices, blank=True
+    )
     evaluation_comment = models.TextField(_("evaluation comment"), blank=True)
     evaluated_at = models.DateTimeField(_("evaluated at"), null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now)

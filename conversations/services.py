@@ -151,8 +151,15 @@ def record_conversation(
             if kind == Conversation.Kind.PROBLEM
             else has_planned_change_conversation.message
         )
-    _hold(case, conversation, by=by, attendance=attendance, summary=summary, answers=answers,
-          actions=actions)
+    _hold(
+        case,
+        conversation,
+        by=by,
+        attendance=attendance,
+        summary=summary,
+        answers=answers,
+        actions=actions,
+    )
     run_transition(case, transition, by=by, note=summary[:500])
     return conversation
 
@@ -195,8 +202,11 @@ def _hold(
         if action.owner_id not in person_ids:
             raise GuardFailed(_("The owner of an action must be one of the people on the case."))
         ImprovementAction.objects.create(
-            case=case, conversation=conversation, description=action.description.strip(),
-            owner_id=action.owner_id, due_date=action.due_date,
+            case=case,
+            conversation=conversation,
+            description=action.description.strip(),
+            owner_id=action.owner_id,
+            due_date=action.due_date,
         )
     StudentNote.objects.get_or_create(conversation=conversation)
 
@@ -283,8 +293,10 @@ def _check_may_plan(case: Case, conversation: Conversation, by) -> None:
         return
     if not case.roles_of(by) & PLANNER_ROLES[conversation.kind]:
         raise NotPermitted(
-            _("Only the person who planned it, the school trainer, the study coach or the office "
-              "may change this conversation.")
+            _(
+                "Only the person who planned it, the school trainer, the study coach or the office "
+                "may change this conversation."
+            )
         )
 
 
@@ -398,9 +410,7 @@ def _may_follow_up(case: Case, by) -> None:
             _("Only the mentor, school trainer, study coach or office plan a follow-up.")
         )
     if case.state != State.IMPROVING:
-        raise GuardFailed(
-            _("A follow-up conversation is held while the improvement actions run.")
-        )
+        raise GuardFailed(_("A follow-up conversation is held while the improvement actions run."))
 
 
 @transaction.atomic
@@ -472,7 +482,11 @@ def follow_up_record(
 
 @transaction.atomic
 def conversation_plan_again(
-    *, case_id: int, by, starts_at: datetime, location: str,
+    *,
+    case_id: int,
+    by,
+    starts_at: datetime,
+    location: str,
     with_coordinating_trainer: bool = False,
     seen_version: int | None = None,
 ) -> Conversation:
@@ -530,8 +544,13 @@ def briefing_record(*, invitation_id: int, by, note: str = "") -> Invitation:
         note=note.strip(),
         data={"person": str(invitation.person)},
     )
-    tell(case, event="briefing_recorded", actor=by, recipients=[invitation.person],
-         step=f"i{invitation.pk}")
+    tell(
+        case,
+        event="briefing_recorded",
+        actor=by,
+        recipients=[invitation.person],
+        step=f"i{invitation.pk}",
+    )
     return invitation
 
 

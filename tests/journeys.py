@@ -167,7 +167,7 @@ def arrange(name: str, crew: Crew) -> Case:
 
 def act(name: str, case: Case, user: m.User, **kw) -> None:
     """Take transition `name` through its service, with valid input."""
-    today = dt.date.today()
+    today = timezone.localdate()
     if name in ("plan_conversation", "plan_change_conversation"):
         # Just before now by default, so that the conversation can be recorded next.
         conversations.plan_conversation(
@@ -388,7 +388,7 @@ def change_path(*, handover_confirmed: bool = False):
     hold(
         case,
         trainer,
-        actions=[conversations.ActionInput("Try this", placement.student.pk, dt.date.today())],
+        actions=[conversations.ActionInput("Try this", placement.student.pk, timezone.localdate())],
     )
     transfers.request_change(
         case_id=case.pk, by=placement.student, kind="transfer", reason="Another school."
@@ -412,7 +412,10 @@ def change_path(*, handover_confirmed: bool = False):
     )
     transfers.decide(case_id=case.pk, by=office, decision=AdviceDecision.TRANSFER)
     transfers.wrap_up_record(
-        case_id=case.pk, by=trainer, last_day=dt.date.today(), agreement="Goodbye to the class."
+        case_id=case.pk,
+        by=trainer,
+        last_day=timezone.localdate(),
+        agreement="Goodbye to the class.",
     )
     transfers.wrap_up_confirm(case_id=case.pk, by=placement.student)
     transfers.place_student(
@@ -422,13 +425,13 @@ def change_path(*, handover_confirmed: bool = False):
         mentor=UserFactory(),
         school_trainer=UserFactory(),
         study_coach=UserFactory(),
-        start_date=dt.date.today(),
+        start_date=timezone.localdate(),
     )
     if handover_confirmed:
         transfers.confirm_handover(
             case_id=case.pk,
             by=placement.study_coach,
-            contact_made_on=dt.date.today(),
+            contact_made_on=timezone.localdate(),
             what_helped="x",
             student_needs="y",
         )
@@ -478,7 +481,7 @@ def improving_case(
         by=by,
         attendance={i.person_id: True for i in conversation.invitations.all()},
         summary=summary,
-        actions=[conversations.ActionInput(action, by.pk, dt.date.today())],
+        actions=[conversations.ActionInput(action, by.pk, timezone.localdate())],
     )
     case.refresh_from_db()
     assert case.state == State.IMPROVING

@@ -6,7 +6,6 @@ rules. The results per page are printed and written to test-artifacts/axe-result
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 import re
 from collections.abc import Callable
@@ -18,6 +17,7 @@ import pytest
 from django.contrib.contenttypes.models import ContentType
 from django.core.management import call_command
 from django.urls import reverse
+from django.utils import timezone
 from playwright.sync_api import Browser, BrowserContext, Page, expect
 
 from cases.models import Case, State, User
@@ -101,7 +101,7 @@ def confirmed_handover() -> Handover:
         transfer_services.confirm_handover(
             case_id=handover.case_id,
             by=handover.old_coach,
-            contact_made_on=dt.date.today(),
+            contact_made_on=timezone.localdate(),
             what_helped="Vaste afspraken op maandag.",
             student_needs="Een vast aanspreekpunt.",
         )

@@ -62,7 +62,7 @@ def case(live_url):
             conversation_services.ActionInput(
                 "Wekelijkse evaluatie met de mentor over de lesvoorbereiding",
                 placement.mentor.pk,
-                dt.date.today() + dt.timedelta(7),
+                timezone.localdate() + dt.timedelta(7),
             )
         ],
     )

@@ -66,7 +66,7 @@ def case(live_url):
         summary="Afspraken gemaakt over wekelijkse evaluaties.",
         actions=[
             conversation_services.ActionInput(
-                "Wekelijkse evaluatie", placement.mentor.pk, dt.date.today() + dt.timedelta(7)
+                "Wekelijkse evaluatie", placement.mentor.pk, timezone.localdate() + dt.timedelta(7)
             )
         ],
     )
@@ -106,7 +106,7 @@ def test_the_student_writes_and_submits_a_note_the_school_trainer_reads_it(
 
     # A mistake: an On Stage date in the future. The error shows; the text stays.
     page.fill("#id_text", NOTE)
-    future = (dt.date.today() + dt.timedelta(days=10)).isoformat()
+    future = (timezone.localdate() + dt.timedelta(days=10)).isoformat()
     page.fill("#id_logged_in_onstage_on", future)
     page.click("button[name=action][value=submit]")
     page.wait_for_load_state()
@@ -117,7 +117,7 @@ def test_the_student_writes_and_submits_a_note_the_school_trainer_reads_it(
     assert not StudentNote.objects.filter(conversation=conversation).exclude(text="").exists()
 
     # Corrected: today, then submitted.
-    page.fill("#id_logged_in_onstage_on", dt.date.today().isoformat())
+    page.fill("#id_logged_in_onstage_on", timezone.localdate().isoformat())
     page.click("button[name=action][value=submit]")
     expect(page).to_have_url(re.compile(re.escape(case.get_absolute_url())))
     expect(page.locator(".alert-success")).to_be_visible()
@@ -126,7 +126,7 @@ def test_the_student_writes_and_submits_a_note_the_school_trainer_reads_it(
     note = StudentNote.objects.get(conversation=conversation)
     assert note.submitted_at is not None
     assert note.text == NOTE
-    assert note.logged_in_onstage_on == dt.date.today()
+    assert note.logged_in_onstage_on == timezone.localdate()
     page.context.close()
 
     # The school trainer, on a desktop, reads it on the case page.

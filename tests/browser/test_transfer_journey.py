@@ -24,7 +24,7 @@ from tests.journeys import improving_case
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 PASSWORD = "password"  # UserFactory's
-TODAY = dt.date.today()
+TODAY = timezone.localdate()
 
 
 def person(username: str, first: str, last: str, **traits):

@@ -2,6 +2,7 @@ import datetime
 
 import factory
 from django.contrib.auth.models import Group
+from django.utils import timezone
 from factory.django import DjangoModelFactory
 
 from cases.models import (
@@ -84,7 +85,7 @@ class PlacementFactory(DjangoModelFactory):
     school_trainer = factory.SubFactory(UserFactory)
     study_coach = factory.SubFactory(UserFactory)
     coordinating_trainer = None
-    start_date = factory.LazyFunction(lambda: datetime.date.today() - datetime.timedelta(days=60))
+    start_date = factory.LazyFunction(lambda: timezone.localdate() - datetime.timedelta(days=60))
 
 
 class CaseFactory(DjangoModelFactory):

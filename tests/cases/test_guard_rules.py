@@ -253,7 +253,7 @@ class TestTheHandover:
         assert not m.handover_contact_recorded(CaseFactory(handover=True))
         handover = HandoverFactory()
         assert not m.handover_contact_recorded(Case.objects.get(pk=handover.case.pk))
-        handover.contact_made_on = dt.date.today()
+        handover.contact_made_on = timezone.localdate()
         handover.save()
         assert m.handover_contact_recorded(Case.objects.get(pk=handover.case.pk))
         # The new coach not (yet) known (the database keeps one; the rule does not rely on it).

@@ -438,7 +438,7 @@ def test_roles_are_labelled_for_the_refusal_message():
 
 def test_the_wrap_up_date_is_kept(crew):
     case = CaseFactory(placement=crew.placement, transfer_requested=True)
-    last_day = dt.date.today() + dt.timedelta(days=3)
+    last_day = timezone.localdate() + dt.timedelta(days=3)
     transfers.wrap_up_record(case_id=case.pk, by=crew.student, last_day=last_day, agreement="x")
     assert case.wrap_ups.get().last_day == last_day
     assert case.events.get().name == "wrap_up_recorded"

@@ -10,11 +10,10 @@ tests/cases/test_machine.py.
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Callable
 
 import pytest
-from django.utils import translation
+from django.utils import timezone, translation
 
 from cases import models as m
 from cases.models import Case, GuardFailed, NotPermitted, Role, State
@@ -299,7 +298,7 @@ def test_record_conversation_without_attendance_of_everyone(crew):
             by=crew.school_trainer,
             attendance={first.person_id: True},
             summary="s",
-            actions=[conversations.ActionInput("x", crew.mentor.pk, dt.date.today())],
+            actions=[conversations.ActionInput("x", crew.mentor.pk, timezone.localdate())],
         )
     assert refused.value.message == m.problem_attendance_complete.message
     conversation.refresh_from_db()
@@ -504,7 +503,7 @@ def test_a_conversation_is_not_recorded_before_it_starts(crew):
             by=crew.school_trainer,
             attendance={i.person_id: True for i in conversation.invitations.all()},
             summary="s",
-            actions=[conversations.ActionInput("x", crew.mentor.pk, dt.date.today())],
+            actions=[conversations.ActionInput("x", crew.mentor.pk, timezone.localdate())],
         )
     assert "record it once it has taken place" in str(refused.value.message)
     conversation.refresh_from_db()

@@ -104,7 +104,7 @@ class ImprovementActionFactory(DjangoModelFactory):
     conversation = None
     description = "Wekelijks feedbackgesprek met de mentor"
     owner = factory.SelfAttribute("case.placement.mentor")
-    due_date = factory.LazyFunction(lambda: dt.date.today() + dt.timedelta(days=14))
+    due_date = factory.LazyFunction(lambda: timezone.localdate() + dt.timedelta(days=14))
 
     class Params:
         evaluated = factory.Trait(
@@ -113,5 +113,5 @@ class ImprovementActionFactory(DjangoModelFactory):
             evaluation_comment="Het gaat beter.",
         )
         overdue = factory.Trait(
-            due_date=factory.LazyFunction(lambda: dt.date.today() - dt.timedelta(days=7))
+            due_date=factory.LazyFunction(lambda: timezone.localdate() - dt.timedelta(days=7))
         )

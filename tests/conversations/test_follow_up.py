@@ -4,8 +4,6 @@ conversation; the mentor sees it; not recorded before it starts."""
 
 from __future__ import annotations
 
-import datetime as dt
-
 import pytest
 from django.urls import reverse
 from django.utils import timezone
@@ -45,7 +43,7 @@ def test_planned_and_recorded_while_improving_without_a_state_change(crew, role)
     record(
         conversation,
         crew.get(role),
-        actions=[services.ActionInput("Nieuwe afspraak", crew.student.pk, dt.date.today())],
+        actions=[services.ActionInput("Nieuwe afspraak", crew.student.pk, timezone.localdate())],
     )
     case.refresh_from_db()
     assert case.state == State.IMPROVING

@@ -43,7 +43,7 @@ def record(case, conversation, absent=()):
             services.ActionInput(
                 "Wekelijks feedbackgesprek",
                 case.placement.mentor.pk,
-                dt.date.today() + dt.timedelta(days=14),
+                timezone.localdate() + dt.timedelta(days=14),
             )
         ],
     )
@@ -252,7 +252,7 @@ class TestActionsAreVersioned:
             by=case.placement.mentor,
             description="Observatie",
             owner_id=case.placement.mentor.pk,
-            due_date=dt.date.today(),
+            due_date=timezone.localdate(),
             seen_version=before,
         )
         case.refresh_from_db()

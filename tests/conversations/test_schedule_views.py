@@ -18,7 +18,7 @@ from tests.conversations.factories import ConversationFactory
 
 pytestmark = pytest.mark.django_db
 
-WHEN = (dt.date.today() + dt.timedelta(days=5)).strftime("%Y-%m-%dT14:15")
+WHEN = (timezone.localdate() + dt.timedelta(days=5)).strftime("%Y-%m-%dT14:15")
 
 
 @pytest.fixture

@@ -27,7 +27,7 @@ def _english_messages():
 pytestmark = pytest.mark.django_db
 
 SOON = timezone.now() + dt.timedelta(days=3)
-TODAY = dt.date.today()
+TODAY = timezone.localdate()
 
 
 def _plan(case, by, **kw):

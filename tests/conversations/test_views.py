@@ -23,8 +23,8 @@ from tests.journeys import just_now
 
 pytestmark = pytest.mark.django_db
 
-WHEN = (dt.date.today() + dt.timedelta(days=3)).strftime("%Y-%m-%dT10:30")
-DUE = (dt.date.today() + dt.timedelta(days=14)).isoformat()
+WHEN = (timezone.localdate() + dt.timedelta(days=3)).strftime("%Y-%m-%dT10:30")
+DUE = (timezone.localdate() + dt.timedelta(days=14)).isoformat()
 
 
 def dutch(message) -> str:

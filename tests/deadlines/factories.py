@@ -3,6 +3,7 @@
 import datetime as dt
 
 import factory
+from django.utils import timezone
 from factory.django import DjangoModelFactory
 
 from cases.models import TrainingSchool
@@ -29,7 +30,7 @@ class SchoolHolidayFactory(DjangoModelFactory):
 
     region = TrainingSchool.Region.MIDDLE
     name = "Herfstvakantie"
-    start_date = factory.LazyFunction(lambda: dt.date.today() + dt.timedelta(days=7))
+    start_date = factory.LazyFunction(lambda: timezone.localdate() + dt.timedelta(days=7))
     end_date = factory.LazyAttribute(lambda h: h.start_date + dt.timedelta(days=8))
 
     class Params:

@@ -11,7 +11,7 @@ import datetime as dt
 
 import pytest
 from django.urls import reverse
-from django.utils import formats, translation
+from django.utils import formats, timezone, translation
 from playwright.sync_api import Browser, expect
 
 from cases.models import Case, CaseEvent, Placement, State
@@ -20,7 +20,7 @@ from tests.e2e.journey import expect_state, log_in, open_case, open_step, person
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
-TODAY = dt.date.today()
+TODAY = timezone.localdate()
 BACK_ON = TODAY + dt.timedelta(days=28)
 REASON = "Ik ben na een auto-ongeluk voorlopig niet in staat om les te geven."
 

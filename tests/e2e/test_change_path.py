@@ -30,7 +30,7 @@ from tests.journeys import improving_case
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
-TODAY = dt.date.today()
+TODAY = timezone.localdate()
 ANSWERS = {
     "problem": "De student en de mentor vertrouwen elkaar niet meer.",
     "what_was_done": "Drie gesprekken en een verbeterplan.",

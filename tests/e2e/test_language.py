@@ -11,6 +11,7 @@ import zoneinfo
 
 import pytest
 from django.urls import reverse
+from django.utils import timezone
 from playwright.sync_api import Browser, expect
 
 from cases import services as case_services
@@ -26,7 +27,7 @@ AMSTERDAM = zoneinfo.ZoneInfo("Europe/Amsterdam")
 
 def next_tuesday_in_march() -> dt.datetime:
     """15:05 in Amsterdam on a Tuesday in March (14:05 UTC: the page must convert)."""
-    day = dt.date(dt.date.today().year + 1, 3, 1)
+    day = dt.date(timezone.localdate().year + 1, 3, 1)
     while day.weekday() != 1:
         day += dt.timedelta(days=1)
     return dt.datetime.combine(day, dt.time(15, 5), tzinfo=AMSTERDAM)

@@ -30,7 +30,7 @@ from transfers import services as transfer_services
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
-TODAY = dt.date.today()
+TODAY = timezone.localdate()
 RESUME_ON = TODAY + dt.timedelta(days=42)
 ANSWERS = {
     "problem": "De student is overbelast en slaapt slecht.",

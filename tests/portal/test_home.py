@@ -156,7 +156,9 @@ class TestStaff:
 
     def test_the_mentor_sees_own_actions_but_not_the_trainers_steps(self, client):
         case = CaseFactory(improving=True)
-        action = ImprovementActionFactory(case=case, due_date=dt.date.today() - dt.timedelta(3))
+        action = ImprovementActionFactory(
+            case=case, due_date=timezone.localdate() - dt.timedelta(3)
+        )
         client.force_login(case.placement.mentor)
         response, home = get_home(client)
         assert [a.action.pk for a in home.actions] == [action.pk]

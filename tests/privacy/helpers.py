@@ -23,10 +23,10 @@ def full_case(*, closed: bool = True):
     StopFactory(
         case=case,
         temporary=True,
-        expected_resume_date=dt.date.today(),
+        expected_resume_date=timezone.localdate(),
         reason="Ziek geweest.",
         resumed_at=timezone.now(),
-        resumed_on=dt.date.today(),
+        resumed_on=timezone.localdate(),
     )
     first = case.conversations.order_by("pk").first()
     conversation_services.note_save(
@@ -34,13 +34,13 @@ def full_case(*, closed: bool = True):
         by=placement.student,
         text="My own view of the conversation.",
         submit=True,
-        logged_in_onstage_on=dt.date.today(),
+        logged_in_onstage_on=timezone.localdate(),
     )
     AttachmentFactory(case=case, conversation=first, uploaded_by=placement.student)
     StudyStep.objects.create(
         case=case,
         kind=StudyStep.Kind.STUDY_DELAY,
-        on=dt.date.today(),
+        on=timezone.localdate(),
         note="Half a year of delay expected.",
         recorded_by=office,
     )

@@ -27,7 +27,6 @@ shrink without someone noticing.
 
 from __future__ import annotations
 
-import datetime as dt
 import io
 import re
 from collections import Counter
@@ -392,7 +391,9 @@ def build_world() -> World:
         trainer,
         summary="Eerste gesprek gevoerd.",
         actions=[
-            conversation_services.ActionInput("Lesvoorbereiding", old.student.pk, dt.date.today())
+            conversation_services.ActionInput(
+                "Lesvoorbereiding", old.student.pk, timezone.localdate()
+            )
         ],
     )
     conversation_services.note_save(
@@ -443,7 +444,10 @@ def build_world() -> World:
     )
     transfer_services.decide(case_id=case_a.pk, by=office, decision=AdviceDecision.TRANSFER)
     transfer_services.wrap_up_record(
-        case_id=case_a.pk, by=trainer, last_day=dt.date.today(), agreement="Afscheid van de klas."
+        case_id=case_a.pk,
+        by=trainer,
+        last_day=timezone.localdate(),
+        agreement="Afscheid van de klas.",
     )
     transfer_services.wrap_up_confirm(case_id=case_a.pk, by=old.student)
     new_people = {
@@ -456,7 +460,7 @@ def build_world() -> World:
         case_id=case_a.pk,
         by=office,
         school=TrainingSchoolFactory(),
-        start_date=dt.date.today(),
+        start_date=timezone.localdate(),
         shared_with_new_school=f"Wil graag veel feedback. {MARK_SHARED}",
         **new_people,
     )
@@ -474,7 +478,9 @@ def build_world() -> World:
         case_c,
         new.school_trainer,
         summary="Eerste gesprek op de nieuwe school.",
-        actions=[conversation_services.ActionInput("Observeren", new.student.pk, dt.date.today())],
+        actions=[
+            conversation_services.ActionInput("Observeren", new.student.pk, timezone.localdate())
+        ],
     )
     transfer_services.request_change(
         case_id=case_c.pk, by=new.student, kind="stop_temporary", reason=f"Rust. {MARK_C_REASON}"

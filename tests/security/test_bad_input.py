@@ -99,7 +99,7 @@ FULL_CHECKS: Counter = Counter()
 SERVER_ERRORS: Counter = Counter()
 MAX_FULL_CHECKS = 5
 
-TODAY = dt.date.today()
+TODAY = timezone.localdate()
 TOMORROW = TODAY + dt.timedelta(days=1)
 
 # --------------------------------------------------------------------------------------------

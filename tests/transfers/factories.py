@@ -93,7 +93,7 @@ class WrapUpFactory(DjangoModelFactory):
         model = WrapUp
 
     case = factory.SubFactory(CaseFactory, transfer_requested=True)
-    last_day = factory.LazyFunction(lambda: dt.date.today() + dt.timedelta(days=5))
+    last_day = factory.LazyFunction(lambda: timezone.localdate() + dt.timedelta(days=5))
     agreement = "Afscheid van de klas op vrijdag met een korte les."
     recorded_by = factory.SelfAttribute("case.placement.school_trainer")
 
@@ -146,7 +146,7 @@ class StopFactory(DjangoModelFactory):
         is_temporary = factory.Trait(
             temporary=True,
             expected_resume_date=factory.LazyFunction(
-                lambda: dt.date.today() + dt.timedelta(days=30)
+                lambda: timezone.localdate() + dt.timedelta(days=30)
             ),
         )
         resumed = factory.Trait(resumed_at=factory.LazyFunction(timezone.now))

@@ -7,7 +7,7 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from django.utils import translation
+from django.utils import timezone, translation
 
 from cases.models import AdviceDecision, Case, GuardFailed, NotPermitted, Placement, Role, State
 from conversations import services as conversations
@@ -21,7 +21,7 @@ from transfers.models import OfficeDecision
 
 pytestmark = pytest.mark.django_db
 
-TODAY = dt.date.today()
+TODAY = timezone.localdate()
 
 
 def told(case, event: str) -> set[int]:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from django.utils import translation
+from django.utils import timezone, translation
 
 from cases.models import AdviceDecision, Case, GuardFailed, NotPermitted, Outcome, Placement, State
 from notifications.models import Notification
@@ -24,7 +24,7 @@ from transfers.models import ChangeRequest, IsopAdvice, Position, Stop
 
 pytestmark = pytest.mark.django_db
 
-TODAY = dt.date.today()
+TODAY = timezone.localdate()
 
 
 def state_of(case: Case) -> str:

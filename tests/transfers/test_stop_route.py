@@ -23,7 +23,7 @@ from transfers.models import Stop
 
 pytestmark = pytest.mark.django_db
 
-TODAY = dt.date.today()
+TODAY = timezone.localdate()
 
 
 def told(case, event: str) -> set[int]:

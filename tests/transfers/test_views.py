@@ -27,7 +27,7 @@ from transfers.models import ChangeRequest, Handover, IsopAdvice, Stop, WrapUp
 
 pytestmark = pytest.mark.django_db
 
-TODAY = dt.date.today()
+TODAY = timezone.localdate()
 
 
 def dutch(message) -> str:
