@@ -18,9 +18,13 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import nullcontext
 from typing import Any
 
+from django.core.exceptions import EmptyResultSet
+from django.db import NotSupportedError, connection, transaction
+from django.db.models import Func, TextField
 from openpyxl.cell import WriteOnlyCell
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 
@@ -78,6 +82,70 @@ class SafeCSVWriter:
                 for value in values
             ]
         )
+
+
+# What Python's str.strip() strips (every character for which str.isspace() is true; a test
+# checks), for the database to strip the same characters.
+PYTHON_WHITESPACE = (
+    "\t\n\x0b\x0c\r\x1c\x1d\x1e\x1f \x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005"
+    "\u2006\u2007\u2008\u2009\u200a\u2028\u2029\u202f\u205f\u3000"
+)
+_TRIGGERS_TEXT = "".join(sorted(FORMULA_TRIGGERS))
+
+
+# A text whose first character after the blanks is a trigger, for the database (PostgreSQL's
+# regular expressions; "-" last in its bracket so it is no range).
+_FORMULA_START = f"^([{_LEADING_BLANKS}]*[{''.join(sorted(FORMULA_TRIGGERS - {'-'}))}-])"
+
+
+class SafeCellText(Func):
+    """PostgreSQL: the value as the text `SafeCSVWriter` writes for it: NULL as an empty text,
+    a text that a spreadsheet could run as a formula with the leading apostrophe of
+    `safe_cell` (the same triggers and blanks). A test compares it with the Python writer on
+    hostile texts."""
+
+    output_field = TextField()
+
+    def as_sql(self, compiler, connection, **extra_context):
+        if connection.vendor != "postgresql":
+            raise NotSupportedError("SafeCellText is written for PostgreSQL.")
+        [expression] = self.get_source_expressions()
+        sql, params = compiler.compile(expression)
+        text = f"regexp_replace(COALESCE(({sql})::text, ''), %s, %s)"
+        return text, (*params, _FORMULA_START, NEUTRALISER + "\\1")
+
+
+def copy_csv(rows: Any, chunk_rows: int = 500) -> Iterator[bytes]:
+    """PostgreSQL: the rows of a `values_list` query whose every column is a `SafeCellText`, as
+    CSV lines in exactly the `SafeCSVWriter`'s format (UTF-8, every field quoted, quotes doubled,
+    CRLF), written by the database's COPY: no Python per cell, so a large export streams at the
+    database's speed (issue #17). Yields `chunk_rows` lines at a time.
+
+    COPY hands over one line at a time, ended by LF: the LF becomes CRLF (a field's own line
+    breaks stay as they are, inside its quotes, as the Python writer leaves them)."""
+    try:
+        sql, params = rows.query.sql_with_params()
+    except EmptyResultSet:  # a filter nothing can match (e.g. a search for no real text)
+        return
+    statement = f"COPY ({sql}) TO STDOUT (FORMAT csv, FORCE_QUOTE *)"
+    # In a transaction (a savepoint inside one): a download stopped half-way cancels the COPY,
+    # which fails the transaction, and the rollback leaves the connection as it was.
+    with transaction.atomic(), connection.cursor() as cursor:
+        # Logged and counted like every query when Django records queries (DEBUG, tests).
+        recorded = cursor.debug_sql(statement, params) if hasattr(cursor, "debug_sql") else None
+        with recorded or nullcontext(), cursor.cursor.copy(statement, params) as copy:
+            yield from _crlf_chunks(copy, chunk_rows)
+
+
+def _crlf_chunks(copy: Any, chunk_rows: int) -> Iterator[bytes]:
+    parts: list[Any] = []
+    for line in copy:
+        parts += (line[:-1], b"\r\n")
+        if len(parts) >= 2 * chunk_rows:
+            yield b"".join(parts)
+            parts = []
+    if parts:
+        yield b"".join(parts)
 
 
 def append_xlsx_row(sheet: Any, values: Iterable[Any]) -> None:

@@ -61,6 +61,10 @@ class Notification(models.Model):
         indexes = [
             models.Index(fields=["recipient", "read_at"], name="notification_inbox"),
             models.Index(fields=["case", "event", "created_at"], name="notification_case_event"),
+            # The scan's "already notified since the case entered this state" for one event
+            # reads only that event's entries (issue #17: a repeat scan at a million cases read
+            # the whole table once per rule, kind and region).
+            models.Index(fields=["event", "case", "created_at"], name="notification_event_case"),
         ]
 
     def __str__(self) -> str:

@@ -49,8 +49,12 @@ def mark_read(request: HttpRequest, pk: int) -> HttpResponse:
         notification.save(update_fields=["read_at"])
     target = request.POST.get("next")
     # A path only: redirect() would take a bare word for a view name (NoReverseMatch, a 500).
-    if target and target.startswith("/") and url_has_allowed_host_and_scheme(
-        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    if (
+        target
+        and target.startswith("/")
+        and url_has_allowed_host_and_scheme(
+            target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+        )
     ):
         return redirect(target)
     return redirect("notifications:inbox")
