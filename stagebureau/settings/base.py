@@ -237,6 +237,12 @@ LOGGING = {
 # Privacy: closed cases are anonymised this many days after they were closed (privacy/services.py).
 CASE_RETENTION_DAYS = envint("CASE_RETENTION_DAYS", 730)
 
+# The dashboard's breakdowns of the open cases by programme, study year, board and category
+# count every open case: they are cached this many seconds (0: counted on every request) and
+# counted again by Celery beat twice in that time, so no request waits for them. The steering
+# report, for a period, always counts afresh.
+DASHBOARD_BREAKDOWN_SECONDS = envint("DASHBOARD_BREAKDOWN_SECONDS", 60)
+
 CELERY_BEAT_SCHEDULE = {
     "sweep-notification-outbox": {
         "task": "notifications.tasks.sweep_outbox",
@@ -259,15 +265,19 @@ CELERY_BEAT_SCHEDULE = {
     },
 }
 
+if DASHBOARD_BREAKDOWN_SECONDS > 0:
+    CELERY_BEAT_SCHEDULE["refresh-dashboard-breakdowns"] = {
+        "task": "office.tasks.refresh_breakdowns",
+        "schedule": DASHBOARD_BREAKDOWN_SECONDS / 2,
+        # A refresh still queued when the next one is due is dropped, never piled up.
+        "options": {"expires": DASHBOARD_BREAKDOWN_SECONDS / 2},
+    }
+
 # The import of a semester's placements (semester app): the largest file and the most rows
 # an upload (or `manage.py import_placements`) may have.
 IMPORT_MAX_BYTES = envint("IMPORT_MAX_BYTES", 5 * 1000 * 1000)
 IMPORT_MAX_ROWS = envint("IMPORT_MAX_ROWS", 10_000)
 
-# The dashboard's breakdowns of the open cases by programme, study year, board and category
-# count every open case: they are cached this many seconds (0: counted on every request). The
-# steering report, for a period, always counts afresh.
-DASHBOARD_BREAKDOWN_SECONDS = envint("DASHBOARD_BREAKDOWN_SECONDS", 60)
 
 # Attachments (attachments app): the largest file, and where the files are kept. Locally in
 # ATTACHMENT_ROOT by default (never under a public URL: they are served by the download view

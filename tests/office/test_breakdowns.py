@@ -12,7 +12,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone, translation
 
-from office.selectors import breakdowns
+from office.selectors import BREAKDOWN_CACHE_KEY, breakdowns
 from tests.cases.factories import CaseFactory, PlacementFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -92,3 +92,33 @@ def test_without_the_cache_every_call_counts(settings):
     assert table(breakdowns(), "programme")[programme]["open_now"] == 1
     CaseFactory(placement=PlacementFactory(programme=programme))
     assert table(breakdowns(), "programme")[programme]["open_now"] == 2
+
+
+def test_the_periodic_refresh_fills_the_cache_so_no_request_counts(cached):
+    from django.conf import settings
+
+    from office.tasks import refresh_breakdowns
+
+    entry = settings.CELERY_BEAT_SCHEDULE["refresh-dashboard-breakdowns"]
+    assert entry["task"] == refresh_breakdowns.name
+    # Twice in the cache's life: the cache never runs empty while beat runs.
+    assert entry["schedule"] <= settings.DASHBOARD_BREAKDOWN_SECONDS / 2
+    programme = "Leraar Geschiedenis voltijd"
+    CaseFactory(placement=PlacementFactory(programme=programme))
+    assert refresh_breakdowns.apply().get() is True
+    CaseFactory(placement=PlacementFactory(programme=programme))
+    with CaptureQueriesContext(connection) as queries:
+        counts = breakdowns()
+    assert len(queries) == 0
+    assert table(counts, "programme")[programme]["open_now"] == 1
+    refresh_breakdowns.apply().get()
+    assert table(breakdowns(), "programme")[programme]["open_now"] == 2
+
+
+def test_the_refresh_does_nothing_when_the_cache_is_off(settings):
+    from office.tasks import refresh_breakdowns
+
+    settings.DASHBOARD_BREAKDOWN_SECONDS = 0
+    cache.clear()
+    assert refresh_breakdowns.apply().get() is False
+    assert cache.get(BREAKDOWN_CACHE_KEY) is None
