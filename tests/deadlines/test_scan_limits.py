@@ -11,6 +11,7 @@ import pytest
 import time_machine
 from billiard.pool import soft_timeout_sighandler
 from celery.exceptions import SoftTimeLimitExceeded
+from django.db import connection
 from django.utils import timezone
 
 from deadlines import scan as scan_module
@@ -124,3 +125,20 @@ def test_a_soft_time_limit_stops_a_delivery_batch_and_leaves_the_rest_pending(
     Notification.objects.update(created_at=timezone.now() - dt.timedelta(minutes=5))
     notification_tasks.sweep_outbox.apply()
     assert set(ids[3:]) <= set(tried[3:])
+
+
+@pytest.mark.skipif(
+    connection.vendor != "postgresql", reason="a PostgreSQL setting; CI runs this on PostgreSQL"
+)
+@pytest.mark.django_db
+def test_iterators_are_planned_for_all_their_rows():
+    """The scan streams its rows with Django's .iterator(): outside a transaction a cursor WITH
+    HOLD, which PostgreSQL runs to the end at once. Planned for its first 10 % (PostgreSQL's
+    default), one anti-join took 33 s at a million cases; planned for all rows, 1.8 s."""
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW cursor_tuple_fraction")
+        [(fraction,)] = cursor.fetchall()
+        cursor.execute("SHOW jit")
+        [(jit,)] = cursor.fetchall()
+    assert float(fraction) == 1.0
+    assert jit == "off"
