@@ -90,8 +90,6 @@ PYTHON_WHITESPACE = (
     "\t\n\x0b\x0c\r\x1c\x1d\x1e\x1f \x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005"
     "\u2006\u2007\u2008\u2009\u200a\u2028\u2029\u202f\u205f\u3000"
 )
-_TRIGGERS_TEXT = "".join(sorted(FORMULA_TRIGGERS))
-
 
 # A text whose first character after the blanks is a trigger, for the database (PostgreSQL's
 # regular expressions; "-" last in its bracket so it is no range).

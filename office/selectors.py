@@ -389,31 +389,13 @@ def export_rows(
     export is tested); the cells are made safe by the writer (cases.exports).
 
     Times are local and naive (a spreadsheet's date cells); `text_dates` gives them as the text
-    "YYYY-MM-DD HH:MM" the CSV writes, made here at once (the CSV's speed: issue #17)."""
+    "YYYY-MM-DD HH:MM" the CSV writes (the Python writer's path: SQLite; on PostgreSQL the
+    database writes the CSV, `export_csv_lines`)."""
     chunk_size = chunk_size or EXPORT_CHUNK
     states = {value: str(label) for value, label in State.choices}
     labels = {value: str(label) for value, label in Category.choices}
     tz = timezone.get_current_timezone()
-    columns: tuple = _EXPORT_VALUES
-    # PostgreSQL writes the text itself (parsing a timestamp in Python was a quarter of the
-    # CSV's time); on SQLite Python does, the same text.
-    in_database = text_dates and connection.vendor == "postgresql"
-    if in_database:
-        names = _EXPORT_VALUES[-len(_EXPORT_TIMES) :]
-        qs = qs.annotate(
-            **{
-                f"_text_{n}": _local_minute_text(n, timezone.get_current_timezone_name())
-                for n in names
-            }
-        )
-        columns = (*_EXPORT_VALUES[: -len(names)], *(f"_text_{n}" for n in names))
-
-    if in_database:
-
-        def when(value):
-            return value
-
-    elif text_dates:
+    if text_dates:
 
         def when(value):
             # "2026-11-03 14:22+01:00" cut after the minutes.
@@ -453,7 +435,7 @@ def export_rows(
             ]
 
     chunk: list[tuple] = []
-    for row in qs.values_list(*columns).iterator(chunk_size=chunk_size):
+    for row in qs.values_list(*_EXPORT_VALUES).iterator(chunk_size=chunk_size):
         chunk.append(row)
         if len(chunk) >= chunk_size:
             yield from rows(chunk)
