@@ -8,6 +8,7 @@ from .models import (
     Board,
     Case,
     CaseCategory,
+    CaseClosureCount,
     CaseEvent,
     CaseStateCount,
     Deputy,
@@ -210,11 +211,8 @@ class DeputyAdmin(admin.ModelAdmin):
     raw_id_fields = ("person", "named_by")
 
 
-@admin.register(CaseStateCount)
-class CaseStateCountAdmin(admin.ModelAdmin):
-    """The counters the database keeps (read only): cases per state."""
-
-    list_display = ("state", "count")
+class CounterAdmin(admin.ModelAdmin):
+    """The counters the database keeps: read only."""
 
     def has_add_permission(self, request) -> bool:
         return False
@@ -224,3 +222,19 @@ class CaseStateCountAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None) -> bool:
         return False
+
+
+@admin.register(CaseStateCount)
+class CaseStateCountAdmin(CounterAdmin):
+    """Cases per state."""
+
+    list_display = ("state", "count")
+
+
+@admin.register(CaseClosureCount)
+class CaseClosureCountAdmin(CounterAdmin):
+    """Cases closed per day (UTC) and state."""
+
+    list_display = ("day", "state", "count")
+    list_filter = ("state",)
+    date_hierarchy = "day"

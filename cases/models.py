@@ -1457,6 +1457,31 @@ class CaseStateCount(models.Model):
         return f"{self.state}: {self.count}"
 
 
+class CaseClosureCount(models.Model):
+    """The number of cases closed per day (UTC) and state, kept by the database itself like
+    `CaseStateCount` (triggers of migration 0015, PostgreSQL and SQLite): a case counts on the
+    day of its `closed_at`, in its state, while it has one; whichever way a case is written
+    (a transition, a bulk insert, the admin, a deletion), the counters follow in the same
+    transaction. The dashboard's "closed in the last 30 days" reads 30 of these days instead
+    of one index entry per closed case (#17); the day the window starts in is counted from the
+    cases themselves, so the window stays exact to the second."""
+
+    day = models.DateField(_("day (UTC)"))
+    state = models.CharField(_("state"), max_length=40)
+    count = models.BigIntegerField(_("number of cases"), default=0)
+
+    class Meta:
+        verbose_name = _("number of cases closed on a day")
+        verbose_name_plural = _("numbers of cases closed per day")
+        ordering = ["-day", "state"]
+        constraints = [
+            models.UniqueConstraint(fields=["day", "state"], name="case_closure_count_day_state")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.day} {self.state}: {self.count}"
+
+
 class CaseCategory(models.Model):
     case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="categories")
     category = models.CharField(_("category"), max_length=30, choices=Category.choices)

@@ -148,6 +148,7 @@ ADMIN_MODELS_WITHOUT_CASE = {
     "cases.TrainingSchool",
     "cases.Deputy",  # who is deputy office staff or ISOP owner for a period, no case
     "cases.CaseStateCount",  # the number of cases per state, no case
+    "cases.CaseClosureCount",  # the number of cases closed per day and state, no case
     "deadlines.DeadlineRule",
     "deadlines.SchoolHoliday",
 }
