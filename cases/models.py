@@ -351,6 +351,11 @@ class Placement(models.Model):
         verbose_name = _("placement")
         verbose_name_plural = _("placements")
         ordering = ["-start_date"]
+        indexes = [
+            # A school's placements in id order: the office's list filtered on a school joins
+            # its cases to them by merging two indexes (see `case_state_placement`).
+            models.Index(fields=["school", "id"], name="placement_school"),
+        ]
         constraints = [
             models.CheckConstraint(
                 condition=models.Q(end_date__isnull=True)
@@ -921,6 +926,11 @@ class Case(fsm.ConcurrentTransitionMixin, models.Model):
             # The office's list across states, longest waiting first: the "overdue" filter is
             # checked row by row along this index and stops after a page (and at the count cap).
             models.Index(fields=["state_changed_at", "id"], name="case_waiting"),
+            # The office's list filtered on a state and a school: with `placement_school`, the
+            # capped count merges the two indexes alone and stops at the cap (at 1M cases
+            # 32 -> 2 ms; without them it read the school's every placement or the cases'
+            # every placement id, growing with the table).
+            models.Index(fields=["state", "placement"], name="case_state_placement"),
             # Outcomes per period (the pictures and the steering group's report).
             # With the state: the dashboard's outcomes of the last 30 days count from the index
             # alone (index-only scan: 344 -> 30 ms for a month's 63,000 closures at 1M cases).
