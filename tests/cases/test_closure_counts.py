@@ -9,7 +9,7 @@ import datetime as dt
 import threading
 
 import pytest
-from django.db import connection, connections, transaction
+from django.db import connections, transaction
 from django.db.models import Count
 from django.db.models.functions import TruncDate
 from django.utils import timezone
@@ -18,6 +18,7 @@ from cases.models import CLOSED_STATES, Case, CaseClosureCount, State
 from cases.services import withdraw
 from office.selectors import OUTCOME_STATES, state_counts
 from tests.cases.factories import CaseFactory
+from tests.cases.test_concurrency import needs_row_locks
 
 UTC = dt.UTC
 
@@ -126,11 +127,7 @@ def test_closed_since_is_exact_to_the_second_and_one_query(django_assert_num_que
     assert set(OUTCOME_STATES) <= set(CLOSED_STATES)
 
 
-@pytest.mark.skipif(
-    connection.vendor != "postgresql",
-    reason="two writing connections on SQLite's shared in-memory test database fail with "
-    "'table is locked'; CI runs this on PostgreSQL",
-)
+@needs_row_locks
 @pytest.mark.django_db(transaction=True)
 def test_concurrent_closures_moving_in_opposite_directions_never_deadlock():
     ones = [CaseFactory(state=State.CLOSED_RESOLVED, closed_at=at(1)).pk for _ in range(20)]

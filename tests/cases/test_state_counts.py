@@ -7,12 +7,13 @@ from __future__ import annotations
 import threading
 
 import pytest
-from django.db import connection, connections, transaction
+from django.db import connections, transaction
 from django.db.models import Count
 
 from cases.models import Case, CaseStateCount, State
 from cases.services import withdraw
 from tests.cases.factories import CaseFactory
+from tests.cases.test_concurrency import needs_row_locks
 
 
 def counted() -> dict[str, int]:
@@ -59,11 +60,7 @@ def test_the_dashboard_reads_the_counts_in_one_query(django_assert_num_queries):
     assert counts[State.SIGNALLED] == 2
 
 
-@pytest.mark.skipif(
-    connection.vendor != "postgresql",
-    reason="two writing connections on SQLite's shared in-memory test database fail with "
-    "'table is locked'; CI runs this on PostgreSQL",
-)
+@needs_row_locks
 @pytest.mark.django_db(transaction=True)
 def test_concurrent_moves_in_opposite_directions_keep_the_counts_and_never_deadlock():
     ones = [CaseFactory(state=State.IMPROVING).pk for _ in range(20)]
