@@ -1455,7 +1455,7 @@ class CaseStateCount(models.Model):
     commit, an old and a new state always in the same order, so two moves cannot deadlock).
     The dashboard reads its counts per state here instead of counting every open case."""
 
-    state = models.CharField(_("state"), max_length=40, primary_key=True)
+    state = models.CharField(_("state"), max_length=40, choices=State.choices, primary_key=True)
     count = models.BigIntegerField(_("number of cases"), default=0)
 
     class Meta:
@@ -1477,7 +1477,7 @@ class CaseClosureCount(models.Model):
     cases themselves, so the window stays exact to the second."""
 
     day = models.DateField(_("day (UTC)"))
-    state = models.CharField(_("state"), max_length=40)
+    state = models.CharField(_("state"), max_length=40, choices=State.choices)
     count = models.BigIntegerField(_("number of cases"), default=0)
 
     class Meta:
